@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-resumable-stream",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "RedisBridge", targets: ["RedisBridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]
+        ),
+        .target(
+            name: "RedisBridge",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "RedisTestSupport",
+            dependencies: ["RedisBridge"]
+        ),
+        .testTarget(
+            name: "RedisBridgeTests",
+            dependencies: ["RedisBridge", "RedisTestSupport"]
+        ),
+        .executableTarget(
+            name: "bridge-bench",
+            dependencies: ["RedisBridge", "RedisTestSupport"],
+            path: "Benchmarks/BridgeBenchmark"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
