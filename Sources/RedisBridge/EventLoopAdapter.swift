@@ -1,0 +1,178 @@
+import CHiredis
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What the adapter reports to the connection that owns the hiredis context.
+protocol EventLoopAdapterDelegate: AnyObject {
+    /// One readiness event was fully processed (every reply of that read was dispatched).
+    func adapterDidFinishReadEvent()
+    /// hiredis is freeing the context (`ev.cleanup`): the one reliable "context is gone" signal. `reason` is
+    /// the context's error string, if it had one.
+    func adapterDidCleanUp(reason: String?)
+}
+
+/// Drives one `redisAsyncContext` from libdispatch: hiredis's `ev` hooks (addRead, delRead, addWrite,
+/// delWrite, cleanup) mapped onto dispatch sources on the connection's serial queue.
+///
+/// Rules this follows (see shared/HIREDIS.md):
+/// - hiredis calls addRead/addWrite over and over; dispatch sources crash on over-resume, so `reading` and
+///   `writeSourceActive` make the hooks idempotent.
+/// - Writes are flushed with one coalesced `queue.async { redisAsyncHandleWrite }`; the write source is only
+///   used while connecting and after a short write (EAGAIN), since a connected socket is nearly always
+///   writable and a resumed write source would spin.
+/// - libdispatch keys epoll registrations by fd number, and hiredis closes its fd right after `cleanup` while a
+///   reconnect may reuse the number: each source watches its own `dup` of the fd and closes it when cancelled.
+/// - `cleanup` may run inside `redisAsyncHandleRead` (hiredis frees the context on EOF), so handlers check
+///   `context` after every call into hiredis.
+final class EventLoopAdapter {
+    private let queue: DispatchQueue
+    private var context: UnsafeMutablePointer<redisAsyncContext>?
+    private weak var delegate: EventLoopAdapterDelegate?
+    private let readSource: DispatchSourceRead
+    private let writeSource: DispatchSourceWrite
+    private let readFD: Int32
+    private var reading = false
+    private var writeSourceActive = false
+    private var flushScheduled = false
+    private var flushing = false
+
+    /// Attaches an adapter to a fresh context. Must run on `queue`, before `redisAsyncSetConnectCallback`
+    /// (which calls addWrite at once). Returns `nil` if the fd could not be duplicated.
+    static func attach(
+        to context: UnsafeMutablePointer<redisAsyncContext>,
+        queue: DispatchQueue,
+        delegate: EventLoopAdapterDelegate
+    ) -> EventLoopAdapter? {
+        let fd = chiredis_context_fd(context)
+        let readFD = dup(fd)
+        guard readFD >= 0 else { return nil }
+        let writeFD = dup(fd)
+        guard writeFD >= 0 else {
+            close(readFD)
+            return nil
+        }
+        let adapter = EventLoopAdapter(
+            context: context, queue: queue, delegate: delegate, readFD: readFD, writeFD: writeFD
+        )
+        // hiredis holds the adapter until `cleanup`, which releases this retain.
+        context.pointee.ev.data = Unmanaged.passRetained(adapter).toOpaque()
+        context.pointee.ev.addRead = { EventLoopAdapter.from($0).startReading() }
+        context.pointee.ev.delRead = { EventLoopAdapter.from($0).stopReading() }
+        context.pointee.ev.addWrite = { EventLoopAdapter.from($0).requestWrite() }
+        context.pointee.ev.delWrite = { EventLoopAdapter.from($0).stopWriteSource() }
+        context.pointee.ev.cleanup = { data in
+            guard let data else { return }
+            let adapter = Unmanaged<EventLoopAdapter>.fromOpaque(data)
+            adapter.takeUnretainedValue().tearDown()
+            adapter.release()
+        }
+        return adapter
+    }
+
+    private init(
+        context: UnsafeMutablePointer<redisAsyncContext>,
+        queue: DispatchQueue,
+        delegate: EventLoopAdapterDelegate,
+        readFD: Int32,
+        writeFD: Int32
+    ) {
+        self.context = context
+        self.queue = queue
+        self.delegate = delegate
+        self.readFD = readFD
+        readSource = DispatchSource.makeReadSource(fileDescriptor: readFD, queue: queue)
+        writeSource = DispatchSource.makeWriteSource(fileDescriptor: writeFD, queue: queue)
+        // The handlers hold the adapter strongly while they run; the cancel handlers drop them, which ends
+        // the cycle once the context is gone.
+        readSource.setEventHandler { [self] in handleReadable() }
+        writeSource.setEventHandler { [self] in handleWritable() }
+        readSource.setCancelHandler { [readSource] in
+            close(readFD)
+            readSource.setEventHandler(handler: nil)
+        }
+        writeSource.setCancelHandler { [writeSource] in
+            close(writeFD)
+            writeSource.setEventHandler(handler: nil)
+        }
+    }
+
+    private static func from(_ data: UnsafeMutableRawPointer?) -> EventLoopAdapter {
+        Unmanaged<EventLoopAdapter>.fromOpaque(data!).takeUnretainedValue()
+    }
+
+    private func handleReadable() {
+        // redisAsyncHandleRead reads at most 16 KiB per call: keep reading while the socket has more, so
+        // that one read event delivers one batch, but bound the loop so other work on the queue still runs.
+        var rounds = 0
+        while let context {
+            redisAsyncHandleRead(context)
+            rounds += 1
+            guard self.context != nil, rounds < 64, chiredis_bytes_available(readFD) > 0 else { break }
+        }
+        delegate?.adapterDidFinishReadEvent()
+    }
+
+    private func handleWritable() {
+        guard let context else { return }
+        redisAsyncHandleWrite(context)
+    }
+
+    private func startReading() {
+        guard context != nil, !reading else { return }
+        reading = true
+        readSource.resume()
+    }
+
+    private func stopReading() {
+        guard reading else { return }
+        reading = false
+        readSource.suspend()
+    }
+
+    private func requestWrite() {
+        guard let context, !writeSourceActive else { return }
+        if flushing || chiredis_context_is_connected(context) == 0 {
+            // Connecting (completion shows as writability) or the socket buffer is full: wait for the fd.
+            writeSourceActive = true
+            writeSource.resume()
+        } else if !flushScheduled {
+            flushScheduled = true
+            queue.async { [self] in flush() }
+        }
+    }
+
+    private func flush() {
+        flushScheduled = false
+        guard let context, !writeSourceActive else { return }
+        flushing = true
+        redisAsyncHandleWrite(context)
+        flushing = false
+    }
+
+    private func stopWriteSource() {
+        guard writeSourceActive else { return }
+        writeSourceActive = false
+        writeSource.suspend()
+    }
+
+    private func tearDown() {
+        let reason = context.flatMap { chiredis_context_err($0) != 0 ? String(cString: chiredis_context_errstr($0)) : nil }
+        context = nil
+        // A suspended source never runs its cancel handler, and releasing one crashes: resume before cancel.
+        if !reading { readSource.resume() }
+        if !writeSourceActive { writeSource.resume() }
+        reading = false
+        writeSourceActive = false
+        readSource.cancel()
+        writeSource.cancel()
+        delegate?.adapterDidCleanUp(reason: reason)
+    }
+}
+
+// Confined to the connection's serial queue: hiredis calls the hooks there, and the dispatch sources and the
+// coalesced flush run there.
+extension EventLoopAdapter: @unchecked Sendable {}

@@ -1,0 +1,74 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Resolves host names without blocking a connection's queue: `getaddrinfo` blocks, so it runs on a global
+/// queue, and IP literals skip it. IPv4 addresses are preferred, as Redis binds 127.0.0.1 by default while
+/// `localhost` may resolve to ::1 first.
+enum HostResolver {
+    static func resolve(
+        _ endpoint: RedisConfiguration.Endpoint,
+        completion: @escaping @Sendable (Result<ResolvedEndpoint, RedisError>) -> Void
+    ) {
+        switch endpoint {
+        case .unixSocket(let path):
+            completion(.success(.unixSocket(path: path)))
+        case .tcp(let host, let port):
+            if isIPLiteral(host) {
+                completion(.success(.tcp(address: host, port: port)))
+            } else {
+                DispatchQueue.global().async {
+                    completion(lookUp(host).map { .tcp(address: $0, port: port) })
+                }
+            }
+        }
+    }
+
+    private static func isIPLiteral(_ host: String) -> Bool {
+        var buffer = in6_addr()
+        return inet_pton(AF_INET, host, &buffer) == 1 || inet_pton(AF_INET6, host, &buffer) == 1
+    }
+
+    private static func lookUp(_ host: String) -> Result<String, RedisError> {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &list)
+        guard status == 0, let list else {
+            return .failure(.connectionFailed("could not resolve '\(host)': \(String(cString: gai_strerror(status)))"))
+        }
+        defer { freeaddrinfo(list) }
+        var addresses: [(family: Int32, text: String)] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = list
+        while let current = entry {
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            let family = current.pointee.ai_family
+            if family == AF_INET, let address = current.pointee.ai_addr {
+                address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    var raw = $0.pointee.sin_addr
+                    _ = inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+                }
+                addresses.append((family, text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }))
+            } else if family == AF_INET6, let address = current.pointee.ai_addr {
+                address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    var raw = $0.pointee.sin6_addr
+                    _ = inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+                }
+                addresses.append((family, text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }))
+            }
+            entry = current.pointee.ai_next
+        }
+        guard let best = addresses.first(where: { $0.family == AF_INET }) ?? addresses.first else {
+            return .failure(.connectionFailed("'\(host)' has no IPv4 or IPv6 address"))
+        }
+        return .success(best.text)
+    }
+}

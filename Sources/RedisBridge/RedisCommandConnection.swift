@@ -1,0 +1,169 @@
+import Dispatch
+import Logging
+
+/// A Redis connection for commands (the "publisher" of the resumable-stream design).
+///
+/// Many tasks can have commands in flight at once: each command is written as soon as it is issued and the
+/// replies, which Redis sends in order, are matched to their callers (implicit pipelining). The actor runs on
+/// the connection's own serial executor, so its methods call hiredis directly, without hops.
+///
+/// The connection is made on first use (or by ``connect()``) and re-made after a drop, with backoff. Commands
+/// in flight when it drops fail with ``RedisError/connectionLost(_:)`` and are never re-sent, because Redis may
+/// have run them (an `INCR` must not run twice). Commands issued while it is down wait for the next
+/// connection attempt and fail with its error if it fails.
+///
+/// Cancelling a task that awaits a reply does not withdraw the command: it was already written.
+public actor RedisCommandConnection {
+    /// The configuration this connection uses.
+    public nonisolated let configuration: RedisConfiguration
+    private nonisolated let executor: ConnectionExecutor
+    private let supervisor: ConnectionSupervisor
+    private let logger: Logger
+
+    /// The connection's serial executor: the queue that also drives hiredis.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
+    }
+
+    /// Creates the connection; it connects on first use or on ``connect()``.
+    public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis.commands")) {
+        self.configuration = configuration
+        self.logger = logger
+        executor = ConnectionExecutor(label: "redis.commands")
+        supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger)
+    }
+
+    deinit {
+        let supervisor = self.supervisor
+        executor.queue.async { supervisor.close {} }
+    }
+
+    /// Connects now (if not connected) and throws the error of the attempt if it fails, such as a wrong
+    /// password or a refused connection.
+    public func connect() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            supervisor.withConnection { continuation.resume(with: $0.map { _ in () }.mapError { $0 }) }
+        }
+    }
+
+    /// Sends any command, binary-safe, and returns its reply. An error reply throws ``RedisError/server(_:)``.
+    public func send(_ arguments: [RESPArgument]) async throws -> RedisValue {
+        try await withCheckedThrowingContinuation { continuation in
+            supervisor.withConnection { result in
+                switch result {
+                case .success(let connection): connection.send(arguments, .continuation(continuation))
+                case .failure(let error): continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Sends several commands in one write and returns their results in order: one error reply does not stop
+    /// the others.
+    public func pipeline(_ commands: [[RESPArgument]]) async throws -> [Result<RedisValue, RedisError>] {
+        guard !commands.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            supervisor.withConnection { result in
+                switch result {
+                case .failure(let error):
+                    continuation.resume(throwing: error)
+                case .success(let connection):
+                    var results = [Result<RedisValue, RedisError>?](repeating: nil, count: commands.count)
+                    var remaining = commands.count
+                    for (index, command) in commands.enumerated() {
+                        connection.send(command, .callback { result in
+                            results[index] = result
+                            remaining -= 1
+                            if remaining == 0 { continuation.resume(returning: results.map { $0! }) }
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a command without waiting for its reply, from any context and without `await`. Commands sent this
+    /// way from one thread or task go out in the order they were sent. `completion`, if given, gets the
+    /// reply; otherwise an error reply is only logged at debug level.
+    public nonisolated func sendWithoutWaiting(
+        _ arguments: [RESPArgument],
+        completion: (@Sendable (Result<RedisValue, RedisError>) -> Void)? = nil
+    ) {
+        executor.queue.async {
+            self.assumeIsolated { connection in
+                connection.supervisor.withConnection { result in
+                    switch result {
+                    case .success(let hiredis): hiredis.send(arguments, completion.map { .callback($0) } ?? .discard)
+                    case .failure(let error): completion?(.failure(error))
+                    }
+                }
+            }
+        }
+    }
+
+    /// `PUBLISH` without waiting for the reply; `onReceivers`, if given, gets the number of subscribers that
+    /// received the message. Publishes from one thread or task keep their order.
+    public nonisolated func publishWithoutWaiting(
+        _ message: String,
+        to channel: String,
+        onReceivers: (@Sendable (Result<Int, RedisError>) -> Void)? = nil
+    ) {
+        let command: [RESPArgument] = ["PUBLISH", .string(channel), .string(message)]
+        guard let onReceivers else { return sendWithoutWaiting(command) }
+        sendWithoutWaiting(command) { result in onReceivers(result.flatMap(Self.integer)) }
+    }
+
+    /// `INCR key`: the new value. A key that does not hold an integer throws
+    /// ``RedisError/server(_:)`` with `ERR value is not an integer or out of range`.
+    public func incr(_ key: String) async throws -> Int {
+        try Self.integer(try await send(["INCR", .string(key)])).get()
+    }
+
+    /// `GET key`: the value as UTF-8 text, or `nil` when the key does not exist.
+    public func get(_ key: String) async throws -> String? {
+        try await send(["GET", .string(key)]).string
+    }
+
+    /// `SET key value`, with `EX`/`PX` when `expiresIn` is given (whole seconds use `EX`).
+    public func set(_ key: String, to value: String, expiresIn: Duration? = nil) async throws {
+        var command: [RESPArgument] = ["SET", .string(key), .string(value)]
+        if let expiresIn { command += Self.expiryArguments(expiresIn) }
+        _ = try await send(command)
+    }
+
+    /// `PUBLISH channel message`: the number of subscribers that received it.
+    public func publish(_ message: String, to channel: String) async throws -> Int {
+        try Self.integer(try await send(["PUBLISH", .string(channel), .string(message)])).get()
+    }
+
+    /// `DEL key...`: the number of keys removed.
+    public func del(_ keys: [String]) async throws -> Int {
+        try Self.integer(try await send([RESPArgument.string("DEL")] + keys.map(RESPArgument.string))).get()
+    }
+
+    /// `EXPIRE` (or `PEXPIRE` for a fraction of a second): whether the key exists and got the expiry.
+    public func expire(_ key: String, after duration: Duration) async throws -> Bool {
+        let arguments = Self.expiryArguments(duration)
+        let command: RESPArgument = arguments[0] == "EX" ? "EXPIRE" : "PEXPIRE"
+        return try Self.integer(try await send([command, .string(key), arguments[1]])).get() == 1
+    }
+
+    /// Closes the connection after the replies in flight arrived, and stops reconnecting. Later commands throw
+    /// ``RedisError/closed``.
+    public func close() async {
+        await withCheckedContinuation { continuation in
+            supervisor.close { continuation.resume() }
+        }
+    }
+
+    private static func integer(_ value: RedisValue) -> Result<Int, RedisError> {
+        if case .integer(let number) = value { return .success(number) }
+        return .failure(.unexpectedReply("\(value)"))
+    }
+
+    private static func expiryArguments(_ duration: Duration) -> [RESPArgument] {
+        let milliseconds = max(1, duration.nanoseconds / 1_000_000)
+        if milliseconds % 1000 == 0 { return ["EX", RESPArgument(milliseconds / 1000)] }
+        return ["PX", RESPArgument(milliseconds)]
+    }
+}

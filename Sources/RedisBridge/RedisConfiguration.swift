@@ -1,0 +1,134 @@
+import Foundation
+
+/// Where and how to connect to Redis.
+///
+/// Create it from a URL (``init(url:)``) or from the environment (``fromEnvironment(_:defaultURL:)``), then
+/// adjust the timeouts if needed. Its `description` never shows the password.
+public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// The address of the server.
+    public enum Endpoint: Sendable, Hashable {
+        /// A TCP address: a host name or an IPv4/IPv6 literal, and a port.
+        case tcp(host: String, port: Int)
+        /// A unix-domain socket path.
+        case unixSocket(path: String)
+    }
+
+    /// The address of the server.
+    public var endpoint: Endpoint
+    /// The ACL user name for `AUTH user password`; `nil` sends `AUTH password` (the `default` user).
+    public var username: String?
+    /// The password; `nil` sends no `AUTH`.
+    public var password: String?
+    /// The logical database selected with `SELECT` after every (re)connection.
+    public var database: Int
+    /// The longest a connection attempt may take, including `AUTH` and `SELECT`.
+    public var connectTimeout: Duration
+    /// The longest the server may stay silent while commands wait for their replies before the connection is
+    /// reset and the pending commands fail with ``RedisError/commandTimeout(_:)``.
+    public var commandTimeout: Duration
+    /// The delay before the first reconnection attempt after a drop; it doubles per failed attempt.
+    public var reconnectInitialDelay: Duration
+    /// The longest delay between two reconnection attempts (before jitter of up to a quarter of it).
+    public var reconnectMaximumDelay: Duration
+
+    /// A configuration with default timeouts: 5 s to connect, 10 s of silence for commands, reconnection
+    /// after 50 ms doubling to at most 500 ms.
+    public init(
+        endpoint: Endpoint,
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        connectTimeout: Duration = .seconds(5),
+        commandTimeout: Duration = .seconds(10),
+        reconnectInitialDelay: Duration = .milliseconds(50),
+        reconnectMaximumDelay: Duration = .milliseconds(500)
+    ) {
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.reconnectInitialDelay = reconnectInitialDelay
+        self.reconnectMaximumDelay = reconnectMaximumDelay
+    }
+
+    /// Parses `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to/redis.sock[?db=N]`.
+    ///
+    /// User and password may be percent-encoded. `rediss://` throws ``RedisError/tlsUnsupported``. Errors
+    /// name the faulty part but never repeat the URL, so they cannot leak the password.
+    public init(url: String) throws {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
+            throw RedisError.invalidURL("expected redis://host[:port][/db] or unix:///path/to/redis.sock")
+        }
+        switch scheme {
+        case "rediss":
+            throw RedisError.tlsUnsupported
+        case "redis":
+            guard var host = components.host, !host.isEmpty else {
+                throw RedisError.invalidURL("the URL has no host")
+            }
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let port = components.port ?? 6379
+            guard (1...65535).contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
+            let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            let database: Int
+            if path.isEmpty {
+                database = try Self.database(fromQuery: components) ?? 0
+            } else if let number = Int(path), number >= 0 {
+                database = number
+            } else {
+                throw RedisError.invalidURL("the path must be a database number, not '\(path)'")
+            }
+            self.init(endpoint: .tcp(host: host, port: port), database: database)
+        case "unix":
+            let path = components.path
+            guard !path.isEmpty else { throw RedisError.invalidURL("the unix URL has no socket path") }
+            self.init(endpoint: .unixSocket(path: path), database: try Self.database(fromQuery: components) ?? 0)
+        default:
+            throw RedisError.invalidURL("unsupported scheme '\(scheme)': use redis:// or unix://")
+        }
+        let user = components.user.flatMap { $0.isEmpty ? nil : $0 }
+        let password = components.password.flatMap { $0.isEmpty ? nil : $0 }
+        if let password {
+            username = user
+            self.password = password
+        } else if let user {
+            // `redis://secret@host` is the widespread shorthand for a password with the default user.
+            self.password = user
+        }
+    }
+
+    /// The configuration from `REDIS_URL`, else `KV_URL` (as the TypeScript package reads them), else
+    /// `defaultURL`.
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment,
+        defaultURL: String = "redis://127.0.0.1:6379"
+    ) throws -> RedisConfiguration {
+        let url = [environment["REDIS_URL"], environment["KV_URL"]]
+            .compactMap { $0 }
+            .first { !$0.isEmpty }
+        return try RedisConfiguration(url: url ?? defaultURL)
+    }
+
+    /// The URL with the password replaced by `***`.
+    public var description: String {
+        var credentials = ""
+        if password != nil { credentials = "\(username ?? ""):***@" }
+        switch endpoint {
+        case .tcp(let host, let port):
+            let shownHost = host.contains(":") ? "[\(host)]" : host
+            return "redis://\(credentials)\(shownHost):\(port)/\(database)"
+        case .unixSocket(let path):
+            return "unix://\(credentials)\(path)?db=\(database)"
+        }
+    }
+
+    private static func database(fromQuery components: URLComponents) throws -> Int? {
+        guard let value = components.queryItems?.first(where: { $0.name == "db" })?.value else { return nil }
+        guard let number = Int(value), number >= 0 else {
+            throw RedisError.invalidURL("db must be a non-negative integer")
+        }
+        return number
+    }
+}

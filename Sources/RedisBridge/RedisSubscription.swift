@@ -1,0 +1,46 @@
+/// What a subscription yields.
+public enum RedisSubscriptionEvent: Sendable, Hashable {
+    /// A message published to the channel, byte for byte.
+    case message([UInt8])
+    /// The subscriber connection dropped and is subscribed again: messages published in between were lost
+    /// (Redis pub/sub is at-most-once).
+    case resubscribed
+}
+
+/// The messages of one channel, as an `AsyncSequence`, from ``RedisSubscriberConnection/subscribe(to:)``.
+///
+/// The subscription ends (and, for the last local subscriber of the channel, `UNSUBSCRIBE` is sent) when the
+/// iterating task is cancelled, when the sequence is dropped, or when the subscriber connection is closed,
+/// after which iteration returns `nil`. Iterate it from one task.
+public struct RedisSubscription: AsyncSequence, Sendable {
+    /// What iteration yields.
+    public typealias Element = RedisSubscriptionEvent
+    /// The channel.
+    public let channel: String
+    let subscriberID: Int
+    // Messages arrive in batches, one per socket read event: a yield per message costs half the throughput.
+    let batches: AsyncStream<[RedisSubscriptionEvent]>
+
+    /// Creates the iterator.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(batches: batches.makeAsyncIterator())
+    }
+
+    /// Iterates the events of the subscription one at a time.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var batches: AsyncStream<[RedisSubscriptionEvent]>.AsyncIterator
+        var batch: [RedisSubscriptionEvent] = []
+        var index = 0
+
+        /// The next event, or `nil` once the subscription ended.
+        public mutating func next() async -> RedisSubscriptionEvent? {
+            while index == batch.count {
+                guard let next = await batches.next() else { return nil }
+                batch = next
+                index = 0
+            }
+            defer { index += 1 }
+            return batch[index]
+        }
+    }
+}
