@@ -3,8 +3,9 @@ import PackageDescription
 
 let package = Package(
     name: "swift-resumable-stream",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
+        .library(name: "ResumableStream", targets: ["ResumableStream"]),
         .library(name: "RedisBridge", targets: ["RedisBridge"]),
     ],
     dependencies: [
@@ -23,6 +24,13 @@ let package = Package(
                 "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "ResumableStream",
+            dependencies: [
+                "RedisBridge",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(

@@ -1,0 +1,44 @@
+/// The commands a ``ResumableStreamContext`` needs from its publisher (command) connection: the Swift
+/// counterpart of the TypeScript package's `Publisher` interface, plus what the improvements need.
+///
+/// Requests issued one after another from one task must reach the server in that order, including
+/// ``enqueuePublish(_:to:onReceivers:)``: the protocol relies on it (a replay goes out before the live
+/// chunks that follow it). ``RedisCommandConnection`` and ``InMemoryBackend`` conform.
+public protocol ResumableStreamPublisher: Sendable {
+    /// `SET key value NX EX ttl`: whether the key was created.
+    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool
+    /// `INCR key`: the new value, or `nil` if the key holds something that is not an integer (`DONE`).
+    func increment(_ key: String) async throws -> Int?
+    /// `GET key`: the value, or `nil` for a missing key.
+    func value(of key: String) async throws -> String?
+    /// `SET key value [EX ttl]`.
+    func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws
+    /// `EXPIRE key ttl`.
+    func setExpiry(of key: String, to duration: Duration) async throws
+    /// `DEL key`.
+    func delete(_ key: String) async throws
+    /// `PUBLISH channel message`: the number of subscribers that received it.
+    func publish(_ message: String, to channel: String) async throws -> Int
+    /// `PUBLISH` without waiting, in order with the other requests of the caller; `onReceivers` gets the
+    /// number of receivers, or `nil` if the publish failed.
+    func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?)
+    /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
+    func subscriberCount(of channel: String) async throws -> Int
+}
+
+/// One event on a subscribed channel.
+public enum ResumableStreamMessage: Sendable, Hashable {
+    /// A message, as text.
+    case message(String)
+    /// The subscription was interrupted and re-established: messages may have been lost in between.
+    case gap
+}
+
+/// The pub/sub side of a ``ResumableStreamContext``: the Swift counterpart of the TypeScript package's
+/// `Subscriber` interface. ``RedisSubscriberConnection`` and ``InMemoryBackend`` conform.
+public protocol ResumableStreamSubscriber: Sendable {
+    /// Subscribes to `channel` and returns once the subscription is active, so that a message published
+    /// after the return is received. The subscription ends when the returned sequence is dropped or its
+    /// iterating task is cancelled.
+    func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable
+}

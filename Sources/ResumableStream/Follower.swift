@@ -1,0 +1,189 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel,
+/// retrying on a new listener id until the ack timeout, then relays the chunks until the DONE message, with
+/// a watchdog for a DONE that never comes.
+struct Follower: Sendable {
+    let keys: StreamKeys
+    let configuration: ResumableStreamConfiguration
+    let publisher: any ResumableStreamPublisher
+    let subscriber: any ResumableStreamSubscriber
+    let logger: Logger
+
+    /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.
+    func follow(skipCharacters: Int?) async throws -> ResumableStreamResult {
+        let deadline = ContinuousClock.now + configuration.ackTimeout
+        var wait = configuration.ackRetryInterval
+        while true {
+            // A fresh listener id per attempt: a TypeScript producer registers every request it gets, so a
+            // repeated id would receive every chunk twice.
+            let listenerID = UUID().uuidString.lowercased()
+            let relay = try await Relay.start(follower: self, channel: keys.chunks(for: listenerID))
+            let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters)
+            let receivers = try await publisher.publish(request, to: keys.requests)
+            let remaining = deadline - ContinuousClock.now
+            if receivers > 0, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
+                return .resumed(relay.stream)
+            }
+            relay.cancel()
+            if ContinuousClock.now >= deadline || receivers == 0 {
+                // Nobody listens on the request channel: the producer finished, crashed, or (a TypeScript
+                // producer) has not subscribed yet, which the retry covers until the deadline.
+                switch try await publisher.value(of: keys.sentinel) {
+                case WireProtocol.doneValue?: return .alreadyDone
+                case nil: return .notFound
+                default: if ContinuousClock.now >= deadline { return .producerUnreachable }
+                }
+                try await Task.sleep(for: min(wait, max(deadline - ContinuousClock.now, .zero)))
+            }
+            wait = wait * 2
+        }
+    }
+
+    /// How a stream that delivered DONE (or lost it) really ended, from the meta key TypeScript never writes.
+    func ending() async -> StreamEnding {
+        guard let json = try? await publisher.value(of: keys.meta), let ending = StreamEnding(json: json) else {
+            return .completed
+        }
+        return ending
+    }
+
+    /// Whether the producer still listens for requests (it unsubscribes only when finished).
+    func producerIsListening() async -> Bool {
+        ((try? await publisher.subscriberCount(of: keys.requests)) ?? 1) > 0
+    }
+}
+
+/// One listener channel's relay: a task that reads the channel into the follower's output, and a watchdog.
+final class Relay: Sendable {
+    private struct State {
+        var acknowledged = false
+        var lastMessage = ContinuousClock.now
+        var reader: Task<Void, Never>?
+        var watchdog: Task<Void, Never>?
+    }
+
+    let stream: ResumableTextStream
+    private let output: AsyncThrowingStream<String, any Error>.Continuation
+    private let ack: AsyncStream<Void>.Continuation
+    private let acks: AsyncStream<Void>
+    private let state = Mutex(State())
+
+    private init() {
+        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
+        stream = ResumableTextStream(chunks: chunks)
+        self.output = output
+        (acks, ack) = AsyncStream<Void>.makeStream()
+    }
+
+    /// Subscribes to `channel` (returning once the subscription is active) and starts relaying it.
+    static func start(follower: Follower, channel: String) async throws -> Relay {
+        let relay = Relay()
+        let subscription = try await follower.subscriber.textSubscription(to: channel)
+        let reader = Task { await relay.relay(subscription, follower: follower) }
+        relay.state.withLock { $0.reader = reader }
+        // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
+        // ends both tasks.
+        relay.output.onTermination = { [weak relay] _ in relay?.cancel() }
+        return relay
+    }
+
+    /// Waits for the producer's first message (the replay, possibly empty).
+    func waitForAck(within timeout: Duration) async -> Bool {
+        let acks = self.acks
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in acks { return true }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let acknowledged = await group.next() ?? false
+            group.cancelAll()
+            return acknowledged
+        }
+    }
+
+    /// Stops relaying and unsubscribes.
+    func cancel() {
+        let (reader, watchdog) = state.withLock { ($0.reader, $0.watchdog) }
+        reader?.cancel()
+        watchdog?.cancel()
+        ack.finish()
+    }
+
+    private func relay(
+        _ subscription: any AsyncSequence<ResumableStreamMessage, Never> & Sendable, follower: Follower
+    ) async {
+        for await message in subscription {
+            switch message {
+            case .gap:
+                // Chunks published while the subscriber reconnected are gone: better an error than a hole.
+                return end(throwing: ResumableStreamError.interrupted)
+            case .message(let text):
+                let first = state.withLock { state in
+                    state.lastMessage = .now
+                    defer { state.acknowledged = true }
+                    return !state.acknowledged
+                }
+                if first {
+                    ack.yield()
+                    ack.finish()
+                    startWatchdog(follower)
+                }
+                if text == WireProtocol.doneMessage {
+                    return await end(with: follower.ending())
+                }
+                if !text.isEmpty { output.yield(text) }
+            }
+        }
+        // The subscription ended without DONE: the subscriber connection closed, or this relay was cancelled
+        // (then nobody reads the output any more).
+        end(throwing: ResumableStreamError.interrupted)
+    }
+
+    private func startWatchdog(_ follower: Follower) {
+        let interval = follower.configuration.watchdogInterval
+        let watchdog = Task { [weak self] in
+            var strikes = 0
+            while (try? await Task.sleep(for: interval)) != nil {
+                guard let self else { return }
+                let idle = state.withLock { ContinuousClock.now - $0.lastMessage >= interval }
+                guard idle else {
+                    strikes = 0
+                    continue
+                }
+                strikes = await follower.producerIsListening() ? 0 : strikes + 1
+                if strikes >= 2 {
+                    let sentinel = try? await follower.publisher.value(of: follower.keys.sentinel)
+                    if sentinel == WireProtocol.doneValue {
+                        end(with: await follower.ending())
+                    } else {
+                        end(throwing: ResumableStreamError.producerUnreachable)
+                    }
+                    state.withLock { $0.reader }?.cancel()
+                    return
+                }
+            }
+        }
+        state.withLock { $0.watchdog = watchdog }
+    }
+
+    private func end(with ending: StreamEnding) {
+        if case .failed(let message) = ending {
+            end(throwing: ResumableStreamError.producerFailed(message))
+        } else {
+            output.finish()
+            state.withLock { $0.watchdog }?.cancel()
+        }
+    }
+
+    private func end(throwing error: any Error) {
+        output.finish(throwing: error)
+        state.withLock { $0.watchdog }?.cancel()
+    }
+}

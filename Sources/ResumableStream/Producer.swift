@@ -1,0 +1,225 @@
+import Logging
+import Synchronization
+
+/// The producer of one stream: reads the source, buffers it, serves it to its own reader, answers resume
+/// requests with the replay and then the live chunks, and finalises the sentinel when the source ends.
+///
+/// Appending a chunk with its fan-out, and registering a listener with its replay, happen under one lock,
+/// and the publishes are issued there too (``ResumableStreamPublisher/enqueuePublish(_:to:onReceivers:)``
+/// only enqueues): so each listener gets its replay before any later chunk, with nothing lost or doubled.
+final class Producer: Sendable {
+    private struct State {
+        var buffer = ""
+        var bufferedCharacters = 0
+        /// Chunk channels of the listeners, in the order they asked.
+        var listeners: [String] = []
+        var isDone = false
+        var stopRequested = false
+        var task: Task<Void, Never>?
+    }
+
+    let keys: StreamKeys
+    private let configuration: ResumableStreamConfiguration
+    private let publisher: any ResumableStreamPublisher
+    private let logger: Logger
+    private let output: AsyncThrowingStream<String, any Error>.Continuation
+    private let state = Mutex(State())
+
+    init(
+        keys: StreamKeys,
+        configuration: ResumableStreamConfiguration,
+        publisher: any ResumableStreamPublisher,
+        logger: Logger,
+        output: AsyncThrowingStream<String, any Error>.Continuation
+    ) {
+        self.keys = keys
+        self.configuration = configuration
+        self.publisher = publisher
+        self.logger = logger
+        self.output = output
+    }
+
+    /// Starts the producer's task, which the context owns: it reads the source, serves requests, and calls
+    /// `onFinish` once everything is finalised.
+    func start<Source: AsyncSequence & SendableMetatype>(
+        source makeSource: @escaping @Sendable () async throws -> Source,
+        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        checkStoredStop: Bool,
+        onFinish: @escaping @Sendable () -> Void
+    ) where Source.Element == String {
+        // Type-erased here, so the task does not capture the generic source type.
+        let pumpSource: @Sendable () async -> StreamEnding = { [self] in await pump(makeSource) }
+        let task = Task {
+            await run(pumpSource, requests: requests, checkStoredStop: checkStoredStop)
+            onFinish()
+        }
+        let stopAtOnce = state.withLock { state in
+            state.task = task
+            return state.stopRequested
+        }
+        if stopAtOnce { task.cancel() }
+    }
+
+    /// Stops the source (its task is cancelled); readers end cleanly and the stream counts as done.
+    func stop() {
+        let task = state.withLock { state in
+            state.stopRequested = true
+            return state.task
+        }
+        task?.cancel()
+    }
+
+    /// Waits until the producer finished and finalised the stream.
+    func waitUntilFinished() async {
+        await state.withLock(\.task)?.value
+    }
+
+    private func run(
+        _ pumpSource: @Sendable () async -> StreamEnding,
+        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        checkStoredStop: Bool
+    ) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.serve(requests) }
+            group.addTask { await self.refreshSentinel() }
+            if checkStoredStop { group.addTask { await self.checkStoredStopRequest() } }
+            let ending = await pumpSource()
+            await finish(ending)
+            // Ends the request subscription (UNSUBSCRIBE) and the refresher.
+            group.cancelAll()
+        }
+    }
+
+    private var isStopRequested: Bool { state.withLock(\.stopRequested) }
+
+    // MARK: source
+
+    private func pump<Source: AsyncSequence & SendableMetatype>(
+        _ makeSource: @Sendable () async throws -> Source
+    ) async -> StreamEnding where Source.Element == String {
+        do {
+            for try await chunk in try await makeSource() {
+                if Task.isCancelled { break }
+                try append(chunk)
+                output.yield(chunk)
+            }
+            return isStopRequested || Task.isCancelled ? .stopped : .completed
+        } catch {
+            if isStopRequested || (Task.isCancelled && error is CancellationError) { return .stopped }
+            output.finish(throwing: error)
+            return .failed(error is ResumableStreamError ? "\(error)" : String(describing: error))
+        }
+    }
+
+    private func append(_ chunk: String) throws {
+        let characters = chunk.utf16.count
+        guard characters > 0 else { return }
+        try state.withLock { state in
+            let total = state.bufferedCharacters + characters
+            if let limit = configuration.maxBufferedCharacters, total > limit {
+                throw ResumableStreamError.bufferLimitExceeded(limit)
+            }
+            state.buffer += chunk
+            state.bufferedCharacters = total
+            for listener in state.listeners {
+                publish(chunk, characters: characters, to: listener)
+            }
+        }
+    }
+
+    // MARK: requests
+
+    private func serve(_ requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable) async {
+        for await message in requests {
+            switch message {
+            case .gap:
+                logger.debug("resume requests may have been lost in a Redis reconnect; consumers ask again",
+                             metadata: ["stream.id": "\(keys.streamID)"])
+            case .message(let text):
+                handle(text)
+            }
+        }
+    }
+
+    private func handle(_ text: String) {
+        switch RequestMessage.parse(text) {
+        case nil:
+            logger.debug("ignoring a malformed resume request", metadata: [
+                "stream.id": "\(keys.streamID)", "request.bytes": "\(text.utf8.count)",
+            ])
+        case .stop:
+            stop()
+        case .resume(let listenerID, let skipCharacters):
+            let channel = keys.chunks(for: listenerID)
+            state.withLock { state in
+                let replay = state.buffer.jsSlice(from: skipCharacters, utf16Count: state.bufferedCharacters)
+                // The replay is the acknowledgement, so it goes out even when empty.
+                if replay.isEmpty {
+                    publisher.enqueuePublish("", to: channel, onReceivers: nil)
+                } else {
+                    publish(replay, characters: nil, to: channel)
+                }
+                if state.isDone {
+                    publisher.enqueuePublish(WireProtocol.doneMessage, to: channel, onReceivers: nil)
+                } else {
+                    state.listeners.append(channel)
+                }
+            }
+            logger.debug("serving a follower", metadata: [
+                "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
+            ])
+        }
+    }
+
+    private func checkStoredStopRequest() async {
+        guard (try? await publisher.value(of: keys.stopFlag)) != nil else { return }
+        logger.debug("a stored stop request stops the stream", metadata: ["stream.id": "\(keys.streamID)"])
+        try? await publisher.delete(keys.stopFlag)
+        stop()
+    }
+
+    /// Publishes text to one listener in bounded pieces; a listener whose channel has no subscriber left is
+    /// dropped, so a follower that went away costs nothing more.
+    private func publish(_ text: String, characters: Int?, to channel: String) {
+        let dropIfGone: @Sendable (Int?) -> Void = { [weak self] receivers in
+            if receivers == 0 { self?.dropListener(channel) }
+        }
+        for piece in text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters) {
+            publisher.enqueuePublish(piece, to: channel, onReceivers: dropIfGone)
+        }
+    }
+
+    private func dropListener(_ channel: String) {
+        state.withLock { state in state.listeners.removeAll { $0 == channel } }
+    }
+
+    // MARK: lifetime
+
+    private func refreshSentinel() async {
+        let period = configuration.runningTTL / 3
+        while (try? await Task.sleep(for: period)) != nil {
+            try? await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
+        }
+    }
+
+    private func finish(_ ending: StreamEnding) async {
+        let listeners = state.withLock { state in
+            state.isDone = true
+            return state.listeners
+        }
+        if case .failed = ending {} else { output.finish() }
+        do {
+            if ending != .completed {
+                try await publisher.setValue(ending.json, for: keys.meta, expiresIn: configuration.doneTTL)
+            }
+            // Before the DONE messages, on the same connection: a consumer that got DONE reads DONE here.
+            try await publisher.setValue(WireProtocol.doneValue, for: keys.sentinel, expiresIn: configuration.doneTTL)
+        } catch {
+            logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.streamID)", "error": "\(error)"])
+        }
+        for listener in listeners {
+            publisher.enqueuePublish(WireProtocol.doneMessage, to: listener, onReceivers: nil)
+        }
+        logger.debug("stream finished", metadata: ["stream.id": "\(keys.streamID)", "stream.ending": "\(ending)"])
+    }
+}

@@ -1,0 +1,53 @@
+/// The tunables of a ``ResumableStreamContext``. The defaults keep the wire protocol of the TypeScript
+/// package `resumable-stream`, so Swift and TypeScript services can resume each other's streams.
+public struct ResumableStreamConfiguration: Sendable, Hashable {
+    /// The key prefix; keys and channels live under `<keyPrefix>:rs`. Default `resumable-stream`, as in
+    /// TypeScript.
+    public var keyPrefix: String
+    /// The sentinel's expiry while its producer runs, refreshed every third of it, so that the id of a
+    /// crashed producer becomes usable again (TypeScript leaves that key without expiry). Default 5 minutes.
+    public var runningTTL: Duration
+    /// The sentinel's expiry once the stream is done (`DONE`). Default 24 hours, as in TypeScript.
+    public var doneTTL: Duration
+    /// How long a consumer keeps asking for the producer's acknowledgement before it gives up with
+    /// ``ResumableStreamResult/producerUnreachable`` (TypeScript: a fixed 1 s, one attempt). Default 2 s.
+    public var ackTimeout: Duration
+    /// The wait for an acknowledgement before asking again on a fresh listener id; it doubles per attempt.
+    /// Default 200 ms.
+    public var ackRetryInterval: Duration
+    /// How often a consumer that receives nothing checks that its producer still listens. Two failed checks
+    /// in a row end it (with the stream's real ending if the `DONE` message was lost). Default 2 s.
+    public var watchdogInterval: Duration
+    /// The most characters (UTF-16 code units) a producer buffers for replays; past it the stream fails with
+    /// ``ResumableStreamError/bufferLimitExceeded(_:)``. Default `nil`, no limit (as in TypeScript).
+    public var maxBufferedCharacters: Int?
+    /// The largest message a replay is published in, in UTF-16 code units. A large replay goes out in pieces
+    /// of this size (TypeScript consumers concatenate them), so that it cannot trip Redis's pub/sub output
+    /// buffer limit on the shared subscriber connection. Default 64 Ki.
+    public var replayPieceSize: Int
+    /// How long a stop request waits, stored, for a producer that was not listening yet. Default 60 s.
+    public var stopRequestTTL: Duration
+
+    /// The defaults, with `keyPrefix` as given.
+    public init(
+        keyPrefix: String = "resumable-stream",
+        runningTTL: Duration = .seconds(300),
+        doneTTL: Duration = .seconds(24 * 60 * 60),
+        ackTimeout: Duration = .seconds(2),
+        ackRetryInterval: Duration = .milliseconds(200),
+        watchdogInterval: Duration = .seconds(2),
+        maxBufferedCharacters: Int? = nil,
+        replayPieceSize: Int = 64 * 1024,
+        stopRequestTTL: Duration = .seconds(60)
+    ) {
+        self.keyPrefix = keyPrefix
+        self.runningTTL = runningTTL
+        self.doneTTL = doneTTL
+        self.ackTimeout = ackTimeout
+        self.ackRetryInterval = ackRetryInterval
+        self.watchdogInterval = watchdogInterval
+        self.maxBufferedCharacters = maxBufferedCharacters
+        self.replayPieceSize = max(2, replayPieceSize)
+        self.stopRequestTTL = stopRequestTTL
+    }
+}

@@ -1,0 +1,214 @@
+import Logging
+import RedisBridge
+import Synchronization
+
+/// Makes streams of text resumable and followable across processes, through Redis pub/sub, with the wire
+/// protocol of the TypeScript package `resumable-stream`.
+///
+/// Create one context per process and share it: every stream uses the context's two connections (a
+/// publisher for commands and a subscriber for pub/sub), never a connection per stream. The context owns the
+/// producers it starts: they run to the end of their source even when the request that started them is
+/// gone, and ``shutdown(gracePeriod:)`` lets them finish.
+///
+/// ```swift
+/// let context = try ResumableStreamContext(redis: .fromEnvironment())
+/// switch try await context.resumableStream("chat-42", skipCharacters: resumeAt) { makeTokenStream() } {
+/// case .created(let stream), .resumed(let stream): for try await chunk in stream { send(chunk) }
+/// case .alreadyDone: respond(422)
+/// case .notFound: respond(404)
+/// case .producerUnreachable: respond(503)
+/// }
+/// ```
+public final class ResumableStreamContext: Sendable {
+    /// The tunables.
+    public let configuration: ResumableStreamConfiguration
+    private let publisher: any ResumableStreamPublisher
+    private let subscriber: any ResumableStreamSubscriber
+    private let logger: Logger
+    private let ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?
+    private let registry = Mutex(ProducerRegistry())
+
+    private struct ProducerRegistry {
+        var producers: [ObjectIdentifier: Producer] = [:]
+        var isShuttingDown = false
+    }
+
+    /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
+    /// ``InMemoryBackend`` or Redis connections you manage. The context does not close them.
+    public init(
+        configuration: ResumableStreamConfiguration = ResumableStreamConfiguration(),
+        publisher: any ResumableStreamPublisher,
+        subscriber: any ResumableStreamSubscriber,
+        logger: Logger = Logger(label: "resumable-stream")
+    ) {
+        self.configuration = configuration
+        self.publisher = publisher
+        self.subscriber = subscriber
+        self.logger = logger
+        ownedConnections = nil
+    }
+
+    /// A context with its own two Redis connections to `redis` (for example
+    /// `RedisConfiguration.fromEnvironment()`, which reads `REDIS_URL`, then `KV_URL`). ``shutdown(gracePeriod:)``
+    /// closes them.
+    public init(
+        redis: RedisConfiguration,
+        configuration: ResumableStreamConfiguration = ResumableStreamConfiguration(),
+        logger: Logger = Logger(label: "resumable-stream")
+    ) {
+        let commands = RedisCommandConnection(configuration: redis, logger: logger)
+        let subscriber = RedisSubscriberConnection(configuration: redis, logger: logger)
+        self.configuration = configuration
+        publisher = commands
+        self.subscriber = subscriber
+        self.logger = logger
+        ownedConnections = (commands, subscriber)
+    }
+
+    // MARK: the TypeScript API
+
+    /// Creates the stream if it does not exist and produces it from `makeStream`, or follows the producer
+    /// that already runs it (the idempotent API).
+    ///
+    /// `makeStream` is only called when this call becomes the producer, and `skipCharacters` only applies
+    /// when it follows (counted in UTF-16 code units, as JavaScript does; negative counts from the end).
+    public func resumableStream<Source: AsyncSequence & SendableMetatype>(
+        _ streamID: String,
+        skipCharacters: Int? = nil,
+        makeStream: @escaping @Sendable () async throws -> Source
+    ) async throws -> ResumableStreamResult where Source.Element == String {
+        let keys = try streamKeys(streamID)
+        // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
+        var requests: (any AsyncSequence<ResumableStreamMessage, Never> & Sendable)? =
+            try await subscriber.textSubscription(to: keys.requests)
+        if try await publisher.setIfAbsent(keys.sentinel, to: "1", expiresIn: configuration.runningTTL), let listening = requests {
+            return .created(startProducer(keys, requests: listening, checkStoredStop: true, makeStream))
+        }
+        requests = nil  // a follower does not listen for requests: dropping it unsubscribes
+        // The TypeScript path: INCR counts the callers, and fails on DONE.
+        guard let count = try await publisher.increment(keys.sentinel) else { return .alreadyDone }
+        if count == 1 {
+            // The sentinel expired between the two commands and INCR recreated it without expiry.
+            try await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
+            let listening = try await subscriber.textSubscription(to: keys.requests)
+            return .created(startProducer(keys, requests: listening, checkStoredStop: true, makeStream))
+        }
+        return try await follower(keys).follow(skipCharacters: skipCharacters)
+    }
+
+    /// Starts a new stream with this id, replacing a finished one (the TypeScript `createNewResumableStream`).
+    public func createNewResumableStream<Source: AsyncSequence & SendableMetatype>(
+        _ streamID: String,
+        makeStream: @escaping @Sendable () async throws -> Source
+    ) async throws -> ResumableTextStream where Source.Element == String {
+        let keys = try streamKeys(streamID)
+        let requests = try await subscriber.textSubscription(to: keys.requests)
+        // After SUBSCRIBE, so a consumer that sees the sentinel finds the producer listening (TS PR #41).
+        try await publisher.setValue("1", for: keys.sentinel, expiresIn: configuration.runningTTL)
+        try await publisher.delete(keys.meta)
+        return startProducer(keys, requests: requests, checkStoredStop: true, makeStream)
+    }
+
+    /// Follows an existing stream (the TypeScript `resumeExistingStream`): ``ResumableStreamResult/notFound``
+    /// if there is none, ``ResumableStreamResult/alreadyDone`` if it finished.
+    public func resumeExistingStream(_ streamID: String, skipCharacters: Int? = nil) async throws -> ResumableStreamResult {
+        let keys = try streamKeys(streamID)
+        switch try await publisher.value(of: keys.sentinel) {
+        case nil: return .notFound
+        case WireProtocol.doneValue?: return .alreadyDone
+        default: return try await follower(keys).follow(skipCharacters: skipCharacters)
+        }
+    }
+
+    /// Whether a stream exists and whether it finished (the TypeScript `hasExistingStream`).
+    public func hasExistingStream(_ streamID: String) async throws -> ResumableStreamState {
+        switch try await publisher.value(of: try streamKeys(streamID).sentinel) {
+        case nil: .none
+        case WireProtocol.doneValue?: .done
+        default: .inProgress
+        }
+    }
+
+    // MARK: beyond TypeScript
+
+    /// Asks the stream's producer, in this process or any other, to stop: its source is cancelled, its readers
+    /// end cleanly and the stream counts as done. A producer that is not listening yet finds the request
+    /// stored when it starts (within the stop request TTL).
+    public func stop(_ streamID: String) async throws -> ResumableStreamStopResult {
+        let keys = try streamKeys(streamID)
+        if try await publisher.value(of: keys.sentinel) == WireProtocol.doneValue { return .alreadyDone }
+        // Store first, then publish: a producer that subscribed after the publish reads the stored request.
+        try await publisher.setValue("1", for: keys.stopFlag, expiresIn: configuration.stopRequestTTL)
+        let receivers = try await publisher.publish(RequestMessage.encodedStop, to: keys.requests)
+        return receivers > 0 ? .stopping : .stored
+    }
+
+    /// The number of producers this context runs now.
+    public var activeProducerCount: Int {
+        registry.withLock { $0.producers.count }
+    }
+
+    /// Waits until every producer of this context finished, or `timeout` passed; returns whether all
+    /// finished.
+    public func drain(timeout: Duration) async -> Bool {
+        let producers = registry.withLock { Array($0.producers.values) }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for producer in producers { await producer.waitUntilFinished() }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let drained = await group.next() ?? false
+            group.cancelAll()
+            return drained
+        }
+    }
+
+    /// Stops accepting new streams, lets running producers finish for up to `gracePeriod`, stops the ones
+    /// still running (their streams end as stopped), and closes the Redis connections the context opened.
+    public func shutdown(gracePeriod: Duration) async {
+        registry.withLock { $0.isShuttingDown = true }
+        if !(await drain(timeout: gracePeriod)) {
+            let remaining = registry.withLock { Array($0.producers.values) }
+            logger.debug("stopping producers still running after the grace period", metadata: ["count": "\(remaining.count)"])
+            for producer in remaining { producer.stop() }
+            for producer in remaining { await producer.waitUntilFinished() }
+        }
+        if let ownedConnections {
+            await ownedConnections.commands.close()
+            await ownedConnections.subscriber.close()
+        }
+    }
+
+    // MARK: private
+
+    private func streamKeys(_ streamID: String) throws -> StreamKeys {
+        guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
+        guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
+        return StreamKeys(keyPrefix: configuration.keyPrefix, streamID: streamID)
+    }
+
+    private func follower(_ keys: StreamKeys) -> Follower {
+        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger)
+    }
+
+    private func startProducer<Source: AsyncSequence & SendableMetatype>(
+        _ keys: StreamKeys,
+        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        checkStoredStop: Bool,
+        _ makeStream: @escaping @Sendable () async throws -> Source
+    ) -> ResumableTextStream where Source.Element == String {
+        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
+        let producer = Producer(keys: keys, configuration: configuration, publisher: publisher, logger: logger, output: output)
+        let id = ObjectIdentifier(producer)
+        registry.withLock { $0.producers[id] = producer }
+        producer.start(source: makeStream, requests: requests, checkStoredStop: checkStoredStop) { [self] in
+            registry.withLock { _ = $0.producers.removeValue(forKey: id) }
+        }
+        logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
+        return ResumableTextStream(chunks: chunks)
+    }
+}

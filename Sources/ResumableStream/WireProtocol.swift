@@ -1,0 +1,143 @@
+import Foundation
+
+/// The names, messages and rules of the resumable-stream wire protocol, byte-compatible with the TypeScript
+/// package `resumable-stream` 2.x (shared/PROTOCOL.md §2).
+enum WireProtocol {
+    /// The in-band terminator on a chunk channel, verbatim from the TypeScript package.
+    static let doneMessage = "\n\n\nDONE_SENTINEL_hasdfasudfyge374%$%^$EDSATRTYFtydryrte\n"
+    /// The sentinel's value once the stream finished.
+    static let doneValue = "DONE"
+    /// The redis error that `INCR` gives on the `DONE` sentinel.
+    static let notAnIntegerError = "ERR value is not an integer or out of range"
+}
+
+/// The keys and channels of one stream, under `<keyPrefix>:rs`.
+struct StreamKeys: Sendable {
+    let prefix: String
+    let streamID: String
+
+    init(keyPrefix: String, streamID: String) {
+        prefix = "\(keyPrefix):rs"
+        self.streamID = streamID
+    }
+
+    /// `P:sentinel:<id>`: an integer while running (or `"1"`), `"DONE"` when finished.
+    var sentinel: String { "\(prefix):sentinel:\(streamID)" }
+    /// `P:request:<id>`: resume requests, consumer to producer.
+    var requests: String { "\(prefix):request:\(streamID)" }
+    /// `P:chunk:<listenerId>`: data for one consumer.
+    func chunks(for listenerID: String) -> String { "\(prefix):chunk:\(listenerID)" }
+    /// `P:meta:<id>` (our addition, ignored by TypeScript): how a finished stream ended, as JSON.
+    var meta: String { "\(prefix):meta:\(streamID)" }
+    /// `P:stop:<id>` (our addition): a stop request stored for a producer that is not listening yet.
+    var stopFlag: String { "\(prefix):stop:\(streamID)" }
+}
+
+/// A message on the request channel.
+enum RequestMessage: Equatable, Sendable {
+    /// A consumer asks for the replay from `skipCharacters` and then the live chunks, on its own channel.
+    case resume(listenerID: String, skipCharacters: Int)
+    /// Someone asks the producer to stop (our addition; a TypeScript producer ignores it).
+    case stop
+
+    /// The largest request we parse; anything larger is not ours.
+    static let maximumSize = 16 * 1024
+
+    /// The TypeScript consumer's exact bytes: `{"listenerId":"…"}` plus `,"skipCharacters":n` when given.
+    static func encodeResume(listenerID: String, skipCharacters: Int?) -> String {
+        let id = jsonString(listenerID)
+        guard let skipCharacters else { return "{\"listenerId\":\(id)}" }
+        return "{\"listenerId\":\(id),\"skipCharacters\":\(skipCharacters)}"
+    }
+
+    static let encodedStop = "{\"stop\":true}"
+
+    /// Parses a request the way a TypeScript producer reads it (`skipCharacters || 0`, numbers truncated,
+    /// unknown fields ignored). Anything else, including JSON that is not an object, returns `nil`.
+    static func parse(_ text: String) -> RequestMessage? {
+        guard text.utf8.count <= maximumSize,
+              let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8))
+        else { return nil }
+        if fields.stop == true, fields.listenerId == nil { return .stop }
+        guard let listenerID = fields.listenerId, !listenerID.isEmpty else { return nil }
+        return .resume(listenerID: listenerID, skipCharacters: truncated(fields.skipCharacters ?? 0))
+    }
+
+    /// The fields we read; a field of the wrong type counts as missing, as `x || 0` treats it in TypeScript.
+    private struct Fields: Decodable {
+        enum CodingKeys: String, CodingKey { case listenerId, skipCharacters, stop }
+        let listenerId: String?
+        let skipCharacters: Double?
+        let stop: Bool?
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            listenerId = try? container.decodeIfPresent(String.self, forKey: .listenerId)
+            skipCharacters = try? container.decodeIfPresent(Double.self, forKey: .skipCharacters)
+            stop = try? container.decodeIfPresent(Bool.self, forKey: .stop)
+        }
+    }
+
+    /// `Math.trunc`, saturated to `Int`.
+    private static func truncated(_ value: Double) -> Int {
+        guard value.isFinite else { return 0 }
+        if value >= Double(Int.max) { return Int.max }
+        if value <= Double(Int.min) { return Int.min }
+        return Int(value.rounded(.towardZero))
+    }
+
+    private static func jsonString(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    }
+}
+
+/// How a finished stream ended, stored in `P:meta:<id>` (TypeScript peers never read it).
+enum StreamEnding: Equatable, Sendable {
+    case completed
+    case stopped
+    case failed(String)
+
+    private struct Fields: Codable {
+        let state: String
+        let error: String?
+    }
+
+    var json: String {
+        let fields = switch self {
+        case .completed: Fields(state: "completed", error: nil)
+        case .stopped: Fields(state: "stopped", error: nil)
+        case .failed(let message): Fields(state: "failed", error: message)
+        }
+        let data = (try? JSONEncoder().encode(fields)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    init?(json: String) {
+        guard let fields = try? JSONDecoder().decode(Fields.self, from: Data(json.utf8)) else { return nil }
+        switch fields.state {
+        case "completed": self = .completed
+        case "stopped": self = .stopped
+        case "failed": self = .failed(fields.error ?? "the producer failed")
+        default: return nil
+        }
+    }
+}
+
+extension String {
+    /// JavaScript's `s.slice(start)` counted in UTF-16 code units: a negative start counts from the end, a
+    /// start past the end gives "". A start inside a surrogate pair leaves a lone low surrogate, which
+    /// Node's UTF-8 encoder writes as U+FFFD; so does this.
+    func jsSlice(from start: Int, utf16Count: Int? = nil) -> String {
+        let count = utf16Count ?? utf16.count
+        let offset = start < 0 ? Swift.max(0, count + Swift.max(start, -count)) : start
+        guard offset < count else { return "" }
+        guard offset > 0 else { return self }
+        let index = utf16.index(utf16.startIndex, offsetBy: offset)
+        if let aligned = index.samePosition(in: unicodeScalars) {
+            return String(self[aligned...])
+        }
+        let next = utf16.index(after: index)
+        return "\u{FFFD}" + String(self[next...])
+    }
+}
