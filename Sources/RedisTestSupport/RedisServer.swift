@@ -1,0 +1,292 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway `redis-server` for tests and benchmarks: a free loopback port, a temporary directory, no
+/// persistence. Fault tests can stop it, kill it (`SIGKILL`) and restart it on the same address.
+public final class RedisServer: @unchecked Sendable {
+    // @unchecked Sendable: the mutable state (the child process) is only touched under `lock`.
+    private let lock = NSLock()
+    private var process: Process?
+    private let directory: URL?
+    private let arguments: [String]
+
+    /// The loopback address the server listens on.
+    public let host: String
+    /// The TCP port.
+    public let port: Int
+    /// The unix socket path, when started with `unixSocket: true`.
+    public let unixSocketPath: String?
+    /// Whether this object started the server (and may stop, kill and restart it). `false` for a server from
+    /// `REDIS_URL`.
+    public let isManaged: Bool
+
+    /// `redis://host:port`, without credentials.
+    public var url: String { "redis://\(host):\(port)" }
+
+    /// Errors of the harness.
+    public enum Failure: Error, CustomStringConvertible {
+        case redisServerNotFound
+        case didNotStart(String)
+        case notManaged
+        case command(String)
+
+        public var description: String {
+            switch self {
+            case .redisServerNotFound: "redis-server not found on PATH: run `make setup` or set REDIS_URL"
+            case .didNotStart(let log): "redis-server did not start: \(log)"
+            case .notManaged: "this Redis server comes from REDIS_URL and cannot be stopped or restarted"
+            case .command(let message): message
+            }
+        }
+    }
+
+    private init(host: String, port: Int, unixSocketPath: String?, directory: URL?, arguments: [String], isManaged: Bool) {
+        self.host = host
+        self.port = port
+        self.unixSocketPath = unixSocketPath
+        self.directory = directory
+        self.arguments = arguments
+        self.isManaged = isManaged
+    }
+
+    /// An external server (from `REDIS_URL`): only ``cli(_:password:user:)`` works on it.
+    public static func external(host: String, port: Int) -> RedisServer {
+        RedisServer(host: host, port: port, unixSocketPath: nil, directory: nil, arguments: [], isManaged: false)
+    }
+
+    /// Starts `redis-server` on a free loopback port with `extraArguments` (for example
+    /// `["--requirepass", "secret"]`), and waits until it answers. The blocking work runs off the Swift
+    /// concurrency pool, which has only as many threads as cores.
+    public static func start(extraArguments: [String] = [], unixSocket: Bool = false) async throws -> RedisServer {
+        try await offload { try startBlocking(extraArguments: extraArguments, unixSocket: unixSocket) }
+    }
+
+    /// ``start(extraArguments:unixSocket:)`` for synchronous callers.
+    public static func startBlocking(extraArguments: [String] = [], unixSocket: Bool = false) throws -> RedisServer {
+        guard let executable = findExecutable("redis-server") else { throw Failure.redisServerNotFound }
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let port = try freePort()
+            let socketPath = unixSocket ? directory.appendingPathComponent("redis.sock").path : nil
+            var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--daemonize", "no", "--dir", directory.path, "--logfile", "redis.log"]
+            if let socketPath { arguments += ["--unixsocket", socketPath, "--unixsocketperm", "700"] }
+            arguments += extraArguments
+            let server = RedisServer(host: "127.0.0.1", port: port, unixSocketPath: socketPath, directory: directory,
+                                     arguments: [executable] + arguments, isManaged: true)
+            do {
+                try server.launch()
+                return server
+            } catch {
+                lastError = error
+                server.terminate()
+            }
+        }
+        throw lastError ?? Failure.didNotStart("no free port")
+    }
+
+    deinit {
+        terminate()
+    }
+
+    /// Whether the managed server process runs.
+    public var isRunning: Bool {
+        lock.withLock { process?.isRunning ?? false }
+    }
+
+    /// Stops the server with `SHUTDOWN NOSAVE` (then `SIGKILL` after 5 s) and waits for it to exit.
+    public func stop() throws {
+        guard isManaged else { throw Failure.notManaged }
+        shutDown()
+    }
+
+    /// Kills the server with `SIGKILL` and waits for it to exit.
+    public func kill() async throws {
+        guard isManaged else { throw Failure.notManaged }
+        await RedisServer.offload { self.signalAndWait(SIGKILL) }
+    }
+
+    /// Starts the server again on the same port, socket and arguments (stopping it first if it runs).
+    public func restart() async throws {
+        guard isManaged else { throw Failure.notManaged }
+        try await RedisServer.offload {
+            self.shutDown()
+            try self.launch()
+        }
+    }
+
+    /// Runs `redis-cli` against the server and returns its trimmed output.
+    public func cli(_ arguments: [String], password: String? = nil, user: String? = nil) async throws -> String {
+        try await RedisServer.offload { try self.cliBlocking(arguments, password: password, user: user) }
+    }
+
+    private func cliBlocking(_ arguments: [String], password: String?, user: String?) throws -> String {
+        guard let executable = RedisServer.findExecutable("redis-cli") else {
+            throw Failure.command("redis-cli not found on PATH: run `make setup`")
+        }
+        var all = ["-h", host, "-p", String(port)]
+        if let user { all += ["--user", user] }
+        if let password { all += ["--no-auth-warning", "-a", password] }
+        let (status, output) = try RedisServer.run(executable, all + arguments)
+        guard status == 0 else { throw Failure.command("redis-cli \(arguments.first ?? "") exited with \(status): \(output)") }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    // MARK: private
+
+    /// Runs blocking work (process spawning, waiting) on a dispatch thread instead of the concurrency pool.
+    private static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    private static func offload(_ work: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                work()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func launch() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { self.process = process }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if !process.isRunning { break }
+            if RedisServer.answersPing(port: port) { return }
+            usleep(20_000)
+        }
+        let log = directory.flatMap { try? String(contentsOf: $0.appendingPathComponent("redis.log"), encoding: .utf8) } ?? ""
+        throw Failure.didNotStart(log.split(separator: "\n").suffix(5).joined(separator: "\n"))
+    }
+
+    /// A child spawned from a dispatch worker thread inherits its blocked signal mask, so `SIGTERM` may never
+    /// reach it: ask Redis itself to shut down instead, and kill it if it does not.
+    private func shutDown() {
+        guard isRunning else { return }
+        _ = try? cliBlocking(["SHUTDOWN", "NOSAVE"], password: requiredPassword, user: nil)
+        signalAndWait(SIGKILL, after: 5)
+    }
+
+    private var requiredPassword: String? {
+        arguments.firstIndex(of: "--requirepass").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+    }
+
+    private func signalAndWait(_ signal: Int32, after grace: TimeInterval = 0) {
+        guard let process = lock.withLock({ self.process }) else { return }
+        let deadline = Date().addingTimeInterval(grace)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            Glibc.kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+        }
+        // Let the kernel release the port before a restart binds it again.
+        while RedisServer.answersPing(port: port) { usleep(10_000) }
+    }
+
+    fileprivate func terminate() {
+        if isManaged { signalAndWait(SIGKILL) }
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    private static func findExecutable(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return (path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"])
+            .map { "\($0)/\(name)" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    private static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A port the kernel just handed out for 127.0.0.1 and that is free again.
+    private static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw Failure.didNotStart("could not find a free port") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something on 127.0.0.1:`port` answers a PING with any reply line (`+PONG` or `-NOAUTH`).
+    private static func answersPing(port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let ping = Array("PING\r\n".utf8)
+        guard send(descriptor, ping, ping.count, 0) == ping.count else { return false }
+        var reply = [UInt8](repeating: 0, count: 64)
+        let received = recv(descriptor, &reply, reply.count, 0)
+        return received > 0 && (reply[0] == UInt8(ascii: "+") || reply[0] == UInt8(ascii: "-"))
+    }
+}
+
+/// The Redis server shared by one test or benchmark process.
+public enum SharedRedis {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var started: RedisServer?
+
+    /// `REDIS_URL`'s server when set (not managed: it is never stopped), else one throwaway server started on
+    /// first use and killed when the process exits.
+    public static var server: RedisServer {
+        get throws {
+            try lock.withLock {
+                if let started { return started }
+                let server: RedisServer
+                if let url = ProcessInfo.processInfo.environment["REDIS_URL"], !url.isEmpty,
+                   let components = URLComponents(string: url), let host = components.host {
+                    server = .external(host: host, port: components.port ?? 6379)
+                } else {
+                    server = try .startBlocking()
+                    atexit { SharedRedis.stopAtExit() }
+                }
+                started = server
+                return server
+            }
+        }
+    }
+
+    private static func stopAtExit() {
+        lock.withLock { started }?.terminate()
+    }
+}

@@ -1,0 +1,115 @@
+import Synchronization
+
+/// A publisher and subscriber in one, inside the process, without Redis: for single-instance applications
+/// and fast tests. Keys expire like Redis keys; messages go to the subscribers of a channel at once, in order.
+///
+/// ```swift
+/// let backend = InMemoryBackend()
+/// let context = ResumableStreamContext(publisher: backend, subscriber: backend)
+/// ```
+public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
+    private struct Entry {
+        var value: String
+        var expiry: ContinuousClock.Instant?
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var channels: [String: [Int: AsyncStream<ResumableStreamMessage>.Continuation]] = [:]
+        var nextSubscriberID = 0
+
+        mutating func live(_ key: String) -> Entry? {
+            guard let entry = entries[key] else { return nil }
+            if let expiry = entry.expiry, expiry <= .now {
+                entries[key] = nil
+                return nil
+            }
+            return entry
+        }
+    }
+
+    private let state = Mutex(State())
+
+    /// An empty backend.
+    public init() {}
+
+    /// The number of keys that have not expired (for tests).
+    public var keyCount: Int {
+        state.withLock { state in state.entries.keys.filter { state.live($0) != nil }.count }
+    }
+
+    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
+        state.withLock { state in
+            guard state.live(key) == nil else { return false }
+            state.entries[key] = Entry(value: value, expiry: .now + expiresIn)
+            return true
+        }
+    }
+
+    public func increment(_ key: String) async throws -> Int? {
+        state.withLock { state in
+            var entry = state.live(key) ?? Entry(value: "0", expiry: nil)
+            guard let number = Int(entry.value) else { return nil }
+            entry.value = String(number + 1)
+            state.entries[key] = entry
+            return number + 1
+        }
+    }
+
+    public func value(of key: String) async throws -> String? {
+        state.withLock { $0.live(key)?.value }
+    }
+
+    public func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
+        state.withLock { $0.entries[key] = Entry(value: value, expiry: expiresIn.map { .now + $0 }) }
+    }
+
+    public func setExpiry(of key: String, to duration: Duration) async throws {
+        state.withLock { state in
+            if state.live(key) != nil { state.entries[key]?.expiry = .now + duration }
+        }
+    }
+
+    public func delete(_ key: String) async throws {
+        state.withLock { _ = $0.entries.removeValue(forKey: key) }
+    }
+
+    public func publish(_ message: String, to channel: String) async throws -> Int {
+        deliver(message, to: channel)
+    }
+
+    public func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?) {
+        let receivers = deliver(message, to: channel)
+        onReceivers?(receivers)
+    }
+
+    public func subscriberCount(of channel: String) async throws -> Int {
+        state.withLock { $0.channels[channel]?.count ?? 0 }
+    }
+
+    public func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable {
+        let (messages, continuation) = AsyncStream<ResumableStreamMessage>.makeStream()
+        let id = state.withLock { state in
+            let id = state.nextSubscriberID
+            state.nextSubscriberID += 1
+            state.channels[channel, default: [:]][id] = continuation
+            return id
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { state in
+                state.channels[channel]?[id] = nil
+                if state.channels[channel]?.isEmpty == true { state.channels[channel] = nil }
+            }
+        }
+        return messages
+    }
+
+    /// Yields under the lock, so that messages reach every subscriber in publish order.
+    private func deliver(_ message: String, to channel: String) -> Int {
+        state.withLock { state in
+            guard let subscribers = state.channels[channel] else { return 0 }
+            for continuation in subscribers.values { continuation.yield(.message(message)) }
+            return subscribers.count
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import RedisBridge
+import Testing
+
+@Suite("Configuration from URLs and the environment")
+struct ConfigurationTests {
+    @Test func parsesHostPortAndDatabase() throws {
+        let configuration = try RedisConfiguration(url: "redis://cache.internal:6390/3")
+        #expect(configuration.endpoint == .tcp(host: "cache.internal", port: 6390))
+        #expect(configuration.database == 3)
+        #expect(configuration.password == nil)
+        #expect(configuration.username == nil)
+    }
+
+    @Test func defaultsPortAndDatabase() throws {
+        let configuration = try RedisConfiguration(url: "redis://localhost")
+        #expect(configuration.endpoint == .tcp(host: "localhost", port: 6379))
+        #expect(configuration.database == 0)
+    }
+
+    @Test func parsesUserAndPercentEncodedPassword() throws {
+        let configuration = try RedisConfiguration(url: "redis://alice:p%40ss%3Aword@127.0.0.1:6379/1")
+        #expect(configuration.username == "alice")
+        #expect(configuration.password == "p@ss:word")
+        #expect(configuration.database == 1)
+    }
+
+    @Test func treatsALonePasswordAsTheDefaultUser() throws {
+        let withColon = try RedisConfiguration(url: "redis://:secret@127.0.0.1")
+        #expect(withColon.username == nil)
+        #expect(withColon.password == "secret")
+        let withoutColon = try RedisConfiguration(url: "redis://secret@127.0.0.1")
+        #expect(withoutColon.username == nil)
+        #expect(withoutColon.password == "secret")
+    }
+
+    @Test func parsesIPv6Literals() throws {
+        let configuration = try RedisConfiguration(url: "redis://[::1]:7000")
+        #expect(configuration.endpoint == .tcp(host: "::1", port: 7000))
+    }
+
+    @Test func parsesUnixSocketsWithDatabase() throws {
+        let configuration = try RedisConfiguration(url: "unix:///var/run/redis/redis.sock?db=5")
+        #expect(configuration.endpoint == .unixSocket(path: "/var/run/redis/redis.sock"))
+        #expect(configuration.database == 5)
+    }
+
+    @Test func rejectsTLSWithAClearError() {
+        #expect(throws: RedisError.tlsUnsupported) { try RedisConfiguration(url: "rediss://user:pw@host:6380") }
+        #expect(RedisError.tlsUnsupported.description.contains("hiredis 1.x"))
+    }
+
+    @Test func rejectsMalformedURLsWithoutEchoingThePassword() {
+        for url in ["http://u:topsecret@host", "redis://u:topsecret@host/notanumber", "redis://u:topsecret@host:99999", "unix://"] {
+            do {
+                _ = try RedisConfiguration(url: url)
+                Issue.record("\(url) was accepted")
+            } catch {
+                #expect(!"\(error)".contains("topsecret"), "error for \(url) leaks the password: \(error)")
+            }
+        }
+    }
+
+    @Test func descriptionHidesThePassword() throws {
+        let configuration = try RedisConfiguration(url: "redis://alice:topsecret@127.0.0.1:6379/2")
+        #expect(configuration.description == "redis://alice:***@127.0.0.1:6379/2")
+        #expect(!"\(configuration)".contains("topsecret"))
+    }
+
+    @Test func readsREDIS_URLThenKV_URLThenTheDefault() throws {
+        let fromRedisURL = try RedisConfiguration.fromEnvironment(["REDIS_URL": "redis://a:1", "KV_URL": "redis://b:2"])
+        #expect(fromRedisURL.endpoint == .tcp(host: "a", port: 1))
+        let fromKVURL = try RedisConfiguration.fromEnvironment(["KV_URL": "redis://b:2"])
+        #expect(fromKVURL.endpoint == .tcp(host: "b", port: 2))
+        let fallback = try RedisConfiguration.fromEnvironment([:])
+        #expect(fallback.endpoint == .tcp(host: "127.0.0.1", port: 6379))
+    }
+}

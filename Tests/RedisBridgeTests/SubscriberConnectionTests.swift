@@ -1,0 +1,130 @@
+import RedisBridge
+import Testing
+
+@Suite("Subscriber connection against a real Redis")
+struct SubscriberConnectionTests {
+    @Test func subscribeReturnsOnlyOnceTheServerConfirmed() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            let subscription = try await subscriber.subscribe(to: channel)
+            // Confirmed means a message published right now is delivered.
+            #expect(try await commands.publish("first", to: channel) == 1)
+            var iterator = subscription.makeAsyncIterator()
+            #expect(await iterator.next() == .message(Array("first".utf8)))
+        }
+    }
+
+    @Test func hundredThousandMessagesArriveInOrder() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            let subscription = try await subscriber.subscribe(to: channel)
+            let count = 100_000
+            for index in 0..<count { commands.publishWithoutWaiting(String(index), to: channel) }
+            var expected = 0
+            for await event in subscription {
+                guard case .message(let payload) = event else { Issue.record("unexpected \(event)"); break }
+                #expect(String(decoding: payload, as: UTF8.self) == String(expected))
+                expected += 1
+                if expected == count { break }
+            }
+            #expect(expected == count)
+        }
+    }
+
+    @Test func binaryMessagesArriveByteExact() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            let subscription = try await subscriber.subscribe(to: channel)
+            let payload: [UInt8] = [0, 0xFF, 0xC3, 0x28, 0, 13, 10] + Array(0...255)
+            _ = try await commands.send(["PUBLISH", .string(channel), .bytes(payload)])
+            var iterator = subscription.makeAsyncIterator()
+            #expect(await iterator.next() == .message(payload))
+        }
+    }
+
+    @Test func localSubscribersShareOneServerSubscription() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            let second = try await subscriber.subscribe(to: channel)
+            var secondIterator = second.makeAsyncIterator()
+            do {
+                let first = try await subscriber.subscribe(to: channel)
+                #expect(try await subscriberCount(channel, via: commands) == 1)
+                #expect(try await commands.publish("both", to: channel) == 1)
+                var firstIterator = first.makeAsyncIterator()
+                #expect(await firstIterator.next() == .message(Array("both".utf8)))
+                #expect(await secondIterator.next() == .message(Array("both".utf8)))
+            }
+            // The first subscriber is gone; the server subscription stays for the second.
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try await subscriberCount(channel, via: commands) == 1)
+            #expect(try await commands.publish("still", to: channel) == 1)
+            #expect(await secondIterator.next() == .message(Array("still".utf8)))
+        }
+    }
+
+    @Test func droppingTheLastSubscriptionUnsubscribes() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            do {
+                let subscription = try await subscriber.subscribe(to: channel)
+                #expect(try await subscriberCount(channel, via: commands) == 1)
+                _ = subscription
+            }
+            #expect(await eventually { (try? await subscriberCount(channel, via: commands)) == 0 })
+            #expect(await eventually { await subscriber.channelCount == 0 })
+        }
+    }
+
+    @Test func cancellingTheSubscribedTaskUnsubscribes() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            let task = Task {
+                let subscription = try await subscriber.subscribe(to: channel)
+                for await _ in subscription {}
+            }
+            #expect(await eventually { (try? await subscriberCount(channel, via: commands)) == 1 })
+            task.cancel()
+            _ = await task.result
+            #expect(await eventually { (try? await subscriberCount(channel, via: commands)) == 0 })
+            #expect(await eventually { await subscriber.channelCount == 0 })
+        }
+    }
+
+    @Test func withSubscriptionUnsubscribesWhenTheBodyReturns() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            let received = try await subscriber.withSubscription(to: channel) { subscription in
+                _ = try await commands.publish("hello", to: channel)
+                var iterator = subscription.makeAsyncIterator()
+                return await iterator.next()
+            }
+            #expect(received == .message(Array("hello".utf8)))
+            #expect(await eventually { (try? await subscriberCount(channel, via: commands)) == 0 })
+        }
+    }
+
+    @Test func resubscribingRightAfterUnsubscribingWorks() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            for round in 0..<20 {
+                try await subscriber.withSubscription(to: channel) { subscription in
+                    _ = try await commands.publish("round \(round)", to: channel)
+                    var iterator = subscription.makeAsyncIterator()
+                    #expect(await iterator.next() == .message(Array("round \(round)".utf8)))
+                }
+            }
+            #expect(await eventually { (try? await subscriberCount(channel, via: commands)) == 0 })
+        }
+    }
+
+    @Test func closeEndsEverySubscription() async throws {
+        let configuration = try sharedConfiguration()
+        let subscriber = RedisSubscriberConnection(configuration: configuration)
+        let subscription = try await subscriber.subscribe(to: uniqueName())
+        await subscriber.close()
+        var iterator = subscription.makeAsyncIterator()
+        #expect(await iterator.next() == nil)
+        await #expect(throws: RedisError.closed) { try await subscriber.subscribe(to: uniqueName()) }
+    }
+}
