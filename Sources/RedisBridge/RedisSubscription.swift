@@ -34,8 +34,14 @@ public struct RedisSubscription: AsyncSequence, Sendable {
 
         /// The next event, or `nil` once the subscription ended.
         public mutating func next() async -> RedisSubscriptionEvent? {
+            await next(isolation: nil)
+        }
+
+        /// The next event, or `nil` once the subscription ended, without leaving the caller's actor: an
+        /// iteration from an actor would otherwise hop off and back on per message.
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> RedisSubscriptionEvent? {
             while index == batch.count {
-                guard let next = await batches.next() else { return nil }
+                guard let next = await batches.next(isolation: actor) else { return nil }
                 batch = next
                 index = 0
             }

@@ -64,7 +64,11 @@ struct RedisTextSubscription: AsyncSequence, Sendable {
         var base: RedisSubscription.AsyncIterator
 
         mutating func next() async -> ResumableStreamMessage? {
-            switch await base.next() {
+            await next(isolation: nil)
+        }
+
+        mutating func next(isolation actor: isolated (any Actor)?) async -> ResumableStreamMessage? {
+            switch await base.next(isolation: actor) {
             case .message(let bytes): .message(String(decoding: bytes, as: UTF8.self))
             case .resubscribed: .gap
             case nil: nil

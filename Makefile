@@ -1,0 +1,20 @@
+# swift-resumable-stream: the project's entry points. `make test` is what CI runs.
+SWIFT ?= swift
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: setup build test bench-bridge clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+test: setup
+	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+bench-bridge: setup
+	$(SWIFT) run -c release bridge-bench
+
+clean:
+	rm -rf .build

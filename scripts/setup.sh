@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing: hiredis headers and library, redis-server, redis-cli and
+# redis-benchmark, pkg-config. Uses apt-get (with sudo when not root). Quiet when everything is present.
+set -euo pipefail
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ! pkg-config --exists hiredis 2>/dev/null && [ ! -f /usr/include/hiredis/async.h ]; then missing+=(libhiredis-dev); fi
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || missing+=(redis-tools)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all dependencies present"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+else
+    echo "setup: missing ${missing[*]}; run as root or install sudo (apt-get install ${missing[*]})" >&2
+    exit 1
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+# Debian starts a system redis-server on install; tests start their own on a free port, so it is not needed.
+echo "setup: done"
