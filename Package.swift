@@ -41,6 +41,10 @@ let package = Package(
             name: "RedisBridgeTests",
             dependencies: ["RedisBridge", "RedisTestSupport"]
         ),
+        .testTarget(
+            name: "ResumableStreamTests",
+            dependencies: ["ResumableStream", "RedisBridge", "RedisTestSupport"]
+        ),
         .executableTarget(
             name: "bridge-bench",
             dependencies: ["RedisBridge", "RedisTestSupport"],

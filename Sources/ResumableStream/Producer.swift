@@ -24,6 +24,9 @@ final class Producer: Sendable {
     private let logger: Logger
     private let output: AsyncThrowingStream<String, any Error>.Continuation
     private let state = Mutex(State())
+    /// Listeners whose channel had no subscriber left, pruned at the next append. A lock of its own, because
+    /// a backend may report receivers while the producer holds `state` (the in-process one does).
+    private let goneListeners = Mutex<Set<String>>([])
 
     init(
         keys: StreamKeys,
@@ -121,6 +124,11 @@ final class Producer: Sendable {
             }
             state.buffer += chunk
             state.bufferedCharacters = total
+            let gone = goneListeners.withLock { gone in
+                defer { gone.removeAll() }
+                return gone
+            }
+            if !gone.isEmpty { state.listeners.removeAll { gone.contains($0) } }
             for listener in state.listeners {
                 publish(chunk, characters: characters, to: listener)
             }
@@ -190,7 +198,7 @@ final class Producer: Sendable {
     }
 
     private func dropListener(_ channel: String) {
-        state.withLock { state in state.listeners.removeAll { $0 == channel } }
+        goneListeners.withLock { _ = $0.insert(channel) }
     }
 
     // MARK: lifetime

@@ -1,4 +1,5 @@
 import RedisBridge
+import RedisTestSupport
 import Testing
 
 @Suite("Command connection against a real Redis")

@@ -1,4 +1,5 @@
 import RedisBridge
+import RedisTestSupport
 import Testing
 
 @Suite("Subscriber connection against a real Redis")

@@ -1,24 +1,22 @@
 import Foundation
 import RedisBridge
-import RedisTestSupport
-import Testing
 
 /// Whether the tests run against a server from `REDIS_URL`, which they must not stop, kill or reconfigure.
-let usesExternalRedis = !(ProcessInfo.processInfo.environment["REDIS_URL"] ?? "").isEmpty
+public let usesExternalRedis = !(ProcessInfo.processInfo.environment["REDIS_URL"] ?? "").isEmpty
 
 /// The configuration of the server shared by the test process: `REDIS_URL`, or a throwaway `redis-server`.
-func sharedConfiguration() throws -> RedisConfiguration {
+public func sharedConfiguration() throws -> RedisConfiguration {
     if usesExternalRedis { return try RedisConfiguration.fromEnvironment() }
     return try RedisConfiguration(url: SharedRedis.server.url)
 }
 
 /// A key or channel name no other test uses.
-func uniqueName(_ label: String = #function) -> String {
+public func uniqueName(_ label: String = #function) -> String {
     "test:\(label.prefix { $0 != "(" }):\(UUID().uuidString)"
 }
 
 /// Runs `body` with a command and a subscriber connection to `configuration`, closing both afterwards.
-func withConnections<Result>(
+public func withConnections<Result>(
     _ configuration: RedisConfiguration,
     _ body: (RedisCommandConnection, RedisSubscriberConnection) async throws -> Result
 ) async throws -> Result {
@@ -37,7 +35,7 @@ func withConnections<Result>(
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(within timeout: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
+public func eventually(within timeout: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if await condition() { return true }
@@ -47,7 +45,7 @@ func eventually(within timeout: Duration = .seconds(5), _ condition: () async ->
 }
 
 /// `PUBSUB NUMSUB channel`: how many connections the server has subscribed to `channel`.
-func subscriberCount(_ channel: String, via commands: RedisCommandConnection) async throws -> Int {
+public func subscriberCount(_ channel: String, via commands: RedisCommandConnection) async throws -> Int {
     guard case .array(let reply) = try await commands.send(["PUBSUB", "NUMSUB", .string(channel)]),
           reply.count == 2, let count = reply[1].int
     else { throw RedisError.unexpectedReply("PUBSUB NUMSUB") }
@@ -55,13 +53,13 @@ func subscriberCount(_ channel: String, via commands: RedisCommandConnection) as
 }
 
 /// The number of client connections a dedicated server has, not counting the `redis-cli` that asks.
-func clientCount(of server: RedisServer) async throws -> Int {
+public func clientCount(of server: RedisServer) async throws -> Int {
     try await server.cli(["CLIENT", "LIST"]).split(separator: "\n").filter { !$0.contains("cmd=client") }.count
 }
 
 /// Sockets of this process connected to `port` on loopback, from /proc: shows leaked descriptors without
 /// being disturbed by other tests' connections to other servers.
-func openSockets(toPort port: Int) -> Int {
+public func openSockets(toPort port: Int) -> Int {
     let fdDirectory = "/proc/self/fd"
     let inodes = Set(((try? FileManager.default.contentsOfDirectory(atPath: fdDirectory)) ?? []).compactMap { fd -> String? in
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDirectory)/\(fd)"),
