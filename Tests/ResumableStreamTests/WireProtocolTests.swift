@@ -1,0 +1,69 @@
+import RedisBridge
+@testable import ResumableStream
+import Testing
+
+/// The parts of the wire protocol that need no server: JavaScript `slice` in UTF-16, the request format.
+@Suite("Wire protocol units")
+struct WireProtocolTests {
+    @Test func doneMessageIsTheTypeScriptBytes() {
+        let hex = Array(WireProtocol.doneMessage.utf8).map { String(format: "%02x", $0) }.joined()
+        #expect(hex == "0a0a0a444f4e455f53454e54494e454c5f686173646661737564667967653337342524255e2445445341545254594674796472797274650a")
+        #expect(WireProtocol.doneMessage.utf16.count == 56)
+    }
+
+    @Test func sliceCountsUTF16CodeUnitsLikeJavaScript() {
+        let text = "a😀b中文"  // JS length 6: a, two surrogates, b, 中, 文
+        #expect(text.jsSlice(from: 0) == text)
+        #expect(text.jsSlice(from: 1) == "😀b中文")
+        #expect(text.jsSlice(from: 3) == "b中文")
+        #expect(text.jsSlice(from: 5) == "文")
+        #expect(text.jsSlice(from: 6) == "")
+        #expect(text.jsSlice(from: 1_000_000) == "")
+        #expect(text.jsSlice(from: -1) == "文")
+        #expect(text.jsSlice(from: -4) == "b中文".replacingOccurrences(of: "b", with: "\u{FFFD}b"))
+        #expect(text.jsSlice(from: -100) == text)
+        #expect(text.jsSlice(from: Int.min) == text)
+        #expect(text.jsSlice(from: Int.max) == "")
+    }
+
+    @Test func sliceInsideASurrogatePairGivesTheReplacementCharacterAsNodeWrites() {
+        // Node: Buffer.from("a😀b".slice(2)) is EF BF BD 62.
+        #expect(Array("a😀b".jsSlice(from: 2).utf8) == [0xEF, 0xBF, 0xBD, 0x62])
+    }
+
+    @Test func resumeRequestsAreTheTypeScriptBytes() {
+        let id = "714b144b-9c17-47f7-a03c-f373ae4fee6a"
+        #expect(RequestMessage.encodeResume(listenerID: id, skipCharacters: nil) == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a"}"#)
+        #expect(RequestMessage.encodeResume(listenerID: id, skipCharacters: 0) == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a","skipCharacters":0}"#)
+        #expect(RequestMessage.encodeResume(listenerID: id, skipCharacters: -3) == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a","skipCharacters":-3}"#)
+    }
+
+    @Test func requestsParseAsATypeScriptProducerReadsThem() {
+        #expect(RequestMessage.parse(#"{"listenerId":"L"}"#) == .resume(listenerID: "L", skipCharacters: 0))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":null}"#) == .resume(listenerID: "L", skipCharacters: 0))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":7}"#) == .resume(listenerID: "L", skipCharacters: 7))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":2.7}"#) == .resume(listenerID: "L", skipCharacters: 2))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":-2.7}"#) == .resume(listenerID: "L", skipCharacters: -2))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":1e300}"#) == .resume(listenerID: "L", skipCharacters: Int.max))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":"5"}"#) == .resume(listenerID: "L", skipCharacters: 0))
+        #expect(RequestMessage.parse(#"{"skipCharacters":1,"listenerId":"L","extra":{"a":[1,2]}}"#) == .resume(listenerID: "L", skipCharacters: 1))
+        #expect(RequestMessage.parse(#"{"stop":true}"#) == .stop)
+    }
+
+    @Test func malformedRequestsAreIgnored() {
+        for text in ["", "null", "[]", "42", "{", #"{"listenerId":5}"#, #"{"listenerId":""}"#, "\u{FFFD}\u{0}",
+                     String(repeating: "[", count: 100_000), #"{"listenerId":"\#(String(repeating: "x", count: 20_000))"}"#] {
+            #expect(RequestMessage.parse(text) == nil, "accepted \(text.prefix(40))")
+        }
+    }
+
+    @Test func chunkMessagesAreBoundedAndNeverTheDoneMessage() {
+        #expect("abcdefghij".chunkMessages(maximum: 4) == ["abcd", "efgh", "ij"])
+        #expect("abc".chunkMessages(maximum: 4) == ["abc"])
+        // A surrogate pair is never cut.
+        #expect("ab😀cd".chunkMessages(maximum: 3) == ["ab", "😀c", "d"])
+        let done = WireProtocol.doneMessage.chunkMessages(maximum: 64 * 1024)
+        #expect(done.count == 2 && done.joined() == WireProtocol.doneMessage)
+        #expect(!done.contains(WireProtocol.doneMessage))
+    }
+}
