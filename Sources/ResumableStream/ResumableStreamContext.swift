@@ -31,6 +31,9 @@ public final class ResumableStreamContext: Sendable {
     private struct ProducerRegistry {
         var producers: [ObjectIdentifier: Producer] = [:]
         var isShuttingDown = false
+        /// ``drain(timeout:)`` calls waiting for `producers` to become empty.
+        var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID = 0
     }
 
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
@@ -151,11 +154,10 @@ public final class ResumableStreamContext: Sendable {
     /// Waits until every producer of this context finished, or `timeout` passed; returns whether all
     /// finished.
     public func drain(timeout: Duration) async -> Bool {
-        let producers = registry.withLock { Array($0.producers.values) }
-        return await withTaskGroup(of: Bool.self) { group in
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                for producer in producers { await producer.waitUntilFinished() }
-                return true
+                await self.waitUntilNoProducers()
+                return !Task.isCancelled
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
@@ -185,6 +187,28 @@ public final class ResumableStreamContext: Sendable {
 
     // MARK: private
 
+    /// Returns once no producer runs, or once the calling task is cancelled.
+    private func waitUntilNoProducers() async {
+        let id = registry.withLock { registry in
+            defer { registry.nextWaiterID += 1 }
+            return registry.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Registered under the lock that producers finish under; a cancellation that came first is
+                // seen here, one that comes later finds the waiter.
+                let resumeNow = registry.withLock { registry in
+                    guard !registry.producers.isEmpty, !Task.isCancelled else { return true }
+                    registry.drainWaiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            registry.withLock { $0.drainWaiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
     private func streamKeys(_ streamID: String) throws -> StreamKeys {
         guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
         guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
@@ -206,7 +230,13 @@ public final class ResumableStreamContext: Sendable {
         let id = ObjectIdentifier(producer)
         registry.withLock { $0.producers[id] = producer }
         producer.start(source: makeStream, requests: requests, checkStoredStop: checkStoredStop) { [self] in
-            registry.withLock { _ = $0.producers.removeValue(forKey: id) }
+            let waiters = registry.withLock { registry in
+                registry.producers[id] = nil
+                guard registry.producers.isEmpty else { return [CheckedContinuation<Void, Never>]() }
+                defer { registry.drainWaiters = [:] }
+                return Array(registry.drainWaiters.values)
+            }
+            for waiter in waiters { waiter.resume() }
         }
         logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
         return ResumableTextStream(chunks: chunks)

@@ -1,0 +1,337 @@
+import Foundation
+import RedisBridge
+import RedisTestSupport
+@testable import ResumableStream
+import Testing
+
+/// What this package does better than the TypeScript original, each against real Redis.
+@Suite("Beyond the original: handshake, expiry, watchdog, errors, stop, lifetime")
+struct ReliabilityTests {
+    @Test func consumerAsksAgainOnFreshListenerIdsUntilALateProducerAnswers() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            try await withContext(.redis, configure: { $0.ackRetryInterval = .milliseconds(100) }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "late")
+                // A TypeScript producer in the window between its INCR and its SUBSCRIBE.
+                _ = try await commands.incr(keys.sentinel)
+                async let consumer = context.resumeExistingStream("late")
+                try await Task.sleep(for: .milliseconds(350))
+                let requests = try await subscriber.subscribe(to: keys.requests)
+                var incoming = requests.makeAsyncIterator()
+                guard case .message(let bytes) = await incoming.next(),
+                      case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
+                else { Issue.record("no request"); return }
+                _ = try await commands.publish("made it", to: keys.chunks(for: listener))
+                _ = try await commands.publish(WireProtocol.doneMessage, to: keys.chunks(for: listener))
+                #expect(try await consumer.resumed().collect() == "made it")
+            }
+        }
+    }
+
+    @Test func consumerNeverRepeatsAListenerIdAndGivesUpAtTheAckTimeout() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            try await withContext(.redis, configure: {
+                $0.ackTimeout = .milliseconds(800)
+                $0.ackRetryInterval = .milliseconds(100)
+            }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "mute")
+                _ = try await commands.incr(keys.sentinel)
+                // A producer that listens but never answers.
+                let requests = try await subscriber.subscribe(to: keys.requests)
+                let started = ContinuousClock.now
+                let result = try await context.resumeExistingStream("mute")
+                let elapsed = ContinuousClock.now - started
+                guard case .producerUnreachable = result else { Issue.record("expected .producerUnreachable, got \(result)"); return }
+                #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(3))
+                var listeners: [String] = []
+                var incoming = requests.makeAsyncIterator()
+                while listeners.count < 3, case .message(let bytes)? = await incoming.next() {
+                    if case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self)) {
+                        listeners.append(listener)
+                    }
+                }
+                #expect(Set(listeners).count == listeners.count && listeners.count == 3)
+            }
+        }
+    }
+
+    @Test func sentinelExpiresWhileRunningSoACrashedProducersIdIsReusable() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            try await withContext(.redis, configure: { $0.runningTTL = .seconds(1) }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "crashy")
+                let writer = Writer()
+                _ = try await context.resumableStream("crashy", makeStream: writer.source).created()
+                let ttl = try #require(try await commands.send(["PTTL", .string(keys.sentinel)]).int)
+                #expect(ttl > 0 && ttl <= 1000)
+                writer.close()
+                #expect(await context.drain(timeout: .seconds(5)))
+                // A crashed producer leaves its sentinel behind: simulate one, and see it expire.
+                try await commands.set(keys.sentinel, to: "7", expiresIn: .seconds(1))
+                try await Task.sleep(for: .milliseconds(1300))
+                let fresh = Writer()
+                let stream = try await context.resumableStream("crashy", makeStream: fresh.source).created()
+                fresh.write("again")
+                fresh.close()
+                #expect(try await stream.collect() == "again")
+            }
+        }
+    }
+
+    @Test func runningSentinelIsRefreshedWhileTheProducerLives() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            try await withContext(.redis, configure: { $0.runningTTL = .milliseconds(1500) }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "long")
+                let writer = Writer()
+                let stream = try await context.resumableStream("long", makeStream: writer.source).created()
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await commands.get(keys.sentinel) == "1")
+                writer.close()
+                _ = try await stream.collect()
+            }
+        }
+    }
+
+    @Test func watchdogEndsAFollowerWhoseProducerVanished() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            try await withContext(.redis, configure: { $0.watchdogInterval = .milliseconds(200) }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "vanish")
+                _ = try await commands.incr(keys.sentinel)
+                let stream: ResumableTextStream
+                do {
+                    let requests = try await subscriber.subscribe(to: keys.requests)
+                    var incoming = requests.makeAsyncIterator()
+                    async let consumer = context.resumeExistingStream("vanish")
+                    guard case .message(let bytes) = await incoming.next(),
+                          case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
+                    else { Issue.record("no request"); return }
+                    _ = try await commands.publish("partial", to: keys.chunks(for: listener))
+                    stream = try await consumer.resumed()
+                    // The producer process dies here: its subscription goes, no DONE ever comes.
+                }
+                let started = ContinuousClock.now
+                await #expect(throws: ResumableStreamError.producerUnreachable) {
+                    for try await _ in stream {}
+                }
+                #expect(ContinuousClock.now - started < .seconds(2))
+            }
+        }
+    }
+
+    @Test func watchdogEndsAFollowerWhoseDoneMessageWasLost() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            try await withContext(.redis, configure: { $0.watchdogInterval = .milliseconds(200) }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "lost-done")
+                _ = try await commands.incr(keys.sentinel)
+                let stream: ResumableTextStream
+                do {
+                    let requests = try await subscriber.subscribe(to: keys.requests)
+                    var incoming = requests.makeAsyncIterator()
+                    async let consumer = context.resumeExistingStream("lost-done")
+                    guard case .message(let bytes) = await incoming.next(),
+                          case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
+                    else { Issue.record("no request"); return }
+                    _ = try await commands.publish("all of it", to: keys.chunks(for: listener))
+                    stream = try await consumer.resumed()
+                    // The producer finishes: DONE in the sentinel, unsubscribed, but the DONE message is lost.
+                    try await commands.set(keys.sentinel, to: "DONE", expiresIn: .seconds(60))
+                }
+                #expect(try await stream.collect() == "all of it")
+            }
+        }
+    }
+
+    @Test func sourceThatThrowsFailsEveryReaderAndFinalisesTheStream() async throws {
+        struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            try await withContext(.redis) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "fails")
+                let (source, feed) = AsyncThrowingStream<String, any Error>.makeStream()
+                let producer = try await context.resumableStream("fails") { source }.created()
+                var own = producer.makeAsyncIterator()
+                feed.yield("half")
+                #expect(try await own.next() == "half")
+                let follower = try await context.resumableStream("fails") { source }.resumed()
+                feed.finish(throwing: Boom())
+                await #expect(throws: Boom.self) { _ = try await own.next() }
+                await #expect(throws: ResumableStreamError.producerFailed("boom")) { _ = try await follower.collect() }
+                #expect(await context.drain(timeout: .seconds(5)))
+                #expect(try await commands.get(keys.sentinel) == "DONE")
+                #expect(try await subscriberCount(keys.requests, via: commands) == 0)
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func stopFromAnotherInstanceEndsEveryReaderCleanly(_ backend: Backend) async throws {
+        try await withContexts(backend, count: 2) { contexts in
+            let (instanceA, instanceB) = (contexts[0], contexts[1])
+            let cancelled = Writer()
+            let (source, feed) = AsyncStream<String>.makeStream()
+            feed.onTermination = { _ in cancelled.close() }
+            let producer = try await instanceA.resumableStream("stoppable") { source }.created()
+            var own = producer.makeAsyncIterator()
+            feed.yield("a")
+            #expect(try await own.next() == "a")
+            let follower = try await instanceB.resumeExistingStream("stoppable").resumed()
+            #expect(try await instanceB.stop("stoppable") == .stopping)
+            #expect(try await own.next() == nil)
+            #expect(try await follower.collect() == "a")
+            for await _ in cancelled.stream {}  // the source saw its cancellation
+            #expect(await instanceA.drain(timeout: .seconds(5)))
+            #expect(try await instanceB.hasExistingStream("stoppable") == .done)
+            #expect(try await instanceB.stop("stoppable") == .alreadyDone)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func stopBeforeTheProducerListensStillTakesEffect(_ backend: Backend) async throws {
+        try await withContext(backend) { context in
+            #expect(try await context.stop("early") == .stored)
+            let writer = Writer()
+            let producer = try await context.resumableStream("early", makeStream: writer.source).created()
+            for try await _ in producer {}  // ends without the writer closing
+            #expect(await context.drain(timeout: .seconds(5)))
+            #expect(try await context.hasExistingStream("early") == .done)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func cancellingAReaderNeverStopsTheProducer(_ backend: Backend) async throws {
+        try await withContext(backend) { context in
+            let writer = Writer()
+            let producer = try await context.resumableStream("keeps-going", makeStream: writer.source).created()
+            let reader = Task { for try await _ in producer {} }
+            reader.cancel()
+            _ = await reader.result
+            let follower = try await context.resumableStream("keeps-going", makeStream: writer.source).resumed()
+            let followerReader = Task { for try await _ in follower {} }
+            followerReader.cancel()
+            _ = await followerReader.result
+            writer.write("still ")
+            writer.write("here")
+            writer.close()
+            let late = try await context.resumableStream("keeps-going", makeStream: writer.source)
+            if case .resumed(let stream) = late { #expect(try await stream.collect() == "still here") }
+            #expect(await context.drain(timeout: .seconds(5)))
+            #expect(try await context.hasExistingStream("keeps-going") == .done)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func shutdownLetsProducersFinishThenStopsTheRest(_ backend: Backend) async throws {
+        var configuration = ResumableStreamConfiguration(keyPrefix: testPrefix())
+        configuration.ackTimeout = .seconds(1)
+        let memory = InMemoryBackend()
+        let context = switch backend {
+        case .redis: ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration)
+        case .inMemory: ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory)
+        }
+        let quick = Writer()
+        let endless = Writer()
+        let quickStream = try await context.resumableStream("quick", makeStream: quick.source).created()
+        let endlessStream = try await context.resumableStream("endless", makeStream: endless.source).created()
+        #expect(context.activeProducerCount == 2)
+        quick.write("done soon")
+        let finisher = Task {
+            try await Task.sleep(for: .milliseconds(100))
+            quick.close()
+        }
+        await context.shutdown(gracePeriod: .milliseconds(500))
+        _ = await finisher.result
+        #expect(context.activeProducerCount == 0)
+        #expect(try await quickStream.collect() == "done soon")
+        #expect(try await endlessStream.collect() == "")
+        await #expect(throws: ResumableStreamError.shuttingDown) {
+            try await context.resumableStream("new", makeStream: quick.source)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func bufferLimitFailsTheStreamClearly(_ backend: Backend) async throws {
+        try await withContext(backend, configure: { $0.maxBufferedCharacters = 5 }) { context in
+            let writer = Writer()
+            let producer = try await context.resumableStream("big", makeStream: writer.source).created()
+            writer.write("abc")
+            writer.write("def")
+            var chunks = producer.makeAsyncIterator()
+            #expect(try await chunks.next() == "abc")
+            await #expect(throws: ResumableStreamError.bufferLimitExceeded(5)) { _ = try await chunks.next() }
+        }
+    }
+
+    @Test func largeReplayGoesOutInBoundedPieces() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            try await withContext(.redis, configure: { $0.replayPieceSize = 4 }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "pieces")
+                let writer = Writer()
+                let producer = try await context.resumableStream("pieces", makeStream: writer.source).created()
+                var own = producer.makeAsyncIterator()
+                writer.write("abcdefghij")
+                _ = try await own.next()
+                let subscription = try await subscriber.subscribe(to: keys.chunks(for: "piecewise"))
+                var messages = subscription.makeAsyncIterator()
+                _ = try await commands.publish(#"{"listenerId":"piecewise"}"#, to: keys.requests)
+                for piece in ["abcd", "efgh", "ij"] { #expect(await messages.next() == .message(Array(piece.utf8))) }
+                writer.close()
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func concurrentCallersGetOneProducerAndIdenticalFollowers(_ backend: Backend) async throws {
+        try await withContext(backend, configure: { $0.ackTimeout = .seconds(5) }) { context in
+            let writer = Writer()
+            let results = try await withThrowingTaskGroup(of: ResumableStreamResult.self) { group in
+                for _ in 0..<20 { group.addTask { try await context.resumableStream("crowd", makeStream: writer.source) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let created = results.filter { if case .created = $0 { true } else { false } }
+            #expect(created.count == 1)
+            #expect(results.allSatisfy { $0.stream != nil })
+            let text = (0..<200).map { "token \($0) " }
+            for chunk in text { writer.write(chunk) }
+            writer.close()
+            let collected = try await withThrowingTaskGroup(of: String.self) { group in
+                for result in results { group.addTask { try await result.stream!.collect() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(collected.allSatisfy { $0 == text.joined() })
+        }
+    }
+
+    @Test func nothingIsLeftBehindButTheFinishedSentinel() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            let prefix = try await withContext(.redis) { context in
+                let writer = Writer()
+                let producer = try await context.resumableStream("tidy", makeStream: writer.source).created()
+                let followers = try await (0..<3).asyncMap { _ in try await context.resumeExistingStream("tidy").resumed() }
+                writer.write("x")
+                writer.close()
+                _ = try await producer.collect()
+                for follower in followers { _ = try await follower.collect() }
+                #expect(await context.drain(timeout: .seconds(5)))
+                return context.configuration.keyPrefix
+            }
+            #expect(await eventually {
+                guard case .array(let channels)? = try? await commands.send(["PUBSUB", "CHANNELS", .string("\(prefix):*")]) else { return false }
+                return channels.isEmpty
+            })
+            let keys = try await commands.send(["KEYS", .string("\(prefix):*")])
+            #expect(keys == .array([.bulkString(Array("\(prefix):rs:sentinel:tidy".utf8))]))
+        }
+    }
+
+    @Test func emptyStreamIdIsAClearError() async throws {
+        try await withContext(.inMemory) { context in
+            await #expect(throws: ResumableStreamError.emptyStreamID) { try await context.hasExistingStream("") }
+            await #expect(throws: ResumableStreamError.emptyStreamID) { try await context.resumeExistingStream("") }
+        }
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
