@@ -154,10 +154,21 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
+    /// Runs redis-server under a small shell that kills it when this process dies, so that a test run that
+    /// crashes or is killed leaves no server behind (`atexit` handlers do not run then).
+    private static let guardScript = """
+        "$0" "$@" & server=$!
+        while kill -0 $PPID 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.2; done
+        kill -9 $server 2>/dev/null
+        wait $server
+        """
+
+    private var pidFile: String? { directory?.appendingPathComponent("redis.pid").path }
+
     private func launch() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", RedisServer.guardScript] + arguments + ["--pidfile", pidFile ?? "/dev/null"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -185,13 +196,16 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     private func signalAndWait(_ signal: Int32, after grace: TimeInterval = 0) {
-        guard let process = lock.withLock({ self.process }) else { return }
+        guard let process = lock.withLock({ self.process }), process.isRunning else { return }
         let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            Glibc.kill(process.processIdentifier, signal)
-            process.waitUntilExit()
+        while RedisServer.answersPing(port: port) && Date() < deadline { usleep(10_000) }
+        // Only while it still answers: once it exited, its pid may belong to another process.
+        if RedisServer.answersPing(port: port), let pidFile,
+           let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            Glibc.kill(pid, signal)
         }
+        process.waitUntilExit()
         // Let the kernel release the port before a restart binds it again.
         while RedisServer.answersPing(port: port) { usleep(10_000) }
     }

@@ -2,8 +2,8 @@ import RedisBridge
 
 extension RedisCommandConnection: ResumableStreamPublisher {
     public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
-        let seconds = max(1, Int((expiresIn.components.seconds)))
-        return try await send(["SET", .string(key), .string(value), "NX", "EX", RESPArgument(seconds)]) != .null
+        let milliseconds = max(1, Int(expiresIn.components.seconds) * 1000 + Int(expiresIn.components.attoseconds / 1_000_000_000_000_000))
+        return try await send(["SET", .string(key), .string(value), "NX", "PX", RESPArgument(milliseconds)]) != .null
     }
 
     public func increment(_ key: String) async throws -> Int? {
