@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test bench-bridge clean
+.PHONY: setup build test bench bench-bridge bench-stream clean
 
 setup:
 	@scripts/setup.sh
@@ -13,8 +13,13 @@ build: setup
 test: setup
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
+bench: bench-bridge bench-stream
+
 bench-bridge: setup
 	$(SWIFT) run -c release bridge-bench
+
+bench-stream: setup
+	$(SWIFT) run -c release stream-bench
 
 clean:
 	rm -rf .build

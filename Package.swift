@@ -50,6 +50,11 @@ let package = Package(
             dependencies: ["RedisBridge", "RedisTestSupport"],
             path: "Benchmarks/BridgeBenchmark"
         ),
+        .executableTarget(
+            name: "stream-bench",
+            dependencies: ["ResumableStream", "RedisBridge", "RedisTestSupport"],
+            path: "Benchmarks/StreamBenchmark"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
