@@ -40,7 +40,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     private let onEvent: (Event) -> Void
     private let onPush: (PushMessage) -> Void
     private let onReadEvent: () -> Void
-    private let argumentBuffer = ArgumentBuffer()
+    private let encoder = CommandEncoder()
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var adapter: EventLoopAdapter?
     private var pending = Deque<PendingReply>()
@@ -105,8 +105,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     func sendSubscription(_ command: String, channels: [String]) -> Bool {
         guard isReady, let context else { return false }
         let arguments = [RESPArgument.string(command)] + channels.map(RESPArgument.string)
-        let status = argumentBuffer.withArgv(arguments) { argc, argv, lengths in
-            redisAsyncCommandArgv(context, hiredisPushTrampoline, Unmanaged.passUnretained(self).toOpaque(), argc, argv, lengths)
+        let status = encoder.withEncoded(arguments) { command, length in
+            redisAsyncFormattedCommand(context, hiredisPushTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
         }
         guard status == REDIS_OK else { return false }
         markBusy()
@@ -237,8 +237,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     private func enqueue(_ arguments: [RESPArgument], _ reply: PendingReply) {
         guard let context else { return reply.complete(.failure(closeReason ?? .closed)) }
-        let status = argumentBuffer.withArgv(arguments) { argc, argv, lengths in
-            redisAsyncCommandArgv(context, hiredisReplyTrampoline, Unmanaged.passUnretained(self).toOpaque(), argc, argv, lengths)
+        let status = encoder.withEncoded(arguments) { command, length in
+            redisAsyncFormattedCommand(context, hiredisReplyTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
         }
         guard status == REDIS_OK else {
             return reply.complete(.failure(closeReason ?? .connectionLost("the connection is closing")))

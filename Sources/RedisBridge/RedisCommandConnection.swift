@@ -68,14 +68,9 @@ public actor RedisCommandConnection {
                 case .failure(let error):
                     continuation.resume(throwing: error)
                 case .success(let connection):
-                    var results = [Result<RedisValue, RedisError>?](repeating: nil, count: commands.count)
-                    var remaining = commands.count
+                    let batch = PipelineResults(count: commands.count, continuation: continuation)
                     for (index, command) in commands.enumerated() {
-                        connection.send(command, .callback { result in
-                            results[index] = result
-                            remaining -= 1
-                            if remaining == 0 { continuation.resume(returning: results.map { $0! }) }
-                        })
+                        connection.send(command, .pipelined(batch, index: index))
                     }
                 }
             }
