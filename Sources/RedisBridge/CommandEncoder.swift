@@ -19,8 +19,9 @@ final class CommandEncoder {
     /// Encodes `arguments` and calls `body` with the bytes, valid only during `body` (hiredis copies them
     /// into its output buffer).
     func withEncoded<Result>(_ arguments: [RESPArgument], _ body: (UnsafePointer<CChar>, Int) -> Result) -> Result {
-        // A header is at most 1 + 20 digits + 2 bytes; each argument adds a header, its bytes and CRLF.
-        reserve(arguments.reduce(23) { $0 + 25 + $1.byteCount })
+        // A header is at most 1 + 20 digits + 2 bytes; each argument adds a header, its bytes and CRLF; one
+        // more byte for the terminating NUL.
+        reserve(arguments.reduce(24) { $0 + 25 + $1.byteCount })
         var offset = writeHeader(UInt8(ascii: "*"), arguments.count, at: 0)
         for argument in arguments {
             switch argument {
@@ -31,6 +32,9 @@ final class CommandEncoder {
                 bytes.withUnsafeBufferPointer { offset = writeBulk($0, at: offset) }
             }
         }
+        // hiredis scans formatted commands with `strchr` (`nextArgument` in async.c), as its own sds strings
+        // are NUL-terminated: without the NUL it reads past the end.
+        storage.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
         defer { shrinkIfHuge() }
         return body(UnsafePointer(storage.assumingMemoryBound(to: CChar.self)), offset)
     }

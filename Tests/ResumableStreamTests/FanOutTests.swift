@@ -49,7 +49,6 @@ struct FanOutTests {
             _ = await reader.result
         }
         let listenerChannels = { backend.allPublishes.keys.filter { $0.contains(":rs:chunk:") } }
-        #expect(listenerChannels().count == 1)
         for index in 0..<50 {
             writer.write("chunk \(index)")
             _ = try await own.next()
@@ -57,9 +56,10 @@ struct FanOutTests {
         writer.close()
         _ = try await own.next()
         #expect(await context.drain(timeout: .seconds(5)))
-        // The replay, then at most the first chunk that found nobody; not 50 chunks and a DONE.
-        let channel = try #require(listenerChannels().first)
-        #expect(backend.publishes(to: channel) <= 3)
+        // Per listener channel (a slow handshake may have asked twice): the replay, then at most the first
+        // chunk that found nobody; not 50 chunks and a DONE.
+        #expect(!listenerChannels().isEmpty)
+        for channel in listenerChannels() { #expect(backend.publishes(to: channel) <= 3, "\(channel)") }
         await context.shutdown(gracePeriod: .seconds(1))
     }
 
