@@ -90,22 +90,31 @@ struct ReliabilityTests {
         }
     }
 
+    /// Plays a TypeScript producer of `streamID` by hand: INCR, SUBSCRIBE to the requests, `answer` the
+    /// consumer's request on its listener channel, then vanish (the request subscription ends on return).
+    private func followHandMadeProducer(
+        _ streamID: String, context: ResumableStreamContext,
+        commands: RedisCommandConnection, subscriber: RedisSubscriberConnection,
+        answer: (_ keys: StreamKeys, _ listenerChannel: String) async throws -> Void
+    ) async throws -> ResumableTextStream {
+        let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: streamID)
+        _ = try await commands.incr(keys.sentinel)
+        let requests = try await subscriber.subscribe(to: keys.requests)
+        var incoming = requests.makeAsyncIterator()
+        async let consumer = context.resumeExistingStream(streamID)
+        guard case .message(let bytes) = await incoming.next(),
+              case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
+        else { throw ResumableStreamError.producerUnreachable }
+        try await answer(keys, keys.chunks(for: listener))
+        return try await consumer.resumed()
+    }
+
     @Test func watchdogEndsAFollowerWhoseProducerVanished() async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             try await withContext(.redis, configure: { $0.watchdogInterval = .milliseconds(200) }) { context in
-                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "vanish")
-                _ = try await commands.incr(keys.sentinel)
-                let stream: ResumableTextStream
-                do {
-                    let requests = try await subscriber.subscribe(to: keys.requests)
-                    var incoming = requests.makeAsyncIterator()
-                    async let consumer = context.resumeExistingStream("vanish")
-                    guard case .message(let bytes) = await incoming.next(),
-                          case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
-                    else { Issue.record("no request"); return }
-                    _ = try await commands.publish("partial", to: keys.chunks(for: listener))
-                    stream = try await consumer.resumed()
-                    // The producer process dies here: its subscription goes, no DONE ever comes.
+                // The producer process dies after the first chunk: no DONE ever comes.
+                let stream = try await followHandMadeProducer("vanish", context: context, commands: commands, subscriber: subscriber) { _, listener in
+                    _ = try await commands.publish("partial", to: listener)
                 }
                 let started = ContinuousClock.now
                 await #expect(throws: ResumableStreamError.producerUnreachable) {
@@ -119,19 +128,9 @@ struct ReliabilityTests {
     @Test func watchdogEndsAFollowerWhoseDoneMessageWasLost() async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             try await withContext(.redis, configure: { $0.watchdogInterval = .milliseconds(200) }) { context in
-                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "lost-done")
-                _ = try await commands.incr(keys.sentinel)
-                let stream: ResumableTextStream
-                do {
-                    let requests = try await subscriber.subscribe(to: keys.requests)
-                    var incoming = requests.makeAsyncIterator()
-                    async let consumer = context.resumeExistingStream("lost-done")
-                    guard case .message(let bytes) = await incoming.next(),
-                          case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
-                    else { Issue.record("no request"); return }
-                    _ = try await commands.publish("all of it", to: keys.chunks(for: listener))
-                    stream = try await consumer.resumed()
-                    // The producer finishes: DONE in the sentinel, unsubscribed, but the DONE message is lost.
+                // The producer finishes: DONE in the sentinel, unsubscribed, but the DONE message is lost.
+                let stream = try await followHandMadeProducer("lost-done", context: context, commands: commands, subscriber: subscriber) { keys, listener in
+                    _ = try await commands.publish("all of it", to: listener)
                     try await commands.set(keys.sentinel, to: "DONE", expiresIn: .seconds(60))
                 }
                 #expect(try await stream.collect() == "all of it")
