@@ -1,0 +1,89 @@
+import Foundation
+
+/// A resumable stream as server-sent events (`text/event-stream`) that a browser's `EventSource` resumes by
+/// itself: each event's `id:` is the stream's offset after that event, in UTF-16 code units, so the
+/// `Last-Event-ID` an `EventSource` sends when it reconnects is exactly the `skipCharacters` to resume from,
+/// with no gap and no duplicate.
+///
+/// Each chunk goes out as one event whose `data:` is the chunk as a JSON string, so that newlines, `\r` and
+/// any other character arrive unchanged (SSE itself would turn `\r` and `\r\n` into `\n`). A client reads it
+/// with `JSON.parse(event.data)`:
+///
+/// ```
+/// id: 11
+/// data: "Hello, wor"
+///
+/// ```
+public struct ServerSentEvents: AsyncSequence, Sendable {
+    /// One complete event, ready to write to the response.
+    public typealias Element = String
+    /// What iteration can throw: the stream's errors.
+    public typealias Failure = any Error
+
+    private let stream: ResumableTextStream
+    private let startOffset: Int
+
+    /// The events of `stream`, for a client that already has `offset` UTF-16 code units of it.
+    public init(_ stream: ResumableTextStream, startingAt offset: Int = 0) {
+        self.stream = stream
+        startOffset = Swift.max(0, offset)
+    }
+
+    /// The `skipCharacters` for a request: the `Last-Event-ID` header if it holds a number (an `EventSource`
+    /// reconnecting), else the `resumeAt` query parameter (the seed's convention), else `nil`.
+    public static func skipCharacters(lastEventID: String?, resumeAt: String?) -> Int? {
+        for value in [lastEventID, resumeAt] {
+            if let value, let number = Int(value.trimmingCharacters(in: .whitespaces)), number >= 0 { return number }
+        }
+        return nil
+    }
+
+    /// Creates the iterator.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(chunks: stream.makeAsyncIterator(), offset: startOffset)
+    }
+
+    /// Iterates the events.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var chunks: AsyncThrowingStream<String, any Error>.AsyncIterator
+        var offset: Int
+
+        /// The next event, or `nil` at the end of the stream.
+        public mutating func next() async throws -> String? {
+            guard let chunk = try await chunks.next() else { return nil }
+            offset += chunk.utf16.count
+            return "id: \(offset)\ndata: \(Self.jsonString(chunk))\n\n"
+        }
+
+        /// `text` as a JSON string literal: quotes, backslashes and control characters escaped, everything
+        /// else as it is (UTF-8).
+        static func jsonString(_ text: String) -> String {
+            var escaped = "\""
+            escaped.reserveCapacity(text.utf8.count + 2)
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": escaped += "\\\""
+                case "\\": escaped += "\\\\"
+                case "\n": escaped += "\\n"
+                case "\r": escaped += "\\r"
+                case "\t": escaped += "\\t"
+                case "\u{2028}": escaped += "\\u2028"
+                case "\u{2029}": escaped += "\\u2029"
+                case let control where control.value < 0x20:
+                    let hex = String(control.value, radix: 16)
+                    escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: escaped.unicodeScalars.append(scalar)
+                }
+            }
+            return escaped + "\""
+        }
+    }
+}
+
+extension ResumableTextStream {
+    /// The stream as server-sent events for a client that already has `offset` UTF-16 code units (the
+    /// `skipCharacters` it resumed with).
+    public func serverSentEvents(startingAt offset: Int = 0) -> ServerSentEvents {
+        ServerSentEvents(self, startingAt: offset)
+    }
+}

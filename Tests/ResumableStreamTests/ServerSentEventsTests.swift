@@ -1,0 +1,68 @@
+import Foundation
+import ResumableStream
+import Testing
+
+@Suite("Server-sent events")
+struct ServerSentEventsTests {
+    /// What an `EventSource` does with a response: split events, join `data:` lines, remember `id:`.
+    private func parse(_ events: [String]) throws -> (text: String, lastEventID: String?) {
+        var text = ""
+        var lastEventID: String?
+        for event in events {
+            #expect(event.hasSuffix("\n\n"))
+            for line in event.split(separator: "\n") {
+                if line.hasPrefix("id: ") { lastEventID = String(line.dropFirst(4)) }
+                if line.hasPrefix("data: ") {
+                    text += try JSONDecoder().decode(String.self, from: Data(line.dropFirst(6).utf8))
+                }
+            }
+        }
+        return (text, lastEventID)
+    }
+
+    @Test func eventsCarryTheUTF16OffsetAndEveryCharacterUnchanged() async throws {
+        try await withContext(.inMemory) { context in
+            let writer = Writer()
+            let stream = try await context.resumableStream("sse", makeStream: writer.source).created()
+            let chunks = ["line one\nline two\r\n", "carriage\rreturn \"quoted\" \\ tab\t", "emoji 😀 中文 \u{1} \u{2028}", ""]
+            for chunk in chunks { writer.write(chunk) }
+            writer.close()
+            var events: [String] = []
+            for try await event in stream.serverSentEvents() { events.append(event) }
+            let (text, lastEventID) = try parse(events)
+            #expect(text == chunks.joined())
+            #expect(lastEventID == String(chunks.joined().utf16.count))
+            #expect(events.allSatisfy { $0.split(separator: "\n").count == 2 })
+        }
+    }
+
+    @Test func aBrowserThatReconnectsWithLastEventIDGetsNoGapAndNoDuplicate() async throws {
+        try await withContext(.inMemory) { context in
+            let writer = Writer()
+            let producer = try await context.resumableStream("sse", makeStream: writer.source).created()
+            var first = producer.serverSentEvents().makeAsyncIterator()
+            writer.write("Hello, ")
+            writer.write("wörld 😀")
+            let received = try [await first.next()!, await first.next()!]
+            let (before, lastEventID) = try parse(received)
+            // The connection drops; the browser reconnects with Last-Event-ID.
+            let skip = try #require(ServerSentEvents.skipCharacters(lastEventID: lastEventID, resumeAt: "3"))
+            let resumed = try await context.resumeExistingStream("sse", skipCharacters: skip).resumed()
+            writer.write(" and more")
+            writer.close()
+            var after: [String] = []
+            for try await event in resumed.serverSentEvents(startingAt: skip) { after.append(event) }
+            let (rest, finalID) = try parse(after)
+            #expect(before + rest == "Hello, wörld 😀 and more")
+            #expect(finalID == String((before + rest).utf16.count))
+        }
+    }
+
+    @Test func skipCharactersPrefersLastEventIDThenResumeAt() {
+        #expect(ServerSentEvents.skipCharacters(lastEventID: "12", resumeAt: "3") == 12)
+        #expect(ServerSentEvents.skipCharacters(lastEventID: nil, resumeAt: "3") == 3)
+        #expect(ServerSentEvents.skipCharacters(lastEventID: "garbage", resumeAt: "3") == 3)
+        #expect(ServerSentEvents.skipCharacters(lastEventID: "-1", resumeAt: nil) == nil)
+        #expect(ServerSentEvents.skipCharacters(lastEventID: nil, resumeAt: nil) == nil)
+    }
+}
