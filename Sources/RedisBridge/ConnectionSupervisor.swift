@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Metrics
 
 /// Keeps one logical Redis connection alive: resolves the host, connects with a timeout, reconnects after a
 /// drop with exponential backoff and jitter, and hands the ready ``HiredisConnection`` to callers.
@@ -27,6 +28,9 @@ final class ConnectionSupervisor {
     private var waiters: [(Result<HiredisConnection, RedisError>) -> Void] = []
     private var closeCompletions: [() -> Void] = []
     private var failedAttempts = 0
+    /// Whether a connection was ready before: the next ready one is a reconnection.
+    private var wasConnected = false
+    private let reconnects: Counter
     /// Called when a (re)connection is ready, before waiting callers get it.
     var onReady: (HiredisConnection) -> Void = { _ in }
     /// Called when a ready connection dropped (not after ``close(_:)``).
@@ -38,10 +42,12 @@ final class ConnectionSupervisor {
     /// The end of every read event of the current connection.
     var onReadEvent: () -> Void = {}
 
-    init(queue: DispatchQueue, configuration: RedisConfiguration, logger: Logger) {
+    /// `role` names the connection in metrics: `redis.reconnects` with dimension `redis.connection`.
+    init(queue: DispatchQueue, configuration: RedisConfiguration, logger: Logger, role: String) {
         self.queue = queue
         self.configuration = configuration
         self.logger = logger
+        reconnects = Counter(label: "redis.reconnects", dimensions: [("redis.connection", role)])
     }
 
     /// The ready connection, if there is one now.
@@ -128,6 +134,8 @@ final class ConnectionSupervisor {
         case (.connecting(let connection), .ready):
             state = .ready(connection)
             failedAttempts = 0
+            if wasConnected { reconnects.increment() }
+            wasConnected = true
             onReady(connection)
             let waiting = waiters
             waiters = []

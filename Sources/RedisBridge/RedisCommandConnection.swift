@@ -30,7 +30,7 @@ public actor RedisCommandConnection {
         self.configuration = configuration
         self.logger = logger
         executor = ConnectionExecutor(label: "redis.commands")
-        supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger)
+        supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger, role: "commands")
     }
 
     deinit {

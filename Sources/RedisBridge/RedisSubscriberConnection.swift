@@ -28,7 +28,7 @@ public actor RedisSubscriberConnection {
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis.subscriber")) {
         self.configuration = configuration
         executor = ConnectionExecutor(label: "redis.subscriber")
-        supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger)
+        supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger, role: "subscriber")
         registry = SubscriptionRegistry(supervisor: supervisor, logger: logger)
     }
 

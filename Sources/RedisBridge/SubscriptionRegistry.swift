@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 
 /// The channels of a subscriber connection and their local subscribers: one hiredis subscription per
 /// channel (hiredis replaces the callback of a repeated SUBSCRIBE), fanned out to every local subscriber,
@@ -39,6 +40,8 @@ final class SubscriptionRegistry {
     private let supervisor: ConnectionSupervisor
     private let logger: Logger
     private var channels: [String: Channel] = [:]
+    /// `redis.subscriber.channels`: the channels subscribed or being subscribed.
+    private let channelGauge = Gauge(label: "redis.subscriber.channels")
     private var batched: [Subscriber] = []
     private(set) var isClosed = false
 
@@ -66,6 +69,7 @@ final class SubscriptionRegistry {
         let channel = Channel()
         channel.subscribers.append(subscriber)
         channels[name] = channel
+        channelGauge.record(channels.count)
         if let connection = supervisor.readyConnection {
             send(subscribeTo: [name], on: connection)
         } else {
@@ -87,6 +91,7 @@ final class SubscriptionRegistry {
         isClosed = true
         let all = channels.values.flatMap(\.subscribers)
         channels = [:]
+        channelGauge.record(0)
         for subscriber in all { finish(subscriber, throwing: RedisError.closed) }
     }
 
@@ -103,7 +108,7 @@ final class SubscriptionRegistry {
             case .active, .subscribing:
                 channel.status = .pending
             case .unsubscribing where channel.subscribers.isEmpty:
-                channels[name] = nil
+                removeChannel(name)
             case .unsubscribing, .pending:
                 channel.status = .pending
             }
@@ -117,7 +122,7 @@ final class SubscriptionRegistry {
             let (confirmed, unconfirmed) = (channel.subscribers.filter(\.isConfirmed), channel.subscribers.filter { !$0.isConfirmed })
             channel.subscribers = confirmed
             for subscriber in unconfirmed { finish(subscriber, throwing: error) }
-            if confirmed.isEmpty { channels[name] = nil }
+            if confirmed.isEmpty { removeChannel(name) }
         }
     }
 
@@ -142,7 +147,7 @@ final class SubscriptionRegistry {
         case .unsubscribed(let name):
             guard let channel = channels[name], channel.status == .unsubscribing else { return }
             if channel.subscribers.isEmpty {
-                channels[name] = nil
+                removeChannel(name)
             } else if let connection = supervisor.readyConnection {
                 // Someone subscribed while UNSUBSCRIBE was in flight: hiredis needs the round trip finished
                 // before the channel is subscribed again.
@@ -178,13 +183,18 @@ final class SubscriptionRegistry {
             if let connection = supervisor.readyConnection, connection.sendSubscription("UNSUBSCRIBE", channels: [name]) {
                 channel.status = .unsubscribing
             } else {
-                channels[name] = nil
+                removeChannel(name)
             }
         case .pending:
-            channels[name] = nil
+            removeChannel(name)
         case .subscribing, .unsubscribing:
             break  // decided when the confirmation arrives
         }
+    }
+
+    private func removeChannel(_ name: String) {
+        channels[name] = nil
+        channelGauge.record(channels.count)
     }
 
     private func confirm(_ subscriber: Subscriber) {

@@ -11,10 +11,12 @@ struct Follower: Sendable {
     let publisher: any ResumableStreamPublisher
     let subscriber: any ResumableStreamSubscriber
     let logger: Logger
+    let metrics: StreamMetrics
 
     /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.
     func follow(skipCharacters: Int?) async throws -> ResumableStreamResult {
-        let deadline = ContinuousClock.now + configuration.ackTimeout
+        let started = ContinuousClock.now
+        let deadline = started + configuration.ackTimeout
         var wait = configuration.ackRetryInterval
         while true {
             // A fresh listener id per attempt: a TypeScript producer registers every request it gets, so a
@@ -25,6 +27,8 @@ struct Follower: Sendable {
             let receivers = try await publisher.publish(request, to: keys.requests)
             let remaining = deadline - ContinuousClock.now
             if receivers > 0, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
+                metrics.resumed.increment()
+                metrics.resumeLatency.record(duration: ContinuousClock.now - started)
                 return .resumed(relay.stream)
             }
             relay.cancel()
@@ -138,7 +142,11 @@ final class Relay: Sendable {
                 if text == WireProtocol.doneMessage {
                     return await end(with: follower.ending())
                 }
-                if !text.isEmpty { output.yield(text) }
+                if !text.isEmpty {
+                    follower.metrics.relayedChunks.increment()
+                    follower.metrics.relayedBytes.increment(by: text.utf8.count)
+                    output.yield(text)
+                }
             }
         }
         // The subscription ended without DONE: the subscriber connection closed, or this relay was cancelled

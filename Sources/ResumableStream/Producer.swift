@@ -22,6 +22,7 @@ final class Producer: Sendable {
     private let configuration: ResumableStreamConfiguration
     private let publisher: any ResumableStreamPublisher
     private let logger: Logger
+    private let metrics: StreamMetrics
     private let output: AsyncThrowingStream<String, any Error>.Continuation
     private let state = Mutex(State())
     /// Listeners whose channel had no subscriber left, pruned at the next append. A lock of its own, because
@@ -33,12 +34,14 @@ final class Producer: Sendable {
         configuration: ResumableStreamConfiguration,
         publisher: any ResumableStreamPublisher,
         logger: Logger,
+        metrics: StreamMetrics,
         output: AsyncThrowingStream<String, any Error>.Continuation
     ) {
         self.keys = keys
         self.configuration = configuration
         self.publisher = publisher
         self.logger = logger
+        self.metrics = metrics
         self.output = output
     }
 
@@ -216,6 +219,7 @@ final class Producer: Sendable {
             return state.listeners
         }
         if case .failed = ending {} else { output.finish() }
+        metrics.record(ending)
         do {
             if ending != .completed {
                 try await publisher.setValue(ending.json, for: keys.meta, expiresIn: configuration.doneTTL)

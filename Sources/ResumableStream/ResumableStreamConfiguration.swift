@@ -27,6 +27,9 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     public var replayPieceSize: Int
     /// How long a stop request waits, stored, for a producer that was not listening yet. Default 60 s.
     public var stopRequestTTL: Duration
+    /// How long running producers may take to finish when the context runs as a service and the service
+    /// group shuts down gracefully. Default 30 s.
+    public var shutdownGracePeriod: Duration
 
     /// The defaults, with `keyPrefix` as given.
     public init(
@@ -38,7 +41,8 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         watchdogInterval: Duration = .seconds(2),
         maxBufferedCharacters: Int? = nil,
         replayPieceSize: Int = 64 * 1024,
-        stopRequestTTL: Duration = .seconds(60)
+        stopRequestTTL: Duration = .seconds(60),
+        shutdownGracePeriod: Duration = .seconds(30)
     ) {
         self.keyPrefix = keyPrefix
         self.runningTTL = runningTTL
@@ -49,5 +53,6 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.maxBufferedCharacters = maxBufferedCharacters
         self.replayPieceSize = max(2, replayPieceSize)
         self.stopRequestTTL = stopRequestTTL
+        self.shutdownGracePeriod = shutdownGracePeriod
     }
 }

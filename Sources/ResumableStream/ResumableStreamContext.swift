@@ -27,6 +27,7 @@ public final class ResumableStreamContext: Sendable {
     private let logger: Logger
     private let ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?
     private let registry = Mutex(ProducerRegistry())
+    private let metrics = StreamMetrics()
 
     private struct ProducerRegistry {
         var producers: [ObjectIdentifier: Producer] = [:]
@@ -216,7 +217,7 @@ public final class ResumableStreamContext: Sendable {
     }
 
     private func follower(_ keys: StreamKeys) -> Follower {
-        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger)
+        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger, metrics: metrics)
     }
 
     private func startProducer<Source: AsyncSequence & SendableMetatype>(
@@ -226,16 +227,21 @@ public final class ResumableStreamContext: Sendable {
         _ makeStream: @escaping @Sendable () async throws -> Source
     ) -> ResumableTextStream where Source.Element == String {
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        let producer = Producer(keys: keys, configuration: configuration, publisher: publisher, logger: logger, output: output)
+        let producer = Producer(keys: keys, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: output)
         let id = ObjectIdentifier(producer)
-        registry.withLock { $0.producers[id] = producer }
+        metrics.created.increment()
+        metrics.activeProducers.record(registry.withLock { registry in
+            registry.producers[id] = producer
+            return registry.producers.count
+        })
         producer.start(source: makeStream, requests: requests, checkStoredStop: checkStoredStop) { [self] in
-            let waiters = registry.withLock { registry in
+            let (remaining, waiters) = registry.withLock { registry in
                 registry.producers[id] = nil
-                guard registry.producers.isEmpty else { return [CheckedContinuation<Void, Never>]() }
+                guard registry.producers.isEmpty else { return (registry.producers.count, [CheckedContinuation<Void, Never>]()) }
                 defer { registry.drainWaiters = [:] }
-                return Array(registry.drainWaiters.values)
+                return (0, Array(registry.drainWaiters.values))
             }
+            metrics.activeProducers.record(remaining)
             for waiter in waiters { waiter.resume() }
         }
         logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])

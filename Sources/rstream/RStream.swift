@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import RedisBridge
+import ResumableStream
+
+/// The `rstream` tool: produces, follows, inspects and stops resumable streams of text in Redis, with the
+/// wire protocol of the TypeScript package `resumable-stream`.
+@main
+struct RStream: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rstream",
+        abstract: "Produce, resume, inspect and stop resumable text streams stored in Redis.",
+        discussion: """
+            Streams are compatible with the TypeScript package `resumable-stream`. The Redis URL comes from \
+            --redis, else the REDIS_URL or KV_URL environment variable, else redis://127.0.0.1:6379.
+
+            Exit codes:
+              0  success
+              3  the stream is already done
+              4  there is no such stream
+              5  the stream's producer is unreachable
+              1  any other failure (with a one-line message on standard error)
+            """,
+        subcommands: [Produce.self, Resume.self, Status.self, Stop.self]
+    )
+}
+
+/// The options every subcommand shares: where Redis is and under which key prefix the streams live.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("redis"), help: ArgumentHelp(
+        "The Redis URL (default: $REDIS_URL, then $KV_URL, then redis://127.0.0.1:6379).", valueName: "URL"))
+    var redisURL: String?
+
+    @Option(help: ArgumentHelp("The key prefix of the streams.", valueName: "P"))
+    var prefix = "resumable-stream"
+
+    /// Runs `body` with a context, shuts the context down in every case, and turns every error but an
+    /// ``ExitCode`` into a one-line message on standard error and exit code 1, or 5 for a producer that
+    /// became unreachable mid-stream (the one place errors end).
+    func withContext(_ body: (ResumableStreamContext) async throws -> Void) async throws {
+        do {
+            let redis = try redisURL.map { try RedisConfiguration(url: $0) }
+                ?? RedisConfiguration.fromEnvironment(defaultURL: "redis://127.0.0.1:6379")
+            let context = ResumableStreamContext(redis: redis, configuration: ResumableStreamConfiguration(keyPrefix: prefix))
+            var failure: (any Error)?
+            do { try await body(context) } catch { failure = error }
+            await context.shutdown(gracePeriod: .seconds(30))
+            if let failure { throw failure }
+        } catch let code as ExitCode {
+            throw code
+        } catch {
+            let code = error as? ResumableStreamError == .producerUnreachable ? ExitCode.producerUnreachable : .failure
+            let message = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+            try? FileHandle.standardError.write(contentsOf: Data("rstream: \(message)\n".utf8))
+            throw code
+        }
+    }
+}
+
+/// Produces a stream from standard input, one chunk per line, and writes it to standard output.
+struct Produce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Produce a stream from standard input (one chunk per line) and echo it to standard output.",
+        discussion: "If another producer already runs the stream, follows it instead, as `resume` does."
+    )
+
+    @OptionGroup var options: ConnectionOptions
+    @Argument(help: "The stream id.") var id: String
+
+    func run() async throws {
+        try await options.withContext { context in
+            let result = try await context.resumableStream(id) { standardInputLines() }
+            try await writeToStandardOutput(stream(of: result))
+            if case .created = result {
+                guard await context.drain(timeout: .seconds(30)) else {
+                    throw RStreamError(description: "the producer did not finish within 30 seconds")
+                }
+            }
+        }
+    }
+}
+
+/// Follows an existing stream and writes it to standard output.
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Follow an existing stream and write it to standard output.")
+
+    @OptionGroup var options: ConnectionOptions
+    @Argument(help: "The stream id.") var id: String
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Skip the first N characters (UTF-16 code units; negative counts from the end).", valueName: "N"))
+    var skip: Int?
+
+    func run() async throws {
+        try await options.withContext { context in
+            try await writeToStandardOutput(stream(of: context.resumeExistingStream(id, skipCharacters: skip)))
+        }
+    }
+}
+
+/// Prints whether a stream exists and whether it finished.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the state of a stream: none (exit 4), in-progress or done.")
+
+    @OptionGroup var options: ConnectionOptions
+    @Argument(help: "The stream id.") var id: String
+
+    func run() async throws {
+        try await options.withContext { context in
+            switch try await context.hasExistingStream(id) {
+            case .none:
+                print("none")
+                throw ExitCode.notFound
+            case .inProgress: print("in-progress")
+            case .done: print("done")
+            }
+        }
+    }
+}
+
+/// Asks a stream's producer, wherever it runs, to stop.
+struct Stop: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a stream's producer to stop: prints stopping, stored or already-done (exit 3).")
+
+    @OptionGroup var options: ConnectionOptions
+    @Argument(help: "The stream id.") var id: String
+
+    func run() async throws {
+        try await options.withContext { context in
+            switch try await context.stop(id) {
+            case .stopping: print("stopping")
+            case .stored: print("stored")
+            case .alreadyDone:
+                print("already-done")
+                throw ExitCode.alreadyDone
+            }
+        }
+    }
+}
+
+/// A failure of the tool itself, with its message.
+struct RStreamError: Error, CustomStringConvertible {
+    let description: String
+}
+
+extension ExitCode {
+    /// The stream is already done.
+    static let alreadyDone = ExitCode(3)
+    /// There is no such stream.
+    static let notFound = ExitCode(4)
+    /// The stream's producer did not answer.
+    static let producerUnreachable = ExitCode(5)
+}
+
+/// The stream of `result`; for an outcome without a stream, throws its exit code.
+func stream(of result: ResumableStreamResult) throws -> ResumableTextStream {
+    switch result {
+    case .created(let stream), .resumed(let stream): return stream
+    case .alreadyDone: throw ExitCode.alreadyDone
+    case .notFound: throw ExitCode.notFound
+    case .producerUnreachable: throw ExitCode.producerUnreachable
+    }
+}
+
+/// Writes each chunk of `stream` to standard output as it arrives (unbuffered, so each chunk shows at once).
+func writeToStandardOutput(_ stream: ResumableTextStream) async throws {
+    for try await chunk in stream {
+        try FileHandle.standardOutput.write(contentsOf: Data(chunk.utf8))
+    }
+}
+
+/// Standard input as chunks, one per line with its line break (the last line as is), read on a thread of
+/// its own so that the blocking reads never hold an executor thread.
+func standardInputLines() -> AsyncStream<String> {
+    let (lines, continuation) = AsyncStream<String>.makeStream()
+    Thread {
+        while let line = readLine(strippingNewline: false) {
+            if case .terminated = continuation.yield(line) { break }
+        }
+        continuation.finish()
+    }.start()
+    return lines
+}
