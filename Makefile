@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test bench bench-bridge bench-stream clean
+.PHONY: setup build test demo bench bench-bridge bench-stream clean
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,9 @@ build: setup
 
 test: setup
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+demo:
+	@scripts/demo.sh
 
 bench: bench-bridge bench-stream
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: hiredis headers and library, redis-server, redis-cli and
-# redis-benchmark, pkg-config. Uses apt-get (with sudo when not root). Quiet when everything is present.
+# redis-benchmark, pkg-config, and the tools named as arguments (Debian packages named like the command,
+# e.g. `scripts/setup.sh curl python3`). Uses apt-get (with sudo when not root). Quiet when all is present.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! pkg-config --exists hiredis 2>/dev/null && [ ! -f /usr/include/hiredis/async.h ]; then missing+=(libhiredis-dev); fi
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || missing+=(redis-tools)
+for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: all dependencies present"

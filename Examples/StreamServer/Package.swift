@@ -1,5 +1,9 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+// SwiftPM names a path dependency after its folder, which is whatever the clone of the library is called.
+let library = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.lastPathComponent
 
 // The example server: Hummingbird and Prometheus live here, not in the library's dependency graph.
 let package = Package(
@@ -15,8 +19,8 @@ let package = Package(
         .executableTarget(
             name: "StreamServer",
             dependencies: [
-                .product(name: "ResumableStream", package: "swift-resumable-stream"),
-                .product(name: "ResumableStreamServiceLifecycle", package: "swift-resumable-stream"),
+                .product(name: "ResumableStream", package: library),
+                .product(name: "ResumableStreamServiceLifecycle", package: library),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
