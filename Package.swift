@@ -65,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ResumableStreamTests",
-            dependencies: ["ResumableStream", "RedisBridge", "RedisTestSupport"]
+            dependencies: ["ResumableStream", "RedisBridge", "RedisTestSupport", "rstream"]
         ),
         .executableTarget(
             name: "bridge-bench",
