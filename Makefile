@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test demo bench bench-bridge bench-stream clean
+.PHONY: setup build test demo bench clean
 
 setup:
 	@scripts/setup.sh
@@ -16,13 +16,9 @@ test: setup
 demo:
 	@scripts/demo.sh
 
-bench: bench-bridge bench-stream
-
-bench-bridge: setup
-	$(SWIFT) run -c release bridge-bench
-
-bench-stream: setup
-	$(SWIFT) run -c release stream-bench
+# QUICK=1 runs a tenth of every scenario (under a minute); BENCHMARKS.md is only written by full runs.
+bench: setup
+	QUICK=$(QUICK) $(SWIFT) run -c release bench
 
 clean:
 	rm -rf .build

@@ -68,14 +68,9 @@ let package = Package(
             dependencies: ["ResumableStream", "RedisBridge", "RedisTestSupport", "rstream"]
         ),
         .executableTarget(
-            name: "bridge-bench",
-            dependencies: ["RedisBridge", "RedisTestSupport"],
-            path: "Benchmarks/BridgeBenchmark"
-        ),
-        .executableTarget(
-            name: "stream-bench",
+            name: "bench",
             dependencies: ["ResumableStream", "RedisBridge", "RedisTestSupport"],
-            path: "Benchmarks/StreamBenchmark"
+            path: "Benchmarks/Bench"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -108,6 +108,32 @@ public actor RedisCommandConnection {
         sendWithoutWaiting(command) { result in onReceivers(result.flatMap(Self.integer)) }
     }
 
+    /// `PUBLISH` of one message to each of `channels`, without waiting, in one hop to the connection's
+    /// executor (the fan-out of a chunk to its followers); in order with the caller's other publishes.
+    /// `onReceivers`, if given, gets each channel's number of receivers.
+    public nonisolated func publishWithoutWaiting(
+        _ message: String,
+        toEach channels: [String],
+        onReceivers: (@Sendable (_ channel: String, Result<Int, RedisError>) -> Void)? = nil
+    ) {
+        executor.queue.async {
+            self.assumeIsolated { connection in
+                connection.supervisor.withConnection { result in
+                    for channel in channels {
+                        var reply = PendingReply.discard
+                        if let onReceivers {
+                            reply = .callback { onReceivers(channel, $0.flatMap(Self.integer)) }
+                        }
+                        switch result {
+                        case .success(let hiredis): hiredis.send(["PUBLISH", .string(channel), .string(message)], reply)
+                        case .failure(let error): reply.complete(.failure(error))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// `INCR key`: the new value. A key that does not hold an integer throws
     /// ``RedisError/server(_:)`` with `ERR value is not an integer or out of range`.
     public func incr(_ key: String) async throws -> Int {

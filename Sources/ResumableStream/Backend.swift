@@ -22,8 +22,24 @@ public protocol ResumableStreamPublisher: Sendable {
     /// `PUBLISH` without waiting, in order with the other requests of the caller; `onReceivers` gets the
     /// number of receivers, or `nil` if the publish failed.
     func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?)
+    /// ``enqueuePublish(_:to:onReceivers:)`` to each of `channels`, in that order; a backend can do it in one
+    /// step. `onReceivers` gets each channel with its number of receivers.
+    func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?)
     /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
     func subscriberCount(of channel: String) async throws -> Int
+}
+
+extension ResumableStreamPublisher {
+    /// One ``enqueuePublish(_:to:onReceivers:)`` per channel.
+    public func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?) {
+        for channel in channels {
+            guard let onReceivers else {
+                enqueuePublish(message, to: channel, onReceivers: nil)
+                continue
+            }
+            enqueuePublish(message, to: channel) { receivers in onReceivers(channel, receivers) }
+        }
+    }
 }
 
 /// One event on a subscribed channel.

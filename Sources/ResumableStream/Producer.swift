@@ -132,9 +132,7 @@ final class Producer: Sendable {
                 return gone
             }
             if !gone.isEmpty { state.listeners.removeAll { gone.contains($0) } }
-            for listener in state.listeners {
-                publish(chunk, characters: characters, to: listener)
-            }
+            if !state.listeners.isEmpty { publish(chunk, characters: characters, to: state.listeners) }
         }
     }
 
@@ -168,7 +166,7 @@ final class Producer: Sendable {
                 if replay.isEmpty {
                     publisher.enqueuePublish("", to: channel, onReceivers: nil)
                 } else {
-                    publish(replay, characters: nil, to: channel)
+                    publish(replay, characters: nil, to: [channel])
                 }
                 if state.isDone {
                     publisher.enqueuePublish(WireProtocol.doneMessage, to: channel, onReceivers: nil)
@@ -189,14 +187,14 @@ final class Producer: Sendable {
         stop()
     }
 
-    /// Publishes text to one listener in bounded pieces; a listener whose channel has no subscriber left is
+    /// Publishes text to listeners in bounded pieces; a listener whose channel has no subscriber left is
     /// dropped, so a follower that went away costs nothing more.
-    private func publish(_ text: String, characters: Int?, to channel: String) {
-        let dropIfGone: @Sendable (Int?) -> Void = { [weak self] receivers in
+    private func publish(_ text: String, characters: Int?, to channels: [String]) {
+        let dropIfGone: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
             if receivers == 0 { self?.dropListener(channel) }
         }
         for piece in text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters) {
-            publisher.enqueuePublish(piece, to: channel, onReceivers: dropIfGone)
+            publisher.enqueuePublish(piece, toEach: channels, onReceivers: dropIfGone)
         }
     }
 
@@ -229,9 +227,7 @@ final class Producer: Sendable {
         } catch {
             logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.streamID)", "error": "\(error)"])
         }
-        for listener in listeners {
-            publisher.enqueuePublish(WireProtocol.doneMessage, to: listener, onReceivers: nil)
-        }
+        publisher.enqueuePublish(WireProtocol.doneMessage, toEach: listeners, onReceivers: nil)
         logger.debug("stream finished", metadata: ["stream.id": "\(keys.streamID)", "stream.ending": "\(ending)"])
     }
 }

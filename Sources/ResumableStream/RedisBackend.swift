@@ -37,6 +37,13 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         publishWithoutWaiting(message, to: channel) { result in onReceivers(try? result.get()) }
     }
 
+    public nonisolated func enqueuePublish(
+        _ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?
+    ) {
+        guard let onReceivers else { return publishWithoutWaiting(message, toEach: channels) }
+        publishWithoutWaiting(message, toEach: channels) { channel, result in onReceivers(channel, try? result.get()) }
+    }
+
     public func subscriberCount(of channel: String) async throws -> Int {
         guard case .array(let reply) = try await send(["PUBSUB", "NUMSUB", .string(channel)]),
               reply.count == 2, let count = reply[1].int

@@ -1,0 +1,246 @@
+import Foundation
+import RedisBridge
+import ResumableStream
+
+/// A running FNV-1a hash of text, so that 10,000 readers can check their bytes without keeping them.
+struct TextHash: Equatable {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    private(set) var count = 0
+
+    mutating func add(_ text: String) {
+        for byte in text.utf8 {
+            value = (value ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        count += text.utf8.count
+    }
+
+    static func of(_ text: String) -> TextHash {
+        var hash = TextHash()
+        hash.add(text)
+        return hash
+    }
+}
+
+extension ResumableStreamResult {
+    /// The stream, or an error that names the outcome (a benchmark must fail loudly, not trap).
+    func requiredStream() throws -> ResumableTextStream {
+        guard let stream else { throw BenchmarkFailure("expected a stream, got \(self)") }
+        return stream
+    }
+}
+
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ResumableTextStream {
+    func hash() async throws -> TextHash {
+        var hash = TextHash()
+        for try await chunk in self { hash.add(chunk) }
+        return hash
+    }
+}
+
+/// Scenario 5: memory per stream with 10,000 streams and their followers live at once. It runs right after the
+/// bridge scenarios, before the other stream scenarios leave their garbage in the heap.
+func runConcurrencyScenario(_ bench: Bench) async throws -> Row {
+    let streamCount = bench.scaled(10_000)
+    let chunkCount = 100
+    let source = ChunkSource(count: chunkCount, length: 20)
+    let expected = TextHash.of(source.text)
+    let context = bench.context()
+    let idle = Measure.memory("VmRSS")
+    Measure.resetPeakMemory()
+
+    // Producers wait on a gate until every follower is attached, so that all streams are live at once.
+    let gates = (0..<streamCount).map { _ in AsyncStream<Void>.makeStream() }
+    let readers = try await withThrowingTaskGroup(of: (Int, ResumableTextStream, ResumableTextStream).self) { group in
+        var started = 0
+        var results: [(ResumableTextStream, ResumableTextStream)] = []
+        func add(_ index: Int) {
+            let gate = gates[index].0
+            group.addTask {
+                let producer = try await context.resumableStream("many-\(index)") { () -> ChunkSource in
+                    for await _ in gate {}
+                    return source
+                }
+                let follower = try await context.resumeExistingStream("many-\(index)")
+                guard let own = producer.stream, let followed = follower.stream else {
+                    throw ResumableStreamError.producerUnreachable
+                }
+                return (index, own, followed)
+            }
+        }
+        while started < min(64, streamCount) { add(started); started += 1 }
+        while let (_, own, followed) = try await group.next() {
+            results.append((own, followed))
+            if started < streamCount { add(started); started += 1 }
+        }
+        return results
+    }
+    let connections = try await Measure.infoField(bench.commands, "clients", "connected_clients")
+    let attached = Measure.memory("VmRSS")
+    for gate in gates { gate.1.finish() }
+    let hashes = try await withThrowingTaskGroup(of: Bool.self) { group in
+        for (own, followed) in readers {
+            group.addTask {
+                try await withThrowingTaskGroup(of: TextHash.self) { readers in
+                    readers.addTask { try await own.hash() }
+                    readers.addTask { try await followed.hash() }
+                    return try await readers.reduce(true) { $0 && $1 == expected }
+                }
+            }
+        }
+        return try await group.reduce(true) { $0 && $1 }
+    }
+    let peak = Measure.memory("VmHWM")
+    _ = await context.drain(timeout: .seconds(60))
+    await context.shutdown(gracePeriod: .seconds(10))
+    let buffered = streamCount * chunkCount * 20
+    let perStream = Double(peak - idle - buffered) / Double(streamCount)
+    let standing = Double(attached - idle) / Double(streamCount)
+    // The benchmark's own admin connection and the context's two: the library holds 2 whatever the count.
+    let libraryConnections = connections - bench.adminConnections
+    return Row(scenario: "5", figure: "\(streamCount) streams, each with a follower",
+               measured: String(format: "peak %.1f KB/stream beyond the text (%.1f KB attached and idle); %d connections",
+                                 perStream / 1024, standing / 1024, libraryConnections),
+               baseline: String(format: "idle RSS %.0f MB, peak %.0f MB", Double(idle) / 1e6, Double(peak) / 1e6),
+               ratio: nil, target: "<= 8 KB, 2 connections", met: perStream <= 8 * 1024 && libraryConnections == 2, correct: hashes)
+}
+
+func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async throws -> [Row] {
+    var rows: [Row] = []
+    let clock = ContinuousClock()
+
+    // 1. The common case: streams that nobody resumes.
+    do {
+        let context = bench.context()
+        _ = try await context.resumableStream("warmup") { ChunkSource(count: 1, length: 5) }.stream?.collect()
+        _ = await context.drain(timeout: .seconds(10))
+        let streamCount = bench.scaled(1000)
+        let callsBefore = try await Measure.commandCalls(bench.commands)
+        let connectionsBefore = try await Measure.infoField(bench.commands, "stats", "total_connections_received")
+        for index in 0..<streamCount {
+            _ = try await context.resumableStream("common-\(index)") { ChunkSource(count: 2, length: 10) }.stream?.collect()
+        }
+        _ = await context.drain(timeout: .seconds(30))
+        let callsAfter = try await Measure.commandCalls(bench.commands)
+        let connectionsAfter = try await Measure.infoField(bench.commands, "stats", "total_connections_received")
+        await context.shutdown(gracePeriod: .seconds(5))
+        var perStream: [String: Double] = [:]
+        for (name, after) in callsAfter where name != "info" {
+            let delta = after - (callsBefore[name] ?? 0)
+            if delta > 0 { perStream[name] = Double(delta) / Double(streamCount) }
+        }
+        let total = perStream.values.reduce(0, +)
+        let detail = perStream.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key.uppercased(), $0.value) }.joined(separator: ", ")
+        rows.append(Row(scenario: "1", figure: "\(streamCount) streams nobody resumes",
+                        measured: String(format: "%.2f commands/stream (%@), %d new connections", total, detail, connectionsAfter - connectionsBefore),
+                        baseline: "TypeScript: 4 (INCR, SUBSCRIBE, SET, UNSUBSCRIBE)", ratio: total / 4,
+                        target: "<= 5 commands, 0 connections", met: total <= 5.0001 && connectionsAfter == connectionsBefore))
+    }
+
+    // 2. A producer with no follower: its own reader's throughput, and the time to its first chunk.
+    do {
+        let source = ChunkSource(count: bench.scaled(1_000_000), length: 20)
+        var started = clock.now
+        var direct = TextHash()
+        for await chunk in source { direct.add(chunk) }
+        let directRate = Double(source.count) / Measure.seconds(clock.now - started)
+        let context = bench.context()
+        started = clock.now
+        let own = try await context.resumableStream("solo") { source }.requiredStream().hash()
+        let libraryRate = Double(source.count) / Measure.seconds(clock.now - started)
+        rows.append(Row(scenario: "2", figure: "producer alone, 20-char chunks", measured: String(format: "%.2f M chunks/s", libraryRate / 1e6),
+                        baseline: String(format: "source read directly %.2f M chunks/s", directRate / 1e6),
+                        ratio: libraryRate / directRate, target: ">= 0.5x", met: libraryRate >= 0.5 * directRate, correct: own == direct))
+        var firstChunk: [Double] = []
+        for index in 0..<bench.scaled(300) {
+            started = clock.now
+            var chunks = try await context.resumableStream("first-\(index)") { ChunkSource(count: 1, length: 20) }.requiredStream().makeAsyncIterator()
+            _ = try await chunks.next()
+            firstChunk.append(Measure.microseconds(clock.now - started))
+            _ = try await chunks.next()
+        }
+        _ = await context.drain(timeout: .seconds(10))
+        await context.shutdown(gracePeriod: .seconds(5))
+        let p50 = Measure.percentile(firstChunk, 0.5)
+        rows.append(Row(scenario: "2", figure: "time to the first chunk, p50", measured: String(format: "%.0f µs (%.1f bridge INCRs)", p50, p50 / bridge.incrP50),
+                        baseline: String(format: "redis-benchmark INCR p50 %.0f µs", bridge.redisBenchmarkIncrP50),
+                        ratio: p50 / bridge.redisBenchmarkIncrP50, target: "<= 2 round trips", met: p50 <= 2 * bridge.redisBenchmarkIncrP50))
+    }
+
+    // 3 and 6. Followers of one producer: 20-character chunks to 1 and 10 followers, then 1-character chunks.
+    var oneFollowerRate = 0.0
+    for (followers, length) in [(1, 20), (10, 20), (1, 1)] {
+        let source = ChunkSource(count: bench.scaled(200_000), length: length)
+        let expected = TextHash.of(source.text)
+        let context = bench.context()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let producer = try await context.resumableStream("fanout") { () -> ChunkSource in
+            for await _ in gate {}
+            return source
+        }
+        let streams = try await (0..<followers).asyncMap { _ in try await context.resumeExistingStream("fanout").requiredStream() }
+        let started = clock.now
+        open.finish()
+        async let own = producer.requiredStream().hash()
+        let received = try await withThrowingTaskGroup(of: TextHash.self) { group in
+            for stream in streams { group.addTask { try await stream.hash() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let rate = Double(source.count) / Measure.seconds(clock.now - started)
+        let ownHash = try await own
+        let correct = ownHash == expected && received.allSatisfy { $0 == expected }
+        await context.shutdown(gracePeriod: .seconds(10))
+        if length == 1 {
+            rows.append(Row(scenario: "6", figure: "1 follower, 1-char chunks", measured: String(format: "%.0f k chunks/s", rate / 1e3),
+                            baseline: String(format: "scenario 3, 1 follower: %.0f k chunks/s", oneFollowerRate / 1e3),
+                            ratio: rate / oneFollowerRate, target: ">= 0.5x", met: rate >= 0.5 * oneFollowerRate, correct: correct))
+        } else {
+            if followers == 1 { oneFollowerRate = rate }
+            // The ratio compares all messages delivered (chunks/s times followers) with the bridge's pub->sub.
+            rows.append(Row(scenario: "3", figure: "\(followers) follower\(followers > 1 ? "s" : ""), 20-char chunks, each",
+                            measured: String(format: "%.0f k chunks/s", rate / 1e3),
+                            baseline: String(format: "bridge pub->sub %.0f k/s; redis-benchmark -P 16 %.2f M/s", bridge.pubSubRate / 1e3, bridge.redisBenchmarkPublish / 1e6),
+                            ratio: rate * Double(followers) / bridge.pubSubRate, target: followers == 1 ? ">= 100 k/s" : "",
+                            met: followers == 1 ? rate >= 100_000 : nil, correct: correct))
+        }
+    }
+
+    // 4. Resuming a stream with 10,000 buffered chunks: from the call to the first byte.
+    do {
+        let context = bench.context()
+        let (source, feed) = AsyncStream<String>.makeStream()
+        var own = try await context.resumableStream("buffered") { source }.requiredStream().makeAsyncIterator()
+        let chunks = ChunkSource(count: 10_000, length: 20)
+        for await chunk in chunks { feed.yield(chunk) }
+        for _ in 0..<chunks.count { _ = try await own.next() }
+        let prefix = String(chunks.text.prefix(20))
+        var latencies: [Double] = []
+        var correct = true
+        for _ in 0..<bench.scaled(1000) {
+            let started = clock.now
+            var follower = try await context.resumeExistingStream("buffered").requiredStream().makeAsyncIterator()
+            let first = try await follower.next()
+            latencies.append(Measure.microseconds(clock.now - started))
+            correct = correct && first?.hasPrefix(prefix) == true
+        }
+        feed.finish()
+        await context.shutdown(gracePeriod: .seconds(10))
+        let (p50, p99) = (Measure.percentile(latencies, 0.5), Measure.percentile(latencies, 0.99))
+        rows.append(Row(scenario: "4", figure: "resume of 10,000 buffered chunks", measured: String(format: "p50 %.0f µs, p99 %.0f µs", p50, p99),
+                        baseline: String(format: "bridge INCR p50 %.0f µs", bridge.incrP50), ratio: p50 / bridge.incrP50,
+                        target: "p50 <= 1 ms, p99 <= 5 ms", met: p50 <= 1000 && p99 <= 5000, correct: correct))
+    }
+    return rows
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
