@@ -17,8 +17,9 @@ final class Bench: Sendable {
 
     init(quick: Bool) async throws {
         self.quick = quick
-        server = try await RedisServer.start()
-        redis = try RedisConfiguration(url: server.url)
+        // REDIS_URL's server when set, else a throwaway one.
+        server = try SharedRedis.server
+        redis = server.isManaged ? try RedisConfiguration(url: server.url) : try RedisConfiguration.fromEnvironment()
         commands = RedisCommandConnection(configuration: redis)
         try await commands.connect()
     }
@@ -38,16 +39,16 @@ let command = quick ? "make bench QUICK=1" : "make bench"
 let clock = ContinuousClock()
 let runStarted = clock.now
 let bench = try await Bench(quick: quick)
-print("running \(command) against a throwaway redis-server on port \(bench.port)...")
+print("running \(command) against \(bench.server.isManaged ? "a throwaway redis-server" : "REDIS_URL's server") on port \(bench.port)...")
 let (bridgeRows, bridgeFigures) = try await runBridgeScenarios(bench)
 let concurrency = try await runConcurrencyScenario(bench)
 let streamRows = try await runStreamScenarios(bench, bridge: bridgeFigures)
 let rows = bridgeRows + streamRows.sorted { $0.scenario < $1.scenario } + [concurrency]
 let elapsed = Measure.seconds(clock.now - runStarted)
 await bench.commands.close()
-try? bench.server.stop()
 
-let version = try Measure.run("redis-server", ["--version"]).split(separator: " ").first { $0.hasPrefix("v=") }?.dropFirst(2) ?? "?"
+let version = try Measure.run("redis-cli", ["-h", bench.server.host, "-p", String(bench.port), "INFO", "server"])
+    .split(separator: "\r\n").first { $0.hasPrefix("redis_version:") }?.dropFirst(14) ?? "?"
 let header = ["#", "figure", "measured", "baseline (same run)", "ratio", "target", ""]
 let cells = rows.map { row in
     [row.scenario, row.figure, row.measured, row.baseline, row.ratio.map { String(format: "%.2fx", $0) } ?? "", row.target, row.verdict]
