@@ -24,7 +24,13 @@ struct Follower: Sendable {
             let listenerID = UUID().uuidString.lowercased()
             let relay = try await Relay.start(follower: self, channel: keys.chunks(for: listenerID))
             let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters)
-            let receivers = try await publisher.publish(request, to: keys.requests)
+            let receivers: Int
+            do {
+                receivers = try await publisher.publish(request, to: keys.requests)
+            } catch {
+                relay.cancel()  // releases the listener channel's subscription
+                throw error
+            }
             let remaining = deadline - ContinuousClock.now
             if receivers > 0, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
                 metrics.resumed.increment()
@@ -126,7 +132,8 @@ final class Relay: Sendable {
         for await message in subscription {
             switch message {
             case .gap:
-                // Chunks published while the subscriber reconnected are gone: better an error than a hole.
+                // Chunks published while the subscriber reconnected are gone: better an error than a hole. (Even
+                // if the sentinel says DONE: the last chunks may have been lost with the DONE message.)
                 return end(throwing: ResumableStreamError.interrupted)
             case .message(let text):
                 let first = state.withLock { state in
