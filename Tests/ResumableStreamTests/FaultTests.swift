@@ -1,0 +1,150 @@
+import Foundation
+import RedisBridge
+import RedisTestSupport
+@testable import ResumableStream
+import Testing
+
+/// Real faults in a real Redis: a server of its own per test, killed, paused or with clients killed.
+@Suite("Faults: Redis killed, paused, connections killed", .enabled(if: !usesExternalRedis, "needs a redis-server it may kill"))
+struct FaultTests {
+    /// Reads a stream to its end or its error, giving up (as a failure) after `limit`: never a hang.
+    private func outcome(of stream: ResumableTextStream, within limit: Duration = .seconds(10)) async -> (text: String, error: (any Error)?) {
+        await withTaskGroup(of: (String, (any Error)?)?.self) { group in
+            group.addTask {
+                var text = ""
+                do {
+                    for try await chunk in stream { text += chunk }
+                    return (text, nil)
+                } catch {
+                    return (text, error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            guard let first else { return ("", CancellationError()) }
+            return (first.0, first.1)
+        }
+    }
+
+    @Test func redisKilledMidStreamLosesNothingSilently() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.connectTimeout = .milliseconds(500)
+        let context = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: "fault", watchdogInterval: .milliseconds(500)))
+        let streamCount = 20
+        let writers = (0..<streamCount).map { _ in Writer() }
+        var producers: [ResumableTextStream] = []
+        var followers: [ResumableTextStream] = []
+        for (index, writer) in writers.enumerated() {
+            producers.append(try await context.resumableStream("s\(index)", makeStream: writer.source).created())
+            followers.append(try await context.resumeExistingStream("s\(index)").resumed())
+        }
+        let firstHalf = (0..<20).map { "first \($0) · " }.joined()
+        let secondHalf = (0..<20).map { "second \($0) · " }.joined()
+        for writer in writers { writer.write(firstHalf) }
+        try await Task.sleep(for: .milliseconds(200))
+
+        try await server.kill()
+        for writer in writers { writer.write(secondHalf) }
+        try await Task.sleep(for: .seconds(2))
+        try await server.restart()
+        let back = ContinuousClock.now
+        for writer in writers { writer.close() }
+
+        // The producers' own readers never depend on Redis: every byte.
+        for producer in producers { #expect(await outcome(of: producer).text == firstHalf + secondHalf) }
+        // Each follower gets every byte, or a clear error after a prefix: never silence, never a duplicate.
+        for follower in followers {
+            let (text, error) = await outcome(of: follower)
+            if let error {
+                #expect(error is ResumableStreamError, "\(error)")
+                #expect((firstHalf + secondHalf).hasPrefix(text))
+            } else {
+                #expect(text == firstHalf + secondHalf)
+            }
+        }
+        // New streams work within a second of Redis being back.
+        let fresh = Writer()
+        #expect(await eventually(within: .seconds(1)) {
+            (try? await context.resumableStream("after", makeStream: fresh.source).stream) != nil
+        })
+        #expect(ContinuousClock.now - back < .seconds(3))
+        fresh.close()
+        await context.shutdown(gracePeriod: .seconds(5))
+        // Nothing left behind: no subscriptions, no connection of ours.
+        #expect(try await server.cli(["PUBSUB", "NUMSUB", "fault:rs:request:s0"]).hasSuffix("0"))
+        #expect(await eventually { (try? await clientCount(of: server)) == 0 })
+    }
+
+    @Test func followerWhoseSubscriberIsKilledAtTheEndStillEnds() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        let redis = try RedisConfiguration(url: server.url)
+        let producing = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: "kill"))
+        let following = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: "kill", watchdogInterval: .milliseconds(300)))
+        let writer = Writer()
+        let producer = try await producing.resumableStream("s", makeStream: writer.source).created()
+        let follower = try await following.resumeExistingStream("s").resumed()
+        writer.write("everything")
+        writer.close()
+        _ = try await producer.collect()
+        // Right after the producer finished, every pub/sub connection is killed: the DONE may be lost.
+        _ = try await server.cli(["CLIENT", "KILL", "TYPE", "pubsub"])
+        let started = ContinuousClock.now
+        let (text, error) = await outcome(of: follower, within: .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(3))
+        if let error { #expect(error is ResumableStreamError, "\(error)") } else { #expect(text == "everything") }
+        await producing.shutdown(gracePeriod: .seconds(5))
+        await following.shutdown(gracePeriod: .seconds(5))
+    }
+
+    @Test func pausedRedisGivesACommandTimeoutAndRecovers() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.commandTimeout = .milliseconds(400)
+        let context = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: "pause"))
+        #expect(try await context.hasExistingStream("s") == .none)
+        _ = try await server.cli(["CLIENT", "PAUSE", "1500", "ALL"])
+        let started = ContinuousClock.now
+        await #expect(throws: RedisError.commandTimeout(.milliseconds(400))) { try await context.hasExistingStream("s") }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(await eventually(within: .seconds(5)) { (try? await context.hasExistingStream("s")) == ResumableStreamState.none })
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
+
+    @Test func producerProcessKilledMidStreamLeavesFollowersWithAClearOutcome() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rstream")
+        try #require(FileManager.default.isExecutableFile(atPath: tool.path))
+        let child = Process()
+        child.executableURL = tool
+        child.arguments = ["produce", "crashy", "--redis", server.url, "--prefix", "crash"]
+        let input = Pipe()
+        child.standardInput = input
+        child.standardOutput = FileHandle.nullDevice
+        try child.run()
+        input.fileHandleForWriting.write(Data("before the crash\n".utf8))
+        let context = ResumableStreamContext(redis: try RedisConfiguration(url: server.url),
+                                             configuration: .init(keyPrefix: "crash", ackTimeout: .seconds(1), watchdogInterval: .milliseconds(300)))
+        #expect(await eventually { (try? await context.hasExistingStream("crashy")) == .inProgress })
+        let follower = try await context.resumeExistingStream("crashy").resumed()
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        let started = ContinuousClock.now
+        let (text, error) = await outcome(of: follower)
+        #expect(text == "before the crash\n")
+        #expect(error as? ResumableStreamError == .producerUnreachable)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        // Asking again gives "unreachable" within the ack timeout, not a hang.
+        let again = try await context.resumeExistingStream("crashy")
+        guard case .producerUnreachable = again else { Issue.record("expected .producerUnreachable, got \(again)"); return }
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
+}
