@@ -199,15 +199,30 @@ public final class RedisServer: @unchecked Sendable {
         guard let process = lock.withLock({ self.process }), process.isRunning else { return }
         let deadline = Date().addingTimeInterval(grace)
         while RedisServer.answersPing(port: port) && Date() < deadline { usleep(10_000) }
-        // Only while it still answers: once it exited, its pid may belong to another process.
+        // Only our own server: after it exited, its pid may be reused by any process or thread (this one's
+        // included), and another test's server may answer on the same port.
         if RedisServer.answersPing(port: port), let pidFile,
            let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+           isThisServer(pid) {
             Glibc.kill(pid, signal)
         }
         process.waitUntilExit()
-        // Let the kernel release the port before a restart binds it again.
-        while RedisServer.answersPing(port: port) { usleep(10_000) }
+        // Let the kernel release the port before a restart binds it again; bounded, because once this server
+        // is gone another test's new server may be listening on the same port.
+        let released = Date().addingTimeInterval(1)
+        while RedisServer.answersPing(port: port) && Date() < released { usleep(10_000) }
+    }
+
+    /// Whether `pid` is a redis-server listening on this port (its process title is `redis-server host:port`)
+    /// and a child of the guard shell that this object started.
+    private func isThisServer(_ pid: Int32) -> Bool {
+        guard let shell = lock.withLock({ process?.processIdentifier }),
+              let title = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap({ Int32($0) })
+        else { return false }
+        return title.contains("redis-server") && title.contains(":\(port)") && parent == shell
     }
 
     fileprivate func terminate() {

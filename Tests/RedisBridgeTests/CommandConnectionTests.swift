@@ -2,7 +2,7 @@ import RedisBridge
 import RedisTestSupport
 import Testing
 
-@Suite("Command connection against a real Redis")
+@Suite("Command connection against a real Redis", .timeLimit(.minutes(1)))
 struct CommandConnectionTests {
     @Test func everyTypedCommandRoundTrips() async throws {
         try await withConnections(try sharedConfiguration()) { commands, _ in

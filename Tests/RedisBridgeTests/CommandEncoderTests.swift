@@ -1,7 +1,7 @@
 @testable import RedisBridge
 import Testing
 
-@Suite("RESP encoding of commands")
+@Suite("RESP encoding of commands", .timeLimit(.minutes(1)))
 struct CommandEncoderTests {
     private func encode(_ encoder: CommandEncoder, _ arguments: [RESPArgument]) -> (bytes: [UInt8], terminator: UInt8) {
         encoder.withEncoded(arguments) { command, length in

@@ -1,7 +1,7 @@
 import RedisBridge
 import Testing
 
-@Suite("Configuration from URLs and the environment")
+@Suite("Configuration from URLs and the environment", .timeLimit(.minutes(1)))
 struct ConfigurationTests {
     @Test func parsesHostPortAndDatabase() throws {
         let configuration = try RedisConfiguration(url: "redis://cache.internal:6390/3")

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Tests that need a server of their own: they reconfigure, kill or restart it. Skipped with `REDIS_URL`.
-@Suite("Authentication, timeouts, drops and restarts", .enabled(if: !usesExternalRedis, "needs a redis-server it may kill"))
+@Suite("Authentication, timeouts, drops and restarts", .enabled(if: !usesExternalRedis, "needs a redis-server it may kill"), .timeLimit(.minutes(1)))
 struct FailureTests {
     @Test func authenticatesWithRequirepass() async throws {
         let server = try await RedisServer.start(extraArguments: ["--requirepass", "s3cret"])

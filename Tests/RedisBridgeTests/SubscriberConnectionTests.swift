@@ -2,7 +2,7 @@ import RedisBridge
 import RedisTestSupport
 import Testing
 
-@Suite("Subscriber connection against a real Redis")
+@Suite("Subscriber connection against a real Redis", .timeLimit(.minutes(1)))
 struct SubscriberConnectionTests {
     @Test func subscribeReturnsOnlyOnceTheServerConfirmed() async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in

@@ -34,7 +34,7 @@ private func rstream(_ arguments: [String], input: String = "", prefix: String) 
     }
 }
 
-@Suite("The rstream command-line tool")
+@Suite("The rstream command-line tool", .timeLimit(.minutes(1)))
 struct CommandLineToolTests {
     @Test func producesResumesAndReportsWithDocumentedExitCodes() async throws {
         let prefix = testPrefix()

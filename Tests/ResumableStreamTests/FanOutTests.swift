@@ -34,7 +34,7 @@ final class CountingBackend: ResumableStreamPublisher, ResumableStreamSubscriber
     }
 }
 
-@Suite("Fan-out to followers")
+@Suite("Fan-out to followers", .timeLimit(.minutes(1)))
 struct FanOutTests {
     @Test func followerThatLeftIsDroppedAfterAPublishReachesNobody() async throws {
         let backend = CountingBackend()

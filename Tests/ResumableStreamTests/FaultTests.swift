@@ -5,7 +5,7 @@ import RedisTestSupport
 import Testing
 
 /// Real faults in a real Redis: a server of its own per test, killed, paused or with clients killed.
-@Suite("Faults: Redis killed, paused, connections killed", .enabled(if: !usesExternalRedis, "needs a redis-server it may kill"))
+@Suite("Faults: Redis killed, paused, connections killed", .enabled(if: !usesExternalRedis, "needs a redis-server it may kill"), .timeLimit(.minutes(1)))
 struct FaultTests {
     /// Reads a stream to its end or its error, giving up (as a failure) after `limit`: never a hang.
     private func outcome(of stream: ResumableTextStream, within limit: Duration = .seconds(10)) async -> (text: String, error: (any Error)?) {

@@ -27,7 +27,7 @@ func handle(_ streams: ResumableStreamContext, id: String, resumeAt: Int?) async
     }
 }
 
-@Suite("The getting-started article")
+@Suite("The getting-started article", .timeLimit(.minutes(1)))
 struct GettingStartedTests {
     @Test func theArticlesHandlerServesThenAnswersAlreadyDone() async throws {
         let backend = InMemoryBackend()

@@ -6,7 +6,7 @@ import Testing
 
 /// The TypeScript side spoken by hand on raw connections: a Swift producer must answer a TypeScript consumer
 /// byte for byte, and a Swift consumer must follow a TypeScript producer.
-@Suite("Interoperability with the TypeScript package, on the wire")
+@Suite("Interoperability with the TypeScript package, on the wire", .timeLimit(.minutes(1)))
 struct InteropTests {
     /// Raw connections and the names of one stream under a fresh prefix.
     struct Wire {

@@ -2,7 +2,7 @@ import Foundation
 import ResumableStream
 import Testing
 
-@Suite("Server-sent events")
+@Suite("Server-sent events", .timeLimit(.minutes(1)))
 struct ServerSentEventsTests {
     /// What an `EventSource` does with a response: split events, join `data:` lines, remember `id:`.
     private func parse(_ events: [String]) throws -> (text: String, lastEventID: String?) {

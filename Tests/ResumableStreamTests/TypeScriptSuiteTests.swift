@@ -3,7 +3,7 @@ import Testing
 
 /// The TypeScript package's shared suite (`src/__tests__/tests.ts`, 16 cases), against real Redis and the
 /// in-process backend.
-@Suite("The TypeScript suite, ported")
+@Suite("The TypeScript suite, ported", .timeLimit(.minutes(1)))
 struct TypeScriptSuiteTests {
     @Test("should act like a normal stream", arguments: Backend.allCases)
     func actsLikeANormalStream(_ backend: Backend) async throws {
@@ -242,7 +242,7 @@ struct TypeScriptSuiteTests {
 /// The TypeScript package's `generic.test.ts` (custom publisher and subscriber): the in-process backend is
 /// such a custom implementation. Its fourth case ("should throw error if publisher is not provided") has no
 /// Swift counterpart: the initialiser requires both, so it cannot be called without them.
-@Suite("The TypeScript generic suite, ported")
+@Suite("The TypeScript generic suite, ported", .timeLimit(.minutes(1)))
 struct GenericSuiteTests {
     @Test("should work with custom publisher/subscriber implementations")
     func customImplementations() async throws {

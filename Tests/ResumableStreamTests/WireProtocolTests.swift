@@ -3,7 +3,7 @@ import RedisBridge
 import Testing
 
 /// The parts of the wire protocol that need no server: JavaScript `slice` in UTF-16, the request format.
-@Suite("Wire protocol units")
+@Suite("Wire protocol units", .timeLimit(.minutes(1)))
 struct WireProtocolTests {
     @Test func doneMessageIsTheTypeScriptBytes() {
         let hex = Array(WireProtocol.doneMessage.utf8).map { String(format: "%02x", $0) }.joined()
