@@ -65,7 +65,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ResumableStreamTests",
-            dependencies: ["ResumableStream", "RedisBridge", "RedisTestSupport", "rstream"]
+            dependencies: [
+                "ResumableStream", "ResumableStreamServiceLifecycle", "RedisBridge", "RedisTestSupport", "rstream",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "bench",
