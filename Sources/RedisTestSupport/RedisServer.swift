@@ -98,23 +98,24 @@ public final class RedisServer: @unchecked Sendable {
         lock.withLock { process?.isRunning ?? false }
     }
 
-    /// Stops the server with `SHUTDOWN NOSAVE` (then `SIGKILL` after 5 s) and waits for it to exit.
+    /// Stops the server at once (a throwaway server has nothing to save) and returns when it is gone. Quick
+    /// and synchronous, for `defer`.
     public func stop() throws {
         guard isManaged else { throw Failure.notManaged }
-        shutDown()
+        killServer()
     }
 
-    /// Kills the server with `SIGKILL` and waits for it to exit.
+    /// Kills the server with `SIGKILL`, as a crash would, and returns when it is gone.
     public func kill() async throws {
         guard isManaged else { throw Failure.notManaged }
-        await RedisServer.offload { self.signalAndWait(SIGKILL) }
+        await RedisServer.offload { self.killServer() }
     }
 
-    /// Starts the server again on the same port, socket and arguments (stopping it first if it runs).
+    /// Starts the server again on the same port, socket and arguments (killing it first if it runs).
     public func restart() async throws {
         guard isManaged else { throw Failure.notManaged }
         try await RedisServer.offload {
-            self.shutDown()
+            self.killServer()
             try self.launch()
         }
     }
@@ -183,35 +184,19 @@ public final class RedisServer: @unchecked Sendable {
         throw Failure.didNotStart(log.split(separator: "\n").suffix(5).joined(separator: "\n"))
     }
 
-    /// A child spawned from a dispatch worker thread inherits its blocked signal mask, so `SIGTERM` may never
-    /// reach it: ask Redis itself to shut down instead, and kill it if it does not.
-    private func shutDown() {
-        guard isRunning else { return }
-        _ = try? cliBlocking(["SHUTDOWN", "NOSAVE"], password: requiredPassword, user: nil)
-        signalAndWait(SIGKILL, after: 5)
-    }
-
-    private var requiredPassword: String? {
-        arguments.firstIndex(of: "--requirepass").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
-    }
-
-    private func signalAndWait(_ signal: Int32, after grace: TimeInterval = 0) {
-        guard let process = lock.withLock({ self.process }), process.isRunning else { return }
-        let deadline = Date().addingTimeInterval(grace)
-        while RedisServer.answersPing(port: port) && Date() < deadline { usleep(10_000) }
-        // Only our own server: after it exited, its pid may be reused by any process or thread (this one's
-        // included), and another test's server may answer on the same port.
-        if RedisServer.answersPing(port: port), let pidFile,
-           let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-           isThisServer(pid) {
-            Glibc.kill(pid, signal)
-        }
-        process.waitUntilExit()
-        // Let the kernel release the port before a restart binds it again; bounded, because once this server
-        // is gone another test's new server may be listening on the same port.
-        let released = Date().addingTimeInterval(1)
-        while RedisServer.answersPing(port: port) && Date() < released { usleep(10_000) }
+    /// `SIGKILL` to this object's redis-server (not `SIGTERM`: a child spawned from a dispatch worker thread
+    /// inherits its blocked signal mask), then a short wait until the process is gone and its port closed.
+    /// Only our own server: after it exited, its pid may be reused by any process or thread (this one's
+    /// included), and another test's server may listen on the same port.
+    private func killServer() {
+        guard let pidFile, let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isThisServer(pid)
+        else { return }
+        Glibc.kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(2)
+        while isThisServer(pid) && Date() < deadline { usleep(2_000) }
+        // The process title goes before the sockets close; bounded, as another server may take the port.
+        while RedisServer.answersPing(port: port) && Date() < deadline { usleep(2_000) }
     }
 
     /// Whether `pid` is a redis-server listening on this port (its process title is `redis-server host:port`)
@@ -222,11 +207,13 @@ public final class RedisServer: @unchecked Sendable {
               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap({ Int32($0) })
         else { return false }
-        return title.contains("redis-server") && title.contains(":\(port)") && parent == shell
+        // A zombie (state Z) has exited and closed its sockets; the guard shell reaps it.
+        let state = stat.split(separator: ")").last?.split(separator: " ").first
+        return title.contains("redis-server") && title.contains(":\(port)") && parent == shell && state != "Z"
     }
 
     fileprivate func terminate() {
-        if isManaged { signalAndWait(SIGKILL) }
+        if isManaged { killServer() }
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
 

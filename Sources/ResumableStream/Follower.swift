@@ -73,15 +73,21 @@ final class Relay: Sendable {
         var lastMessage = ContinuousClock.now
         var reader: Task<Void, Never>?
         var watchdog: Task<Void, Never>?
+        var probeReceived = false
     }
 
     let stream: ResumableTextStream
+    /// The listener channel this relay reads.
+    private let channel: String
+    /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:via:)``).
+    private let probe = "\u{0}resumable-stream-probe:\(UUID().uuidString)"
     private let output: AsyncThrowingStream<String, any Error>.Continuation
     private let ack: AsyncStream<Void>.Continuation
     private let acks: AsyncStream<Void>
     private let state = Mutex(State())
 
-    private init() {
+    private init(channel: String) {
+        self.channel = channel
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
         stream = ResumableTextStream(chunks: chunks)
         self.output = output
@@ -90,7 +96,7 @@ final class Relay: Sendable {
 
     /// Subscribes to `channel` (returning once the subscription is active) and starts relaying it.
     static func start(follower: Follower, channel: String) async throws -> Relay {
-        let relay = Relay()
+        let relay = Relay(channel: channel)
         let subscription = try await follower.subscriber.textSubscription(to: channel)
         let reader = Task { await relay.relay(subscription, follower: follower) }
         relay.state.withLock { $0.reader = reader }
@@ -135,6 +141,8 @@ final class Relay: Sendable {
                 // Chunks published while the subscriber reconnected are gone: better an error than a hole. (Even
                 // if the sentinel says DONE: the last chunks may have been lost with the DONE message.)
                 return end(throwing: ResumableStreamError.interrupted)
+            case .message(let text) where text == probe:
+                state.withLock { $0.probeReceived = true }
             case .message(let text):
                 let first = state.withLock { state in
                     state.lastMessage = .now
@@ -175,8 +183,10 @@ final class Relay: Sendable {
                 strikes = await follower.producerIsListening() ? 0 : strikes + 1
                 if strikes >= 2 {
                     let sentinel = try? await follower.publisher.value(of: follower.keys.sentinel)
-                    if sentinel == WireProtocol.doneValue {
+                    if sentinel == WireProtocol.doneValue, await confirmsNothingWasLost(within: interval, via: follower.publisher) {
                         end(with: await follower.ending())
+                    } else if sentinel == WireProtocol.doneValue {
+                        end(throwing: ResumableStreamError.interrupted)
                     } else {
                         end(throwing: ResumableStreamError.producerUnreachable)
                     }
@@ -186,6 +196,20 @@ final class Relay: Sendable {
             }
         }
         state.withLock { $0.watchdog = watchdog }
+    }
+
+    /// The stream is done but its DONE message never came: was only that message lost, or chunks too (the
+    /// subscription may be down, or just re-established with a gap not yet seen)? A probe through this relay's
+    /// own channel answers it: messages arrive in order, so a probe that comes back without a gap before it
+    /// means the subscription was intact since the last chunk.
+    private func confirmsNothingWasLost(within patience: Duration, via publisher: any ResumableStreamPublisher) async -> Bool {
+        guard (try? await publisher.publish(probe, to: channel)) != nil else { return false }
+        let deadline = ContinuousClock.now + patience
+        while ContinuousClock.now < deadline {
+            if state.withLock(\.probeReceived) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
 
     private func end(with ending: StreamEnding) {

@@ -1,4 +1,5 @@
 import Logging
+import RedisTestSupport
 import ResumableStream
 import ResumableStreamServiceLifecycle
 import ServiceLifecycle
@@ -18,12 +19,17 @@ struct ServiceLifecycleTests {
         let stream = try await context.resumableStream("in-flight", makeStream: writer.source).created()
         writer.write("started before ")
         await group.triggerGracefulShutdown()
-        // The producer still runs: the context waits for it, up to the grace period.
-        try await Task.sleep(for: .milliseconds(200))
+        // The service group tells the context, which refuses new streams from then on...
+        #expect(await eventually {
+            do {
+                _ = try await context.resumableStream("new") { AsyncStream<String> { $0.finish() } }
+                return false
+            } catch {
+                return error as? ResumableStreamError == .shuttingDown
+            }
+        })
+        // ...while the running producer goes on: the context waits for it, up to the grace period.
         #expect(context.activeProducerCount == 1)
-        await #expect(throws: ResumableStreamError.shuttingDown) {
-            try await context.resumableStream("new", makeStream: writer.source)
-        }
         writer.write("and finished after the signal")
         writer.close()
         #expect(try await stream.collect() == "started before and finished after the signal")
