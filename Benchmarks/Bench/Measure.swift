@@ -2,7 +2,7 @@ import Foundation
 import RedisBridge
 
 /// One line of the results table: a figure next to its baseline from the same run.
-struct Row {
+struct Row: Codable {
     let scenario: String
     let figure: String
     let measured: String

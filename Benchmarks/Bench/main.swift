@@ -12,8 +12,6 @@ final class Bench: Sendable {
     let server: RedisServer
     let redis: RedisConfiguration
     let commands: RedisCommandConnection
-    /// Connections the benchmark itself holds (the admin one), not counted as the library's.
-    let adminConnections = 1
 
     init(quick: Bool) async throws {
         self.quick = quick
@@ -34,15 +32,41 @@ final class Bench: Sendable {
     }
 }
 
+/// Scenario 5 runs in a child process of its own, with a fresh heap: in this one the earlier scenarios'
+/// freed memory would be reused and hide the per-stream cost.
+func runConcurrencyScenarioInChildProcess(_ bench: Bench) throws -> Row {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    var environment = ProcessInfo.processInfo.environment
+    environment["BENCH_ONLY"] = "memory"
+    environment["REDIS_URL"] = bench.redis.description
+    child.environment = environment
+    let output = Pipe()
+    child.standardOutput = output
+    try child.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    child.waitUntilExit()
+    guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+          let row = try? JSONDecoder().decode(Row.self, from: Data(line.utf8))
+    else { throw BenchmarkFailure("the memory scenario's process failed (exit \(child.terminationStatus))") }
+    return row
+}
+
 let quick = ProcessInfo.processInfo.environment["QUICK"].map { !$0.isEmpty && $0 != "0" } ?? false
+if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "memory" {
+    let bench = try await Bench(quick: quick)
+    let row = try await runConcurrencyScenario(bench)
+    print(String(decoding: try JSONEncoder().encode(row), as: UTF8.self))
+    exit(0)
+}
 let command = quick ? "make bench QUICK=1" : "make bench"
 let clock = ContinuousClock()
 let runStarted = clock.now
 let bench = try await Bench(quick: quick)
 print("running \(command) against \(bench.server.isManaged ? "a throwaway redis-server" : "REDIS_URL's server") on port \(bench.port)...")
 let (bridgeRows, bridgeFigures) = try await runBridgeScenarios(bench)
-let concurrency = try await runConcurrencyScenario(bench)
 let streamRows = try await runStreamScenarios(bench, bridge: bridgeFigures)
+let concurrency = try runConcurrencyScenarioInChildProcess(bench)
 let rows = bridgeRows + streamRows.sorted { $0.scenario < $1.scenario } + [concurrency]
 let elapsed = Measure.seconds(clock.now - runStarted)
 await bench.commands.close()
