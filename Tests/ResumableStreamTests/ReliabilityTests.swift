@@ -87,12 +87,12 @@ struct ReliabilityTests {
 
     @Test func runningSentinelIsRefreshedWhileTheProducerLives() async throws {
         try await withConnections(try sharedConfiguration()) { commands, _ in
-            try await withContext(.redis, configure: { $0.runningTTL = .seconds(3) }) { context in
+            try await withContext(.redis, configure: { $0.runningTTL = .seconds(6) }) { context in
                 let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "long")
                 let writer = Writer()
                 let stream = try await context.resumableStream("long", makeStream: writer.source).created()
-                // Past the first expiry: only the refreshes (every second) keep the sentinel.
-                try await Task.sleep(for: .seconds(4))
+                // Past the first expiry: only the refreshes (every 2 s) keep the sentinel.
+                try await Task.sleep(for: .seconds(7))
                 #expect(try await commands.get(keys.sentinel) == "1")
                 writer.close()
                 _ = try await stream.collect()
@@ -290,7 +290,7 @@ struct ReliabilityTests {
         try await withContext(backend, configure: { $0.ackTimeout = .seconds(5) }) { context in
             let writer = Writer()
             let results = try await withThrowingTaskGroup(of: ResumableStreamResult.self) { group in
-                for _ in 0..<20 { group.addTask { try await context.resumableStream("crowd", makeStream: writer.source) } }
+                for _ in 0..<50 { group.addTask { try await context.resumableStream("crowd", makeStream: writer.source) } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let created = results.filter { if case .created = $0 { true } else { false } }
