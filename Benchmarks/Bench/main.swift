@@ -1,6 +1,6 @@
 // `make bench`: every scenario of the benchmark in one run against one throwaway redis-server (or
 // REDIS_URL), each figure next to a baseline measured in the same run; the table also goes to BENCHMARKS.md.
-// `make bench QUICK=1` runs a tenth of everything.
+// `make bench QUICK=1` runs a tenth of everything. `make soak` runs the load-and-leak check instead.
 import Foundation
 import RedisBridge
 import RedisTestSupport
@@ -53,6 +53,9 @@ func runConcurrencyScenarioInChildProcess(_ bench: Bench) throws -> Row {
 }
 
 let quick = ProcessInfo.processInfo.environment["QUICK"].map { !$0.isEmpty && $0 != "0" } ?? false
+if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "soak" {
+    exit(try await runSoak(try await Bench(quick: quick)) ? 0 : 1)
+}
 if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "memory" {
     let bench = try await Bench(quick: quick)
     let row = try await runConcurrencyScenario(bench)

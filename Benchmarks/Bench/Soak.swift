@@ -1,0 +1,103 @@
+import Foundation
+import RedisBridge
+import ResumableStream
+
+/// glibc's `malloc_trim` (in <malloc.h>, which Glibc's module does not export): returns freed heap to the
+/// system, so that RSS shows what is still in use rather than what malloc keeps for later.
+@_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
+
+/// `make soak`: many streams with several followers each through one process, then a check that nothing
+/// was lost and nothing is left behind: subscriptions, keys, connections, memory.
+func runSoak(_ bench: Bench) async throws -> Bool {
+    let streamCount = bench.scaled(1000)
+    let followerCount = 3
+    let chunkCount = 1000
+    let source = ChunkSource(count: chunkCount, length: 20)
+    let expected = TextHash.of(source.text)
+    let context = bench.context()
+    let prefix = context.configuration.keyPrefix
+    let clock = ContinuousClock()
+
+    // Warm up, so that the baseline includes the connections and the runtime's first allocations.
+    _ = try await context.resumableStream("warm-up") { ChunkSource(count: 10, length: 20) }.requiredStream().collect()
+    _ = await context.drain(timeout: .seconds(10))
+    _ = mallocTrim(0)
+    let rssBefore = Measure.memory("VmRSS")
+    let connectionsBefore = try await Measure.infoField(bench.commands, "clients", "connected_clients")
+    let started = clock.now
+
+    // Two rounds: memory that grows again in the second round would be a leak; memory that the first
+    // round left and the second reuses is the allocator's.
+    var exact = 0
+    var rssAfterRound: [Int] = []
+    for round in 0..<2 {
+        var batchStart = 0
+        while batchStart < streamCount {
+            let batch = batchStart..<min(streamCount, batchStart + 100)
+            exact += try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in batch {
+                    group.addTask {
+                        let id = "soak-\(round)-\(index)"
+                        let (gate, open) = AsyncStream<Void>.makeStream()
+                        let producer = try await context.resumableStream(id) { () -> ChunkSource in
+                            for await _ in gate {}
+                            return source
+                        }.requiredStream()
+                        let followers = try await (0..<followerCount).asyncMap { _ in
+                            try await context.resumeExistingStream(id).requiredStream()
+                        }
+                        open.finish()
+                        return try await withThrowingTaskGroup(of: Bool.self) { readers in
+                            for stream in [producer] + followers { readers.addTask { try await stream.hash() == expected } }
+                            return try await readers.reduce(0) { $0 + ($1 ? 1 : 0) }
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            batchStart = batch.upperBound
+        }
+        _ = await context.drain(timeout: .seconds(30))
+        _ = mallocTrim(0)
+        rssAfterRound.append(Measure.memory("VmRSS"))
+    }
+    let elapsed = Measure.seconds(clock.now - started)
+    _ = await context.drain(timeout: .seconds(30))
+
+    // What is left: channels with subscribers, keys, connections, memory.
+    var leftChannels = -1
+    for _ in 0..<100 {
+        guard case .array(let channels) = try await bench.commands.send(["PUBSUB", "CHANNELS", .string("\(prefix):*")]) else { break }
+        leftChannels = channels.count
+        if leftChannels == 0 { break }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    guard case .array(let keys) = try await bench.commands.send(["KEYS", .string("\(prefix):*")]) else { return false }
+    let keyNames = keys.compactMap(\.string)
+    let checks = try await bench.commands.pipeline(keyNames.flatMap { [["GET", .string($0)], ["TTL", .string($0)]] as [[RESPArgument]] })
+    var finishedSentinels = 0
+    for index in stride(from: 0, to: checks.count, by: 2) {
+        let isSentinel = keyNames[index / 2].contains(":rs:sentinel:")
+        if isSentinel, (try? checks[index].get().string) == "DONE", ((try? checks[index + 1].get().int) ?? -1) > 0 {
+            finishedSentinels += 1
+        }
+    }
+    let connectionsAfter = try await Measure.infoField(bench.commands, "clients", "connected_clients")
+    let rssAfter = rssAfterRound[1]
+    await context.shutdown(gracePeriod: .seconds(10))
+
+    let readers = 2 * streamCount * (followerCount + 1)
+    let rssRatio = Double(rssAfter) / Double(rssBefore)
+    let results: [(String, Bool)] = [
+        ("\(exact)/\(readers) readers byte-exact (2 rounds of \(streamCount) streams × \(followerCount) followers × \(chunkCount) chunks, \(String(format: "%.1f", elapsed)) s)", exact == readers),
+        ("channels with subscribers left: \(leftChannels)", leftChannels == 0),
+        ("keys left: \(keyNames.count), all finished sentinels with an expiry: \(finishedSentinels)", keyNames.count == finishedSentinels),
+        ("connections held: \(connectionsAfter - connectionsBefore + 2) (before the run: 2)", connectionsAfter == connectionsBefore),
+        (String(format: "RSS before %.1f MB, after %.1f MB (%.0f%%; target within 10%%)", Double(rssBefore) / 1e6, Double(rssAfter) / 1e6, rssRatio * 100), rssRatio <= 1.10),
+        (String(format: "no growth from round 1 to round 2: %.1f MB then %.1f MB", Double(rssAfterRound[0]) / 1e6, Double(rssAfterRound[1]) / 1e6),
+         Double(rssAfterRound[1]) <= 1.10 * Double(rssAfterRound[0])),
+    ]
+    print("make soak against \(bench.server.isManaged ? "a throwaway redis-server" : "REDIS_URL's server")")
+    for (line, ok) in results { print("  \(ok ? "ok    " : "FAILED") \(line)") }
+    return results.allSatisfy(\.1)
+}
