@@ -18,7 +18,6 @@ public actor RedisCommandConnection {
     public nonisolated let configuration: RedisConfiguration
     private nonisolated let executor: ConnectionExecutor
     private let supervisor: ConnectionSupervisor
-    private let logger: Logger
 
     /// The connection's serial executor: the queue that also drives hiredis.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -28,7 +27,6 @@ public actor RedisCommandConnection {
     /// Creates the connection; it connects on first use or on ``connect()``.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis.commands")) {
         self.configuration = configuration
-        self.logger = logger
         executor = ConnectionExecutor(label: "redis.commands")
         supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger, role: "commands")
     }

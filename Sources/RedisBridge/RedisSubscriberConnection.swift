@@ -29,7 +29,7 @@ public actor RedisSubscriberConnection {
         self.configuration = configuration
         executor = ConnectionExecutor(label: "redis.subscriber")
         supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger, role: "subscriber")
-        registry = SubscriptionRegistry(supervisor: supervisor, logger: logger)
+        registry = SubscriptionRegistry(supervisor: supervisor)
     }
 
     deinit {

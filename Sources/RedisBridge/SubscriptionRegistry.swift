@@ -1,4 +1,3 @@
-import Logging
 import Metrics
 
 /// The channels of a subscriber connection and their local subscribers: one hiredis subscription per
@@ -38,16 +37,14 @@ final class SubscriptionRegistry {
     }
 
     private let supervisor: ConnectionSupervisor
-    private let logger: Logger
     private var channels: [String: Channel] = [:]
     /// `redis.subscriber.channels`: the channels subscribed or being subscribed.
     private let channelGauge = Gauge(label: "redis.subscriber.channels")
     private var batched: [Subscriber] = []
     private(set) var isClosed = false
 
-    init(supervisor: ConnectionSupervisor, logger: Logger) {
+    init(supervisor: ConnectionSupervisor) {
         self.supervisor = supervisor
-        self.logger = logger
         supervisor.onReady = { [unowned self] connection in subscribePending(on: connection) }
         supervisor.onLost = { [unowned self] _ in connectionLost() }
         supervisor.onAttemptFailed = { [unowned self] error in failUnconfirmed(error) }

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Synchronization
 
 /// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel,
@@ -10,7 +9,6 @@ struct Follower: Sendable {
     let configuration: ResumableStreamConfiguration
     let publisher: any ResumableStreamPublisher
     let subscriber: any ResumableStreamSubscriber
-    let logger: Logger
     let metrics: StreamMetrics
 
     /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.

@@ -217,7 +217,7 @@ public final class ResumableStreamContext: Sendable {
     }
 
     private func follower(_ keys: StreamKeys) -> Follower {
-        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger, metrics: metrics)
+        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics)
     }
 
     private func startProducer<Source: AsyncSequence & SendableMetatype>(
