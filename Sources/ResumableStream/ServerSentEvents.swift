@@ -52,30 +52,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         public mutating func next() async throws -> String? {
             guard let chunk = try await chunks.next() else { return nil }
             offset += chunk.utf16.count
-            return "id: \(offset)\ndata: \(Self.jsonString(chunk))\n\n"
-        }
-
-        /// `text` as a JSON string literal: quotes, backslashes and control characters escaped, everything
-        /// else as it is (UTF-8).
-        static func jsonString(_ text: String) -> String {
-            var escaped = "\""
-            escaped.reserveCapacity(text.utf8.count + 2)
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": escaped += "\\\""
-                case "\\": escaped += "\\\\"
-                case "\n": escaped += "\\n"
-                case "\r": escaped += "\\r"
-                case "\t": escaped += "\\t"
-                case "\u{2028}": escaped += "\\u2028"
-                case "\u{2029}": escaped += "\\u2029"
-                case let control where control.value < 0x20:
-                    let hex = String(control.value, radix: 16)
-                    escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: escaped.unicodeScalars.append(scalar)
-                }
-            }
-            return escaped + "\""
+            return "id: \(offset)\ndata: \(chunk.jsonQuoted)\n\n"
         }
     }
 }

@@ -45,7 +45,7 @@ enum RequestMessage: Equatable, Sendable {
 
     /// The TypeScript consumer's exact bytes: `{"listenerId":"…"}` plus `,"skipCharacters":n` when given.
     static func encodeResume(listenerID: String, skipCharacters: Int?) -> String {
-        let id = jsonString(listenerID)
+        let id = listenerID.jsonQuoted
         guard let skipCharacters else { return "{\"listenerId\":\(id)}" }
         return "{\"listenerId\":\(id),\"skipCharacters\":\(skipCharacters)}"
     }
@@ -85,11 +85,6 @@ enum RequestMessage: Equatable, Sendable {
         if value <= Double(Int.min) { return Int.min }
         return Int(value.rounded(.towardZero))
     }
-
-    private static func jsonString(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-    }
 }
 
 /// How a finished stream ended, stored in `P:meta:<id>` (TypeScript peers never read it).
@@ -125,6 +120,29 @@ enum StreamEnding: Equatable, Sendable {
 }
 
 extension String {
+    /// The string as a JSON string literal: quotes, backslashes and control characters escaped, everything
+    /// else as it is (UTF-8). Used for resume requests and for server-sent events' data.
+    var jsonQuoted: String {
+        var escaped = "\""
+        escaped.reserveCapacity(utf8.count + 2)
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case "\u{2028}": escaped += "\\u2028"
+            case "\u{2029}": escaped += "\\u2029"
+            case let control where control.value < 0x20:
+                let hex = String(control.value, radix: 16)
+                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped + "\""
+    }
+
     /// JavaScript's `s.slice(start)` counted in UTF-16 code units: a negative start counts from the end, a
     /// start past the end gives "". A start inside a surrogate pair leaves a lone low surrogate, which
     /// Node's UTF-8 encoder writes as U+FFFD; so does this.
