@@ -229,11 +229,7 @@ struct ReliabilityTests {
     func shutdownLetsProducersFinishThenStopsTheRest(_ backend: Backend) async throws {
         var configuration = ResumableStreamConfiguration(keyPrefix: testPrefix())
         configuration.ackTimeout = .seconds(1)
-        let memory = InMemoryBackend()
-        let context = switch backend {
-        case .redis: ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration)
-        case .inMemory: ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory)
-        }
+        let context = try makeContext(backend, configuration)
         let quick = Writer()
         let endless = Writer()
         let quickStream = try await context.resumableStream("quick", makeStream: quick.source).created()

@@ -53,13 +53,7 @@ func withContexts<Result>(
     var configuration = ResumableStreamConfiguration(keyPrefix: testPrefix())
     configure(&configuration)
     let memory = InMemoryBackend()
-    let redis = try sharedConfiguration()
-    let contexts = (0..<count).map { _ in
-        switch backend {
-        case .redis: ResumableStreamContext(redis: redis, configuration: configuration)
-        case .inMemory: ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory)
-        }
-    }
+    let contexts = try (0..<count).map { _ in try makeContext(backend, configuration, sharing: memory) }
     do {
         let result = try await body(contexts)
         for context in contexts { await context.shutdown(gracePeriod: .seconds(5)) }
@@ -67,6 +61,16 @@ func withContexts<Result>(
     } catch {
         for context in contexts { await context.shutdown(gracePeriod: .seconds(5)) }
         throw error
+    }
+}
+
+/// A context on `backend`; in-process contexts made with the same `memory` share it, as instances share a Redis.
+func makeContext(
+    _ backend: Backend, _ configuration: ResumableStreamConfiguration, sharing memory: InMemoryBackend = InMemoryBackend()
+) throws -> ResumableStreamContext {
+    switch backend {
+    case .redis: ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration)
+    case .inMemory: ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory)
     }
 }
 
