@@ -33,11 +33,6 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
     /// An empty backend.
     public init() {}
 
-    /// The number of keys that have not expired (for tests).
-    public var keyCount: Int {
-        state.withLock { state in state.entries.keys.filter { state.live($0) != nil }.count }
-    }
-
     public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
         state.withLock { state in
             guard state.live(key) == nil else { return false }
