@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test demo bench soak clean
+.PHONY: setup build test test-tsan test-asan demo bench soak clean
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,14 @@ build: setup
 
 test: setup
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+# The sanitizers build into folders of their own and run the tests one at a time: a sanitized build is several
+# times slower, and the handshake's timeouts are real time.
+test-tsan: setup
+	$(SWIFT) test --sanitize=thread --build-path .build-tsan --no-parallel $(SWIFT_TEST_FLAGS)
+
+test-asan: setup
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
 
 demo:
 	@scripts/demo.sh
@@ -25,4 +33,4 @@ soak: setup
 	BENCH_ONLY=soak QUICK=$(QUICK) $(SWIFT) run -c release bench
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan .build-asan

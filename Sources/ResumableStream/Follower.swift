@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel,
 /// retrying on a new listener id until the ack timeout, then relays the chunks until the DONE message, with
@@ -82,7 +81,7 @@ final class Relay: Sendable {
     private let output: AsyncThrowingStream<String, any Error>.Continuation
     private let ack: AsyncStream<Void>.Continuation
     private let acks: AsyncStream<Void>
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private init(channel: String) {
         self.channel = channel

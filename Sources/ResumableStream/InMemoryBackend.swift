@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A publisher and subscriber in one, inside the process, without Redis: for single-instance applications
 /// and fast tests. Keys expire like Redis keys; messages go to the subscribers of a channel at once, in order.
@@ -28,7 +27,7 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// An empty backend.
     public init() {}

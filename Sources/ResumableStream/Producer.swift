@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 
 /// The producer of one stream: reads the source, buffers it, serves it to its own reader, answers resume
 /// requests with the replay and then the live chunks, and finalises the sentinel when the source ends.
@@ -24,10 +23,10 @@ final class Producer: Sendable {
     private let logger: Logger
     private let metrics: StreamMetrics
     private let output: AsyncThrowingStream<String, any Error>.Continuation
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Listeners whose channel had no subscriber left, pruned at the next append. A lock of its own, because
     /// a backend may report receivers while the producer holds `state` (the in-process one does).
-    private let goneListeners = Mutex<Set<String>>([])
+    private let goneListeners = Locked<Set<String>>([])
 
     init(
         keys: StreamKeys,

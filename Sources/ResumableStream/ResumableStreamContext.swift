@@ -1,6 +1,5 @@
 import Logging
 import RedisBridge
-import Synchronization
 
 /// Makes streams of text resumable and followable across processes, through Redis pub/sub, with the wire
 /// protocol of the TypeScript package `resumable-stream`.
@@ -26,7 +25,7 @@ public final class ResumableStreamContext: Sendable {
     private let subscriber: any ResumableStreamSubscriber
     private let logger: Logger
     private let ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?
-    private let registry = Mutex(ProducerRegistry())
+    private let registry = Locked(ProducerRegistry())
     private let metrics = StreamMetrics()
 
     private struct ProducerRegistry {

@@ -22,7 +22,7 @@ struct CommandConnectionTests {
             #expect((1000...1500).contains(pttl))
 
             #expect(try await commands.expire(key, after: .seconds(50)))
-            #expect(try await commands.send(["TTL", .string(key)]).int == 50)
+            #expect((49...50).contains(try #require(try await commands.send(["TTL", .string(key)]).int)))
             #expect(try await !commands.expire(uniqueName(), after: .seconds(5)))
 
             #expect(try await commands.publish("nobody listens", to: uniqueName()) == 0)

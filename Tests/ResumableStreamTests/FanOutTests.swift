@@ -1,11 +1,10 @@
-import Synchronization
 @testable import ResumableStream
 import Testing
 
 /// A publisher that counts what it publishes to each channel, in front of the in-process backend.
 final class CountingBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
     let base = InMemoryBackend()
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts = Locked<[String: Int]>([:])
 
     func publishes(to channel: String) -> Int { counts.withLock { $0[channel, default: 0] } }
     var allPublishes: [String: Int] { counts.withLock { $0 } }
