@@ -68,6 +68,7 @@ let package = Package(
             dependencies: [
                 "ResumableStream", "ResumableStreamServiceLifecycle", "RedisBridge", "RedisTestSupport", "rstream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .executableTarget(

@@ -83,17 +83,20 @@ final class Relay: Sendable {
     private let acks: AsyncStream<Void>
     private let state = Locked(State())
 
-    private init(channel: String) {
+    private let backlog: FollowerBacklog?
+
+    private init(channel: String, backlogLimit: Int?) {
         self.channel = channel
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        stream = ResumableTextStream(chunks: chunks)
+        backlog = backlogLimit.map(FollowerBacklog.init(limit:))
+        stream = ResumableTextStream(chunks: chunks, backlog: backlog)
         self.output = output
         (acks, ack) = AsyncStream<Void>.makeStream()
     }
 
     /// Subscribes to `channel` (returning once the subscription is active) and starts relaying it.
     static func start(follower: Follower, channel: String) async throws -> Relay {
-        let relay = Relay(channel: channel)
+        let relay = Relay(channel: channel, backlogLimit: follower.configuration.followerBacklogLimit)
         let subscription = try await follower.subscriber.textSubscription(to: channel)
         let reader = Task { await relay.relay(subscription, follower: follower) }
         relay.state.withLock { $0.reader = reader }
@@ -155,6 +158,12 @@ final class Relay: Sendable {
                     return await end(with: follower.ending())
                 }
                 if !text.isEmpty {
+                    if let backlog, !backlog.admit(text.utf8.count) {
+                        // Returning drops the subscription: the producer sees nobody on the channel and
+                        // forgets this listener. The reader gets what it was handed, then the error.
+                        follower.metrics.slowFollowers.increment()
+                        return end(throwing: ResumableStreamError.followerTooSlow(backlog.limit))
+                    }
                     follower.metrics.relayedChunks.increment()
                     follower.metrics.relayedBytes.increment(by: text.utf8.count)
                     output.yield(text)

@@ -21,6 +21,13 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// The most characters (UTF-16 code units) a producer buffers for replays; past it the stream fails with
     /// ``ResumableStreamError/bufferLimitExceeded(_:)``. Default `nil`, no limit (as in TypeScript).
     public var maxBufferedCharacters: Int?
+    /// The most text (UTF-8 bytes) a follower in this process holds for a reader that has not read it yet.
+    /// A reader that falls further behind gets what is held and then ``ResumableStreamError/followerTooSlow(_:)``;
+    /// it resumes from the characters it read and loses nothing. The producer, other followers and other streams
+    /// never wait for a slow reader, and the shared subscriber connection is always read at once, so Redis's
+    /// pub/sub output-buffer limit never closes it. A replay counts too: a reader that resumes a stream longer than
+    /// this must keep up with Redis. `nil`: no limit. Default 16 MiB.
+    public var followerBacklogLimit: Int?
     /// The largest message a replay is published in, in UTF-16 code units. A large replay goes out in pieces
     /// of this size (TypeScript consumers concatenate them), so that it cannot trip Redis's pub/sub output
     /// buffer limit on the shared subscriber connection. Default 64 Ki.
@@ -40,6 +47,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         ackRetryInterval: Duration = .milliseconds(200),
         watchdogInterval: Duration = .seconds(2),
         maxBufferedCharacters: Int? = nil,
+        followerBacklogLimit: Int? = 16 * 1024 * 1024,
         replayPieceSize: Int = 64 * 1024,
         stopRequestTTL: Duration = .seconds(60),
         shutdownGracePeriod: Duration = .seconds(30)
@@ -51,6 +59,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.ackRetryInterval = ackRetryInterval
         self.watchdogInterval = watchdogInterval
         self.maxBufferedCharacters = maxBufferedCharacters
+        self.followerBacklogLimit = followerBacklogLimit.map { max(1, $0) }
         self.replayPieceSize = max(2, replayPieceSize)
         self.stopRequestTTL = stopRequestTTL
         self.shutdownGracePeriod = shutdownGracePeriod

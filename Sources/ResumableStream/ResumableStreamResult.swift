@@ -58,6 +58,10 @@ public enum ResumableStreamError: Error, Sendable, Hashable, CustomStringConvert
     case interrupted
     /// The context is shutting down and accepts no new streams.
     case shuttingDown
+    /// A follower's reader fell more than this many bytes behind
+    /// (``ResumableStreamConfiguration/followerBacklogLimit``) and was dropped after the chunks it already had.
+    /// Nothing is lost: resume with `skipCharacters` set to the UTF-16 code units read so far.
+    case followerTooSlow(Int)
 
     public var description: String {
         switch self {
@@ -67,12 +71,15 @@ public enum ResumableStreamError: Error, Sendable, Hashable, CustomStringConvert
         case .bufferLimitExceeded(let limit): "the stream exceeded its buffer limit of \(limit) characters"
         case .interrupted: "the connection to Redis was interrupted and chunks may have been lost"
         case .shuttingDown: "the resumable stream context is shutting down"
+        case .followerTooSlow(let limit):
+            "the reader fell more than \(limit) bytes behind the stream and was dropped; resume from what it read"
         }
     }
 }
 
 /// The text of a resumable stream, chunk by chunk. Iterate it once; it ends when the producer's source
-/// ends, and throws if the source failed or (for followers) the producer became unreachable.
+/// ends, and throws if the source failed or (for followers) the producer became unreachable or the reader fell
+/// too far behind (``ResumableStreamError/followerTooSlow(_:)``).
 ///
 /// Cancelling the task that reads it, or dropping it, never stops the producer.
 public struct ResumableTextStream: AsyncSequence, Sendable {
@@ -81,10 +88,17 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
     /// What iteration can throw.
     public typealias Failure = any Error
     let chunks: AsyncThrowingStream<String, any Error>
+    /// A follower's unread bytes; `nil` for a producer's own stream.
+    let backlog: FollowerBacklog?
+
+    init(chunks: AsyncThrowingStream<String, any Error>, backlog: FollowerBacklog? = nil) {
+        self.chunks = chunks
+        self.backlog = backlog
+    }
 
     /// Creates the iterator.
-    public func makeAsyncIterator() -> AsyncThrowingStream<String, any Error>.AsyncIterator {
-        chunks.makeAsyncIterator()
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(chunks: chunks.makeAsyncIterator(), backlog: backlog)
     }
 
     /// Reads the whole stream into one string.
@@ -92,5 +106,23 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
         var text = ""
         for try await chunk in self { text += chunk }
         return text
+    }
+
+    /// Iterates the chunks.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var chunks: AsyncThrowingStream<String, any Error>.AsyncIterator
+        let backlog: FollowerBacklog?
+
+        /// The next chunk, or `nil` at the end of the stream.
+        public mutating func next() async throws -> String? {
+            try await next(isolation: nil)
+        }
+
+        /// The next chunk, or `nil` at the end of the stream, without leaving the caller's isolation.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> String? {
+            let chunk = try await chunks.next(isolation: actor)
+            if let chunk, let backlog { backlog.consumed(chunk.utf8.count) }
+            return chunk
+        }
     }
 }

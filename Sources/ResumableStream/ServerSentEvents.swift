@@ -45,7 +45,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
 
     /// Iterates the events.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var chunks: AsyncThrowingStream<String, any Error>.AsyncIterator
+        var chunks: ResumableTextStream.AsyncIterator
         var offset: Int
 
         /// The next event, or `nil` at the end of the stream.

@@ -14,6 +14,8 @@ struct StreamMetrics: Sendable {
     /// `resumable_stream.follower.chunks` and `.bytes`: what followers in this process received.
     let relayedChunks = Counter(label: "resumable_stream.follower.chunks")
     let relayedBytes = Counter(label: "resumable_stream.follower.bytes")
+    /// `resumable_stream.follower.too_slow`: followers dropped because their reader fell too far behind.
+    let slowFollowers = Counter(label: "resumable_stream.follower.too_slow")
     /// `resumable_stream.resume.duration`: from a resume call to the producer's acknowledgement.
     let resumeLatency = Timer(label: "resumable_stream.resume.duration")
 

@@ -1,0 +1,148 @@
+import Metrics
+import MetricsTestKit
+import RedisBridge
+import RedisTestSupport
+@testable import ResumableStream
+import Testing
+
+/// The metrics of this test process, bootstrapped on first use: contexts created afterwards report to it.
+let testMetrics: TestMetrics = {
+    let metrics = TestMetrics()
+    MetricsSystem.bootstrap(metrics)
+    return metrics
+}()
+
+/// How many followers this process dropped for being too slow so far.
+func slowFollowerDrops() -> Int64 {
+    (try? testMetrics.expectCounter("resumable_stream.follower.too_slow").totalValue) ?? 0
+}
+
+/// A 1 KiB chunk that says where it is in the stream.
+private func numberedChunk(_ index: Int) -> String {
+    let label = String(index)
+    return String(repeating: "0", count: 6 - label.count) + label + String(repeating: "·", count: 509)
+}
+
+/// Reads a stream to its end or its error, counting the bytes taken under `name` in `progress`.
+private func readAll(
+    _ stream: ResumableTextStream, as name: String = "", progress: Locked<[String: Int]>? = nil
+) async -> (text: String, error: (any Error)?) {
+    var text = ""
+    do {
+        for try await chunk in stream {
+            text += chunk
+            progress?.withLock { $0[name, default: 0] += chunk.utf8.count }
+        }
+        return (text, nil)
+    } catch {
+        return (text, error)
+    }
+}
+
+/// The policy for a follower whose reader stops reading: it keeps up to
+/// ``ResumableStreamConfiguration/followerBacklogLimit`` bytes, then it is dropped with an error after what it
+/// holds, and resumes from there with nothing lost. Nobody else waits for it. Serialized: the drop counter is
+/// shared by the process.
+@Suite("Slow followers", .serialized, .timeLimit(.minutes(1)))
+struct SlowFollowerTests {
+    @Test(arguments: Backend.allCases)
+    func slowFollowerIsDroppedWhileEveryoneElseKeepsUp(_ backend: Backend) async throws {
+        let limit = 64 * 1024
+        let dropsBefore = slowFollowerDrops()
+        try await withContext(backend, configure: { $0.followerBacklogLimit = limit }) { context in
+            let writer = Writer()
+            let otherWriter = Writer()
+            let producer = try await context.resumableStream("watched", makeStream: writer.source).created()
+            let otherProducer = try await context.resumableStream("other", makeStream: otherWriter.source).created()
+            let slow = try await context.resumeExistingStream("watched").resumed()
+            let fast = try await context.resumeExistingStream("watched").resumed()
+            let otherFollower = try await context.resumeExistingStream("other").resumed()
+            let progress = Locked<[String: Int]>([:])
+            async let own = readAll(producer, as: "own", progress: progress)
+            async let fastOutcome = readAll(fast, as: "fast", progress: progress)
+            async let other = readAll(otherFollower, as: "other", progress: progress)
+            async let otherOwn = readAll(otherProducer, as: "other's own", progress: progress)
+
+            // Bursts of half the limit, each read by everyone but the slow follower before the next: readers
+            // that keep up are never near the limit, the slow one passes it within a few bursts.
+            let chunks = (0..<2048).map(numberedChunk)  // 2 MiB
+            var written = 0
+            func writeBurst() async {
+                for chunk in chunks[written / 1024..<written / 1024 + 32] {
+                    writer.write(chunk)
+                    otherWriter.write(chunk)
+                }
+                written += 32 * 1024
+                let target = written
+                #expect(await eventually(within: .seconds(10)) {
+                    progress.withLock { taken in taken.count == 4 && taken.values.allSatisfy { $0 == target } }
+                })
+            }
+            while slowFollowerDrops() == dropsBefore, written < 1024 * 1024 { await writeBurst() }
+            #expect(await eventually(within: .seconds(10)) { slowFollowerDrops() > dropsBefore })
+
+            // The slow reader gets what was held for it, then the error, and resumes from there: its replay is
+            // the little written since, well under the limit.
+            let (held, error) = await readAll(slow)
+            #expect(error as? ResumableStreamError == .followerTooSlow(limit))
+            #expect(!held.isEmpty && held.utf8.count <= limit, "held \(held.utf8.count) bytes")
+            let text = chunks.joined()
+            #expect(text.hasPrefix(held), "the held text is not the stream's start")
+            let rest = try await context.resumeExistingStream("watched", skipCharacters: held.utf16.count).resumed()
+            async let resumed = readAll(rest)
+
+            while written < chunks.count * 1024 { await writeBurst() }
+            writer.close()
+            otherWriter.close()
+            let resumedOutcome = await resumed
+            #expect(resumedOutcome.error == nil)
+            #expect(held + resumedOutcome.text == text, "the resumed reader lost or doubled text")
+            for (name, outcome) in [("own", await own), ("fast", await fastOutcome), ("other", await other), ("other's own", await otherOwn)] {
+                #expect(outcome.error == nil, "\(name)")
+                #expect(outcome.text == text, "\(name) got \(outcome.text.utf8.count) bytes, not the stream")
+            }
+            #expect(slowFollowerDrops() == dropsBefore + 1)
+        }
+    }
+
+    /// The subscriber connection is read as fast as Redis sends, whatever the readers do: a reader that sits
+    /// on 16 MiB for 3 s leaves nothing in Redis's output buffer, whose limit here is 2 MiB for 2 s (8 MiB
+    /// at once). If the library stopped reading the socket for it, Redis would close the shared connection and
+    /// every follower would end with `interrupted`.
+    @Test(.enabled(if: !usesExternalRedis, "needs a redis-server of its own"))
+    func sittingOnSixteenMebibytesNeverTripsRedissOutputBufferLimit() async throws {
+        let server = try await RedisServer.start(extraArguments: ["--client-output-buffer-limit", "pubsub 8mb 2mb 2"])
+        defer { try? server.stop() }
+        let context = ResumableStreamContext(
+            redis: try RedisConfiguration(url: server.url),
+            configuration: .init(keyPrefix: "slow", followerBacklogLimit: nil)
+        )
+        let writer = Writer()
+        let producer = try await context.resumableStream("big", makeStream: writer.source).created()
+        let idle = try await context.resumeExistingStream("big").resumed()
+        let reading = try await context.resumeExistingStream("big").resumed()
+        let connections = try await clientIDs(of: server)
+        async let readingText = readAll(reading)
+        async let ownText = readAll(producer)
+        let chunks = (0..<16 * 1024).map(numberedChunk)
+        for chunk in chunks { writer.write(chunk) }
+        writer.close()
+        try await Task.sleep(for: .seconds(3))
+
+        let text = chunks.joined()
+        for (name, outcome) in [("idle", await readAll(idle)), ("reading", await readingText), ("own", await ownText)] {
+            #expect(outcome.error == nil, "\(name)")
+            #expect(outcome.text == text, "\(name) got \(outcome.text.utf8.count) bytes, not the stream")
+        }
+        // Redis 7.0 counts no output-buffer disconnections, but a closed connection would have been reopened.
+        #expect(try await clientIDs(of: server) == connections)
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
+
+    /// The ids of the server's client connections, less the `redis-cli` that asks: a connection that was
+    /// closed and opened again has a new id.
+    private func clientIDs(of server: RedisServer) async throws -> Set<Substring> {
+        let clients = try await server.cli(["CLIENT", "LIST"]).split(whereSeparator: \.isNewline)
+        return Set(clients.filter { !$0.contains("cmd=client") }.compactMap { $0.split(separator: " ").first })
+    }
+}
