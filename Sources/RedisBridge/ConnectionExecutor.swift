@@ -38,4 +38,7 @@ extension Duration {
     }
 
     var dispatchInterval: DispatchTimeInterval { .nanoseconds(max(0, nanoseconds)) }
+
+    /// Whole milliseconds, at least 1: Redis refuses an expiry of 0.
+    var expiryMilliseconds: Int { max(1, nanoseconds / 1_000_000) }
 }

@@ -150,6 +150,16 @@ public actor RedisCommandConnection {
         _ = try await send(command)
     }
 
+    /// `SET key value NX PX ttl`: whether the key was created (it did not exist).
+    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
+        try await send(["SET", .string(key), .string(value), "NX", "PX", .milliseconds(expiresIn)]) != .null
+    }
+
+    /// `EVAL script numkeys key... arg...`: the script's reply.
+    public func eval(_ script: String, keys: [String], arguments: [RESPArgument] = []) async throws -> RedisValue {
+        try await send(["EVAL", .string(script), RESPArgument(keys.count)] + keys.map(RESPArgument.string) + arguments)
+    }
+
     /// `PUBLISH channel message`: the number of subscribers that received it.
     public func publish(_ message: String, to channel: String) async throws -> Int {
         try Self.integer(try await send(["PUBLISH", .string(channel), .string(message)])).get()
@@ -181,7 +191,7 @@ public actor RedisCommandConnection {
     }
 
     private static func expiryArguments(_ duration: Duration) -> [RESPArgument] {
-        let milliseconds = max(1, duration.nanoseconds / 1_000_000)
+        let milliseconds = duration.expiryMilliseconds
         if milliseconds % 1000 == 0 { return ["EX", RESPArgument(milliseconds / 1000)] }
         return ["PX", RESPArgument(milliseconds)]
     }

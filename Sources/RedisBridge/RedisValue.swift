@@ -60,6 +60,11 @@ public enum RESPArgument: Sendable, Hashable, ExpressibleByStringLiteral {
         self = .string(String(value))
     }
 
+    /// A duration in whole milliseconds (at least 1), for `PX`, `PEXPIRE` and scripts.
+    public static func milliseconds(_ duration: Duration) -> RESPArgument {
+        RESPArgument(duration.expiryMilliseconds)
+    }
+
     var byteCount: Int {
         switch self {
         case .string(let text): text.utf8.count

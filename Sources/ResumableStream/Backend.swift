@@ -13,6 +13,11 @@ public protocol ResumableStreamPublisher: Sendable {
     func value(of key: String) async throws -> String?
     /// `SET key value [EX ttl]`.
     func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws
+    /// Sets `key` to `value` with an expiry, in one atomic step, unless `fence` holds a value other than
+    /// `token`; a `fence` that holds `token` gets the same expiry. Returns whether `key` was set. This keeps a
+    /// producer that was replaced (``ResumableStreamContext/createNewResumableStream(_:makeStream:)``) from
+    /// finalising its successor's stream. Redis: a Lua script.
+    func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool
     /// `EXPIRE key ttl`.
     func setExpiry(of key: String, to duration: Duration) async throws
     /// `DEL key`.

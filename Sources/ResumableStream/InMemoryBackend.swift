@@ -58,6 +58,16 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         state.withLock { $0.entries[key] = Entry(value: value, expiry: expiresIn.map { .now + $0 }) }
     }
 
+    public func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
+        state.withLock { state in
+            let holder = state.live(fence)?.value
+            if let holder, holder != token { return false }
+            state.entries[key] = Entry(value: value, expiry: .now + expiresIn)
+            if holder != nil { state.entries[fence]?.expiry = .now + expiresIn }
+            return true
+        }
+    }
+
     public func setExpiry(of key: String, to duration: Duration) async throws {
         state.withLock { state in
             if state.live(key) != nil { state.entries[key]?.expiry = .now + duration }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// The producer of one stream: reads the source, buffers it, serves it to its own reader, answers resume
@@ -6,6 +7,11 @@ import Logging
 /// Appending a chunk with its fan-out, and registering a listener with its replay, happen under one lock,
 /// and the publishes are issued there too (``ResumableStreamPublisher/enqueuePublish(_:to:onReceivers:)``
 /// only enqueues): so each listener gets its replay before any later chunk, with nothing lost or doubled.
+///
+/// Several producers of one id (`createNewResumableStream` called again) never both answer a request: a new
+/// one announces its token on the request channel and answers from its own announcement on, in channel
+/// order; an older one stops answering at that announcement, once the generation key confirms it. Every
+/// producer finalises the sentinel only while the generation key is absent or holds its own token.
 final class Producer: Sendable {
     private struct State {
         var buffer = ""
@@ -14,22 +20,32 @@ final class Producer: Sendable {
         var listeners: [String] = []
         var isDone = false
         var stopRequested = false
+        /// Whether resume requests are answered: at once for a producer that created the id with `SET NX`,
+        /// from its own announcement on for an announced one, never again once a newer one announced itself.
+        var answersRequests: Bool
+        var isReplaced = false
         var task: Task<Void, Never>?
     }
 
     let keys: StreamKeys
+    /// This producer's token; only an announced producer writes it to the generation key.
+    private let token: String
+    private let isAnnounced: Bool
     private let configuration: ResumableStreamConfiguration
     private let publisher: any ResumableStreamPublisher
     private let logger: Logger
     private let metrics: StreamMetrics
     private let output: AsyncThrowingStream<String, any Error>.Continuation
-    private let state = Locked(State())
+    private let state: Locked<State>
     /// Listeners whose channel had no subscriber left, pruned at the next append. A lock of its own, because
     /// a backend may report receivers while the producer holds `state` (the in-process one does).
     private let goneListeners = Locked<Set<String>>([])
 
+    /// `announcedToken` is the token a `createNewResumableStream` producer wrote to the generation key and
+    /// published on the request channel; `nil` for a producer that created the id with `SET NX`.
     init(
         keys: StreamKeys,
+        announcedToken: String?,
         configuration: ResumableStreamConfiguration,
         publisher: any ResumableStreamPublisher,
         logger: Logger,
@@ -37,6 +53,9 @@ final class Producer: Sendable {
         output: AsyncThrowingStream<String, any Error>.Continuation
     ) {
         self.keys = keys
+        token = announcedToken ?? UUID().uuidString.lowercased()
+        isAnnounced = announcedToken != nil
+        state = Locked(State(answersRequests: announcedToken == nil))
         self.configuration = configuration
         self.publisher = publisher
         self.logger = logger
@@ -49,13 +68,12 @@ final class Producer: Sendable {
     func start<Source: AsyncSequence & SendableMetatype>(
         source makeSource: @escaping @Sendable () async throws -> Source,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
-        checkStoredStop: Bool,
         onFinish: @escaping @Sendable () -> Void
     ) where Source.Element == String {
         // Type-erased here, so the task does not capture the generic source type.
         let pumpSource: @Sendable () async -> StreamEnding = { [self] in await pump(makeSource) }
         let task = Task {
-            await run(pumpSource, requests: requests, checkStoredStop: checkStoredStop)
+            await run(pumpSource, requests: requests)
             onFinish()
         }
         let stopAtOnce = state.withLock { state in
@@ -81,13 +99,12 @@ final class Producer: Sendable {
 
     private func run(
         _ pumpSource: @Sendable () async -> StreamEnding,
-        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
-        checkStoredStop: Bool
+        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable
     ) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.serve(requests) }
             group.addTask { await self.refreshSentinel() }
-            if checkStoredStop { group.addTask { await self.checkStoredStopRequest() } }
+            group.addTask { await self.checkStoredStopRequest() }
             let ending = await pumpSource()
             await finish(ending)
             // Ends the request subscription (UNSUBSCRIBE) and the refresher.
@@ -137,46 +154,75 @@ final class Producer: Sendable {
 
     // MARK: requests
 
+    /// Answers the request channel until the stream ends, or until a newer producer of the id took over
+    /// (returning drops the subscription, which unsubscribes).
     private func serve(_ requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable) async {
         for await message in requests {
             switch message {
             case .gap:
                 logger.debug("resume requests may have been lost in a Redis reconnect; consumers ask again",
                              metadata: ["stream.id": "\(keys.streamID)"])
+                // Announcements may have been lost too: the generation key says who runs the id now, and an
+                // announced producer that missed its own announcement makes another.
+                if await isReplaced() { return replaced() }
+                if isAnnounced, !state.withLock(\.answersRequests) {
+                    publisher.enqueuePublish(RequestMessage.encodeGeneration(token), to: keys.requests, onReceivers: nil)
+                }
             case .message(let text):
-                handle(text)
+                switch RequestMessage.parse(text) {
+                case nil:
+                    logger.debug("ignoring a malformed resume request", metadata: [
+                        "stream.id": "\(keys.streamID)", "request.bytes": "\(text.utf8.count)",
+                    ])
+                case .stop:
+                    stop()
+                case .generation(let announced) where announced == token:
+                    state.withLock { $0.answersRequests = true }
+                case .generation:
+                    // Forged or stale announcements change nothing: the generation key must agree.
+                    if await isReplaced() { return replaced() }
+                case .resume(let listenerID, let skipCharacters):
+                    answer(listenerID: listenerID, skipCharacters: skipCharacters)
+                }
             }
         }
     }
 
-    private func handle(_ text: String) {
-        switch RequestMessage.parse(text) {
-        case nil:
-            logger.debug("ignoring a malformed resume request", metadata: [
-                "stream.id": "\(keys.streamID)", "request.bytes": "\(text.utf8.count)",
-            ])
-        case .stop:
-            stop()
-        case .resume(let listenerID, let skipCharacters):
-            let channel = keys.chunks(for: listenerID)
-            state.withLock { state in
-                let replay = state.buffer.jsSlice(from: skipCharacters, utf16Count: state.bufferedCharacters)
-                // The replay is the acknowledgement, so it goes out even when empty.
-                if replay.isEmpty {
-                    publisher.enqueuePublish("", to: channel, onReceivers: nil)
-                } else {
-                    publish(replay, characters: nil, to: [channel])
-                }
-                if state.isDone {
-                    publisher.enqueuePublish(WireProtocol.doneMessage, to: channel, onReceivers: nil)
-                } else {
-                    state.listeners.append(channel)
-                }
-            }
-            logger.debug("serving a follower", metadata: [
-                "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
-            ])
+    /// Whether the generation key names another producer.
+    private func isReplaced() async -> Bool {
+        guard let holder = try? await publisher.value(of: keys.generation) else { return false }
+        return holder != token
+    }
+
+    private func replaced() {
+        state.withLock { state in
+            state.isReplaced = true
+            state.answersRequests = false
         }
+        logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.streamID)"])
+    }
+
+    private func answer(listenerID: String, skipCharacters: Int) {
+        let channel = keys.chunks(for: listenerID)
+        let answered = state.withLock { state in
+            guard state.answersRequests else { return false }
+            let replay = state.buffer.jsSlice(from: skipCharacters, utf16Count: state.bufferedCharacters)
+            // The replay is the acknowledgement, so it goes out even when empty.
+            if replay.isEmpty {
+                publisher.enqueuePublish("", to: channel, onReceivers: nil)
+            } else {
+                publish(replay, characters: nil, to: [channel])
+            }
+            if state.isDone {
+                publisher.enqueuePublish(WireProtocol.doneMessage, to: channel, onReceivers: nil)
+            } else {
+                state.listeners.append(channel)
+            }
+            return true
+        }
+        logger.debug(answered ? "serving a follower" : "leaving a request to another producer of this id", metadata: [
+            "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
+        ])
     }
 
     private func checkStoredStopRequest() async {
@@ -205,7 +251,9 @@ final class Producer: Sendable {
 
     private func refreshSentinel() async {
         let period = configuration.runningTTL / 3
-        while (try? await Task.sleep(for: period)) != nil {
+        while (try? await Task.sleep(for: period)) != nil, !state.withLock(\.isReplaced) {
+            // The generation key first: it must never outlive the sentinel it fences.
+            if isAnnounced { try? await publisher.setExpiry(of: keys.generation, to: configuration.runningTTL) }
             try? await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
         }
     }
@@ -219,10 +267,15 @@ final class Producer: Sendable {
         metrics.record(ending)
         do {
             if ending != .completed {
-                try await publisher.setValue(ending.json, for: keys.meta, expiresIn: configuration.doneTTL)
+                _ = try await publisher.setValue(
+                    ending.json, for: keys.meta, expiresIn: configuration.doneTTL, fencedBy: keys.generation, token: token)
             }
             // Before the DONE messages, on the same connection: a consumer that got DONE reads DONE here.
-            try await publisher.setValue(WireProtocol.doneValue, for: keys.sentinel, expiresIn: configuration.doneTTL)
+            let finalised = try await publisher.setValue(
+                WireProtocol.doneValue, for: keys.sentinel, expiresIn: configuration.doneTTL, fencedBy: keys.generation, token: token)
+            if !finalised {
+                logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.streamID)"])
+            }
         } catch {
             logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.streamID)", "error": "\(error)"])
         }

@@ -1,11 +1,6 @@
 import RedisBridge
 
 extension RedisCommandConnection: ResumableStreamPublisher {
-    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
-        let milliseconds = max(1, Int(expiresIn.components.seconds) * 1000 + Int(expiresIn.components.attoseconds / 1_000_000_000_000_000))
-        return try await send(["SET", .string(key), .string(value), "NX", "PX", RESPArgument(milliseconds)]) != .null
-    }
-
     public func increment(_ key: String) async throws -> Int? {
         do {
             return try await incr(key)
@@ -20,6 +15,20 @@ extension RedisCommandConnection: ResumableStreamPublisher {
 
     public func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
         try await set(key, to: value, expiresIn: expiresIn)
+    }
+
+    /// KEYS: key, fence. ARGV: value, expiry in milliseconds, token.
+    private static let fencedSetScript = """
+        local fence = redis.call('GET', KEYS[2])
+        if fence and fence ~= ARGV[3] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        if fence then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+        return 1
+        """
+
+    public func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
+        let reply = try await eval(Self.fencedSetScript, keys: [key, fence], arguments: [.string(value), .milliseconds(expiresIn), .string(token)])
+        return reply.int == 1
     }
 
     public func setExpiry(of key: String, to duration: Duration) async throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RedisBridge
 
@@ -85,7 +86,7 @@ public final class ResumableStreamContext: Sendable {
         var requests: (any AsyncSequence<ResumableStreamMessage, Never> & Sendable)? =
             try await subscriber.textSubscription(to: keys.requests)
         if try await publisher.setIfAbsent(keys.sentinel, to: "1", expiresIn: configuration.runningTTL), let listening = requests {
-            return .created(startProducer(keys, requests: listening, checkStoredStop: true, makeStream))
+            return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
         }
         requests = nil  // a follower does not listen for requests: dropping it unsubscribes
         // The TypeScript path: INCR counts the callers, and fails on DONE.
@@ -94,22 +95,32 @@ public final class ResumableStreamContext: Sendable {
             // The sentinel expired between the two commands and INCR recreated it without expiry.
             try await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
             let listening = try await subscriber.textSubscription(to: keys.requests)
-            return .created(startProducer(keys, requests: listening, checkStoredStop: true, makeStream))
+            return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
         }
         return try await follower(keys).follow(skipCharacters: skipCharacters)
     }
 
     /// Starts a new stream with this id, replacing a finished one (the TypeScript `createNewResumableStream`).
+    ///
+    /// It also replaces a stream that still runs, in this process or another: from this call on, consumers
+    /// follow the new stream, never a mix of both. The old producer goes on for its own reader and the
+    /// followers it already had, and cannot mark the id finished while the new one runs.
     public func createNewResumableStream<Source: AsyncSequence & SendableMetatype>(
         _ streamID: String,
         makeStream: @escaping @Sendable () async throws -> Source
     ) async throws -> ResumableTextStream where Source.Element == String {
         let keys = try streamKeys(streamID)
+        let token = UUID().uuidString.lowercased()
         let requests = try await subscriber.textSubscription(to: keys.requests)
-        // After SUBSCRIBE, so a consumer that sees the sentinel finds the producer listening (TS PR #41).
+        // The generation key, then the announcement, then the sentinel: a producer of this id that runs
+        // already stops answering at the announcement (in channel order) and cannot finalise this stream, and
+        // a consumer that sees the sentinel asks after the announcement, so exactly one producer answers it.
+        // All after SUBSCRIBE, so a consumer that sees the sentinel finds the producer listening (TS PR #41).
+        try await publisher.setValue(token, for: keys.generation, expiresIn: configuration.runningTTL)
+        _ = try await publisher.publish(RequestMessage.encodeGeneration(token), to: keys.requests)
         try await publisher.setValue("1", for: keys.sentinel, expiresIn: configuration.runningTTL)
         try await publisher.delete(keys.meta)
-        return startProducer(keys, requests: requests, checkStoredStop: true, makeStream)
+        return startProducer(keys, announcedToken: token, requests: requests, makeStream)
     }
 
     /// Follows an existing stream (the TypeScript `resumeExistingStream`): ``ResumableStreamResult/notFound``
@@ -221,19 +232,19 @@ public final class ResumableStreamContext: Sendable {
 
     private func startProducer<Source: AsyncSequence & SendableMetatype>(
         _ keys: StreamKeys,
+        announcedToken: String?,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
-        checkStoredStop: Bool,
         _ makeStream: @escaping @Sendable () async throws -> Source
     ) -> ResumableTextStream where Source.Element == String {
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        let producer = Producer(keys: keys, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: output)
+        let producer = Producer(keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: output)
         let id = ObjectIdentifier(producer)
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { registry in
             registry.producers[id] = producer
             return registry.producers.count
         })
-        producer.start(source: makeStream, requests: requests, checkStoredStop: checkStoredStop) { [self] in
+        producer.start(source: makeStream, requests: requests) { [self] in
             let (remaining, waiters) = registry.withLock { registry in
                 registry.producers[id] = nil
                 guard registry.producers.isEmpty else { return (registry.producers.count, [CheckedContinuation<Void, Never>]()) }

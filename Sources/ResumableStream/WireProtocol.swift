@@ -31,6 +31,9 @@ struct StreamKeys: Sendable {
     var meta: String { "\(prefix):meta:\(streamID)" }
     /// `P:stop:<id>` (our addition): a stop request stored for a producer that is not listening yet.
     var stopFlag: String { "\(prefix):stop:\(streamID)" }
+    /// `P:generation:<id>` (our addition): the token of the producer that
+    /// ``ResumableStreamContext/createNewResumableStream(_:makeStream:)`` started last for this id.
+    var generation: String { "\(prefix):generation:\(streamID)" }
 }
 
 /// A message on the request channel.
@@ -39,6 +42,9 @@ enum RequestMessage: Equatable, Sendable {
     case resume(listenerID: String, skipCharacters: Int)
     /// Someone asks the producer to stop (our addition; a TypeScript producer ignores it).
     case stop
+    /// A producer started by `createNewResumableStream` announces itself with its token (our addition): from
+    /// this message on, in channel order, it answers the requests and the producers before it do not.
+    case generation(String)
 
     /// The largest request we parse; anything larger is not ours.
     static let maximumSize = 16 * 1024
@@ -52,12 +58,15 @@ enum RequestMessage: Equatable, Sendable {
 
     static let encodedStop = "{\"stop\":true}"
 
+    static func encodeGeneration(_ token: String) -> String { "{\"generation\":\(token.jsonQuoted)}" }
+
     /// Parses a request the way a TypeScript producer reads it (`skipCharacters || 0`, numbers truncated,
     /// unknown fields ignored). Anything else, including JSON that is not an object, returns `nil`.
     static func parse(_ text: String) -> RequestMessage? {
         guard text.utf8.count <= maximumSize,
               let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8))
         else { return nil }
+        if fields.listenerId == nil, let token = fields.generation, !token.isEmpty { return .generation(token) }
         if fields.stop == true, fields.listenerId == nil { return .stop }
         guard let listenerID = fields.listenerId, !listenerID.isEmpty else { return nil }
         return .resume(listenerID: listenerID, skipCharacters: truncated(fields.skipCharacters ?? 0))
@@ -65,16 +74,18 @@ enum RequestMessage: Equatable, Sendable {
 
     /// The fields we read; a field of the wrong type counts as missing, as `x || 0` treats it in TypeScript.
     private struct Fields: Decodable {
-        enum CodingKeys: String, CodingKey { case listenerId, skipCharacters, stop }
+        enum CodingKeys: String, CodingKey { case listenerId, skipCharacters, stop, generation }
         let listenerId: String?
         let skipCharacters: Double?
         let stop: Bool?
+        let generation: String?
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             listenerId = try? container.decodeIfPresent(String.self, forKey: .listenerId)
             skipCharacters = try? container.decodeIfPresent(Double.self, forKey: .skipCharacters)
             stop = try? container.decodeIfPresent(Bool.self, forKey: .stop)
+            generation = try? container.decodeIfPresent(String.self, forKey: .generation)
         }
     }
 

@@ -1,10 +1,16 @@
 @testable import ResumableStream
 import Testing
 
-/// A publisher that counts what it publishes to each channel, in front of the in-process backend.
-final class CountingBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
+/// The in-process backend behind a publisher that counts what it publishes to each channel, and that can act
+/// just before an awaited `publish` goes out (`beforePublish` gets the backend, the message and the channel).
+final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
     let base = InMemoryBackend()
     private let counts = Locked<[String: Int]>([:])
+    private let beforePublish: (@Sendable (InMemoryBackend, String, String) async throws -> Void)?
+
+    init(beforePublish: (@Sendable (_ base: InMemoryBackend, _ message: String, _ channel: String) async throws -> Void)? = nil) {
+        self.beforePublish = beforePublish
+    }
 
     func publishes(to channel: String) -> Int { counts.withLock { $0[channel, default: 0] } }
     var allPublishes: [String: Int] { counts.withLock { $0 } }
@@ -17,9 +23,13 @@ final class CountingBackend: ResumableStreamPublisher, ResumableStreamSubscriber
     func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
         try await base.setValue(value, for: key, expiresIn: expiresIn)
     }
+    func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
+        try await base.setValue(value, for: key, expiresIn: expiresIn, fencedBy: fence, token: token)
+    }
     func setExpiry(of key: String, to duration: Duration) async throws { try await base.setExpiry(of: key, to: duration) }
     func delete(_ key: String) async throws { try await base.delete(key) }
     func publish(_ message: String, to channel: String) async throws -> Int {
+        try await beforePublish?(base, message, channel)
         counts.withLock { $0[channel, default: 0] += 1 }
         return try await base.publish(message, to: channel)
     }
@@ -36,7 +46,7 @@ final class CountingBackend: ResumableStreamPublisher, ResumableStreamSubscriber
 @Suite("Fan-out to followers", .timeLimit(.minutes(1)))
 struct FanOutTests {
     @Test func followerThatLeftIsDroppedAfterAPublishReachesNobody() async throws {
-        let backend = CountingBackend()
+        let backend = InstrumentedBackend()
         let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout"), publisher: backend, subscriber: backend)
         let writer = Writer()
         let producer = try await context.resumableStream("s", makeStream: writer.source).created()
@@ -63,7 +73,7 @@ struct FanOutTests {
     }
 
     @Test func tenFollowersGetEveryChunkInOrder() async throws {
-        let backend = CountingBackend()
+        let backend = InstrumentedBackend()
         let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout"), publisher: backend, subscriber: backend)
         let writer = Writer()
         let producer = try await context.resumableStream("s", makeStream: writer.source).created()

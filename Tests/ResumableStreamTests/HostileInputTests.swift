@@ -20,7 +20,7 @@ struct HostileInputTests {
 
     /// Random bytes, JSON-shaped text with wrong types, NaN-like and huge numbers, deep nesting, invalid UTF-8.
     static func hostileRequest(_ random: inout SplitMix64) -> String {
-        let pieces = ["{", "}", "[", "]", "\"listenerId\"", "\"skipCharacters\"", "\"stop\"", ":", ",", "null", "true",
+        let pieces = ["{", "}", "[", "]", "\"listenerId\"", "\"skipCharacters\"", "\"stop\"", "\"generation\"", ":", ",", "null", "true",
                       "false", "-", "1e309", "NaN", "-0", "2.5", "99999999999999999999999", "\"\\u0000\"", "\"😀\"", "\"",
                       "\\", "\u{FFFD}", " ", "\n"]
         switch random.next() % 4 {
@@ -50,6 +50,8 @@ struct HostileInputTests {
             case .resume(let listener, _)?:
                 #expect(!listener.isEmpty)
                 accepted += 1
+            case .generation(let token)?:
+                #expect(!token.isEmpty)
             case .stop?, nil:
                 break
             }
@@ -67,7 +69,7 @@ struct HostileInputTests {
                 #expect(try await own.next() == "still ")
                 var random = SplitMix64(state: 42)
                 let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "target")
-                let garbage = (0..<500).map { _ in Self.hostileRequest(&random) } + [String(repeating: "{", count: 1 << 20)]
+                let garbage = (0..<500).map { _ in Self.hostileRequest(&random) } + [String(repeating: "{", count: 1 << 20), RequestMessage.encodeGeneration("forged")]
                 for text in garbage { _ = try await commands.publish(text, to: keys.requests) }
                 let follower = try await context.resumeExistingStream("target").resumed()
                 writer.write("fine")

@@ -1,0 +1,106 @@
+import RedisTestSupport
+@testable import ResumableStream
+import Testing
+
+/// `createNewResumableStream` called again for an id whose producer still runs (the TypeScript package then
+/// has two producers answering every consumer, interleaving two replays): here the newest producer answers
+/// every request from its announcement on, the older one keeps serving only its own reader and the followers
+/// it already had, and cannot finalise the id while the newer one runs.
+@Suite("Replacing a running stream", .timeLimit(.minutes(1)))
+struct ReplacementTests {
+    @Test(arguments: Backend.allCases)
+    func aSecondCreateNewTakesOverWithoutInterleaving(_ backend: Backend) async throws {
+        try await withContexts(backend, count: 2) { contexts in
+            let (first, second) = (contexts[0], contexts[1])
+            let oldWriter = Writer()
+            let newWriter = Writer()
+            let oldOwn = try await first.createNewResumableStream("chat", makeStream: oldWriter.source)
+            let oldFollower = try await second.resumeExistingStream("chat").resumed()
+            oldWriter.write("old 1 · ")
+            // Make sure the old producer answered before it is replaced.
+            var oldFollowerChunks = oldFollower.makeAsyncIterator()
+            #expect(try await oldFollowerChunks.next() == "old 1 · ")
+
+            let newOwn = try await second.createNewResumableStream("chat", makeStream: newWriter.source)
+            var newFollowers: [ResumableTextStream] = []
+            for index in 0..<10 {
+                newFollowers.append(try await contexts[index % 2].resumeExistingStream("chat").resumed())
+            }
+            oldWriter.write("old 2")
+            newWriter.write("new 1 · ")
+            oldWriter.close()
+            #expect(try await oldOwn.collect() == "old 1 · old 2")
+            #expect(await eventually { first.activeProducerCount == 0 })
+            // The old producer finished first, and left the id to the new one.
+            #expect(try await second.hasExistingStream("chat") == .inProgress)
+            let lateFollower = try await first.resumeExistingStream("chat").resumed()
+
+            newWriter.write("new 2")
+            newWriter.close()
+            #expect(try await newOwn.collect() == "new 1 · new 2")
+            var rest = ""
+            while let chunk = try await oldFollowerChunks.next() { rest += chunk }
+            #expect(rest == "old 2")
+            for follower in newFollowers + [lateFollower] {
+                #expect(try await follower.collect() == "new 1 · new 2")
+            }
+            #expect(await second.drain(timeout: .seconds(5)))
+            #expect(try await first.hasExistingStream("chat") == .done)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theReplacedProducerCannotEndTheNewOnesStream(_ backend: Backend) async throws {
+        struct SourceBroke: Error {}
+        try await withContext(backend) { context in
+            let (oldSource, oldContinuation) = AsyncThrowingStream<String, any Error>.makeStream()
+            let newWriter = Writer()
+            _ = try await context.createNewResumableStream("job") { oldSource }
+            _ = try await context.createNewResumableStream("job", makeStream: newWriter.source)
+            let follower = try await context.resumeExistingStream("job").resumed()
+            // The old producer fails while the new one runs: neither the DONE sentinel nor the failure it
+            // would write may reach the id.
+            oldContinuation.finish(throwing: SourceBroke())
+            #expect(await eventually { context.activeProducerCount == 1 })
+            #expect(try await context.hasExistingStream("job") == .inProgress)
+            newWriter.write("fine")
+            newWriter.close()
+            #expect(try await follower.collect() == "fine")
+            #expect(await context.drain(timeout: .seconds(5)))
+            #expect(try await context.hasExistingStream("job") == .done)
+        }
+    }
+
+    /// A request that reaches the channel after the new producer subscribed but before its announcement is
+    /// answered by the old producer only: the new one answers from its own announcement on.
+    @Test func aRequestJustBeforeTheAnnouncementIsAnsweredOnce() async throws {
+        let keys = StreamKeys(keyPrefix: "race", streamID: "chat")
+        let early = keys.chunks(for: "early")
+        let backend = InstrumentedBackend { base, message, channel in
+            guard case .generation? = RequestMessage.parse(message) else { return }
+            _ = try await base.publish(RequestMessage.encodeResume(listenerID: "early", skipCharacters: nil), to: channel)
+        }
+        let context = ResumableStreamContext(configuration: .init(keyPrefix: "race"), publisher: backend, subscriber: backend)
+        let oldWriter = Writer()
+        let newWriter = Writer()
+        let oldOwn = try await context.resumableStream("chat", makeStream: oldWriter.source).created()
+        oldWriter.write("old 1 · ")
+        let earlyMessages = try await backend.base.textSubscription(to: early)
+        let newOwn = try await context.createNewResumableStream("chat", makeStream: newWriter.source)
+        newWriter.write("new 1")
+        newWriter.close()
+        #expect(try await newOwn.collect() == "new 1")
+        oldWriter.write("old 2")
+        oldWriter.close()
+        #expect(try await oldOwn.collect() == "old 1 · old 2")
+        #expect(await context.drain(timeout: .seconds(5)))
+
+        var received: [String] = []
+        for await case .message(let text) in earlyMessages {
+            received.append(text)
+            if text == WireProtocol.doneMessage { break }
+        }
+        #expect(received == ["old 1 · ", "old 2", WireProtocol.doneMessage])
+        await context.shutdown(gracePeriod: .seconds(1))
+    }
+}
