@@ -37,11 +37,16 @@ struct ConnectionOptions: ParsableArguments {
     /// Runs `body` with a context, shuts the context down in every case, and turns every error but an
     /// ``ExitCode`` into a one-line message on standard error and exit code 1, or 5 for a producer that
     /// became unreachable mid-stream (the one place errors end).
-    func withContext(_ body: (ResumableStreamContext) async throws -> Void) async throws {
+    func withContext(
+        configure: (inout ResumableStreamConfiguration) -> Void = { _ in },
+        _ body: (ResumableStreamContext) async throws -> Void
+    ) async throws {
         do {
             let redis = try redisURL.map { try RedisConfiguration(url: $0) }
                 ?? RedisConfiguration.fromEnvironment(defaultURL: "redis://127.0.0.1:6379")
-            let context = ResumableStreamContext(redis: redis, configuration: ResumableStreamConfiguration(keyPrefix: prefix))
+            var configuration = ResumableStreamConfiguration(keyPrefix: prefix)
+            configure(&configuration)
+            let context = ResumableStreamContext(redis: redis, configuration: configuration)
             var failure: (any Error)?
             do { try await body(context) } catch { failure = error }
             await context.shutdown(gracePeriod: .seconds(30))
@@ -66,9 +71,17 @@ struct Produce: AsyncParsableCommand {
 
     @OptionGroup var options: ConnectionOptions
     @Argument(help: "The stream id.") var id: String
+    @Option(help: ArgumentHelp(
+        "The stream's expiry while it runs, refreshed by the producer: the id is free again this long after the producer died.",
+        valueName: "seconds"))
+    var runningTTL: Double = 300
+
+    func validate() throws {
+        guard runningTTL >= 0.01 else { throw ValidationError("--running-ttl must be at least 0.01 seconds") }
+    }
 
     func run() async throws {
-        try await options.withContext { context in
+        try await options.withContext(configure: { $0.runningTTL = .milliseconds(Int(runningTTL * 1000)) }) { context in
             let result = try await context.resumableStream(id) { standardInputLines() }
             try await writeToStandardOutput(stream(of: result))
             if case .created = result {

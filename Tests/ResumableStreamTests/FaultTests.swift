@@ -123,7 +123,7 @@ struct FaultTests {
         try #require(FileManager.default.isExecutableFile(atPath: tool.path))
         let child = Process()
         child.executableURL = tool
-        child.arguments = ["produce", "crashy", "--redis", server.url, "--prefix", "crash"]
+        child.arguments = ["produce", "crashy", "--redis", server.url, "--prefix", "crash", "--running-ttl", "1"]
         let input = Pipe()
         child.standardInput = input
         child.standardOutput = FileHandle.nullDevice
@@ -140,9 +140,19 @@ struct FaultTests {
         #expect(text == "before the crash\n")
         #expect(error as? ResumableStreamError == .producerUnreachable)
         #expect(ContinuousClock.now - started < .seconds(3))
-        // Asking again gives "unreachable" within the ack timeout, not a hang.
-        let again = try await context.resumeExistingStream("crashy")
-        guard case .producerUnreachable = again else { Issue.record("expected .producerUnreachable, got \(again)"); return }
+        // Asking again gives "unreachable" within the ack timeout (or "not found" once the short running TTL
+        // passed), not a hang.
+        switch try await context.resumeExistingStream("crashy") {
+        case .producerUnreachable, .notFound: break
+        case let again: Issue.record("expected .producerUnreachable or .notFound, got \(again)")
+        }
+        // The dead producer's sentinel expires with its running TTL, and the id is usable again.
+        #expect(await eventually(within: .seconds(3)) { (try? await context.hasExistingStream("crashy")) == ResumableStreamState.none })
+        let writer = Writer()
+        let reborn = try await context.resumableStream("crashy", makeStream: writer.source).created()
+        writer.write("after the crash")
+        writer.close()
+        #expect(try await reborn.collect() == "after the crash")
         await context.shutdown(gracePeriod: .seconds(5))
     }
 }
