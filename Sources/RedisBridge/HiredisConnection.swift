@@ -44,6 +44,9 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var adapter: EventLoopAdapter?
     private var pending = Deque<PendingReply>()
+    /// The most replies awaited at once since `pending` was last empty: after a burst of pipelined commands
+    /// the queue's storage is given back rather than kept for the next one.
+    private var pendingHighWater = 0
     private var awaitedConfirmations = 0
     private var lastProgress: UInt64 = 0
     private var closeReason: RedisError?
@@ -174,6 +177,10 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     fileprivate func didReceiveReply(_ reply: UnsafeMutablePointer<redisReply>?) {
         guard let entry = pending.popFirst() else { return }
+        if pending.isEmpty, pendingHighWater > 1024 {
+            pending = Deque()
+            pendingHighWater = 0
+        }
         guard let reply else { return entry.complete(.failure(lostConnectionError())) }
         if case .discard = entry {
             if reply.pointee.type == REDIS_REPLY_ERROR {
@@ -245,6 +252,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         }
         markBusy()
         pending.append(reply)
+        pendingHighWater = max(pendingHighWater, pending.count)
     }
 
     /// The watchdog measures silence from the moment the connection starts waiting for something.
