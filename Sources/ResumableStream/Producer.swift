@@ -103,11 +103,10 @@ final class Producer: Sendable {
     ) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.serve(requests) }
-            group.addTask { await self.refreshSentinel() }
             group.addTask { await self.checkStoredStopRequest() }
             let ending = await pumpSource()
             await finish(ending)
-            // Ends the request subscription (UNSUBSCRIBE) and the refresher.
+            // Ends the request subscription (UNSUBSCRIBE).
             group.cancelAll()
         }
     }
@@ -249,13 +248,13 @@ final class Producer: Sendable {
 
     // MARK: lifetime
 
-    private func refreshSentinel() async {
-        let period = configuration.runningTTL / 3
-        while (try? await Task.sleep(for: period)) != nil, !state.withLock(\.isReplaced) {
-            // The generation key first: it must never outlive the sentinel it fences.
-            if isAnnounced { try? await publisher.setExpiry(of: keys.generation, to: configuration.runningTTL) }
-            try? await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
-        }
+    /// Extends the running sentinel (and, for an announced producer, the generation key) by the running TTL;
+    /// the context calls it every third of that TTL. A replaced producer leaves them to its successor.
+    func refreshExpiry() async {
+        guard !state.withLock(\.isReplaced) else { return }
+        // The generation key first: it must never outlive the sentinel it fences.
+        if isAnnounced { try? await publisher.setExpiry(of: keys.generation, to: configuration.runningTTL) }
+        try? await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
     }
 
     private func finish(_ ending: StreamEnding) async {

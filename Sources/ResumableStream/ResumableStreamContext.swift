@@ -35,6 +35,8 @@ public final class ResumableStreamContext: Sendable {
         /// ``drain(timeout:)`` calls waiting for `producers` to become empty.
         var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID = 0
+        /// The one task that refreshes every producer's running sentinel, while there are producers.
+        var refresher: Task<Void, Never>?
     }
 
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
@@ -190,6 +192,10 @@ public final class ResumableStreamContext: Sendable {
             for producer in remaining { producer.stop() }
             for producer in remaining { await producer.waitUntilFinished() }
         }
+        registry.withLock { registry in
+            defer { registry.refresher = nil }
+            return registry.refresher
+        }?.cancel()
         if let ownedConnections {
             await ownedConnections.commands.close()
             await ownedConnections.subscriber.close()
@@ -220,6 +226,20 @@ public final class ResumableStreamContext: Sendable {
         }
     }
 
+    /// Every third of the running TTL, extends the sentinel of each running producer: one sleeping task for the
+    /// whole context rather than one per stream. Ends when no producer is left (the next one starts it again)
+    /// or when cancelled.
+    private func refreshRunningSentinels() async {
+        while (try? await Task.sleep(for: configuration.runningTTL / 3)) != nil {
+            let producers = registry.withLock { registry in
+                if registry.producers.isEmpty { registry.refresher = nil }
+                return Array(registry.producers.values)
+            }
+            if producers.isEmpty { return }
+            for producer in producers { await producer.refreshExpiry() }
+        }
+    }
+
     private func streamKeys(_ streamID: String) throws -> StreamKeys {
         guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
         guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
@@ -242,6 +262,7 @@ public final class ResumableStreamContext: Sendable {
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { registry in
             registry.producers[id] = producer
+            if registry.refresher == nil { registry.refresher = Task { await refreshRunningSentinels() } }
             return registry.producers.count
         })
         producer.start(source: makeStream, requests: requests) { [self] in
