@@ -56,16 +56,39 @@ enum Measure {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Calls per command from `INFO commandstats`.
-    static func commandCalls(_ commands: RedisCommandConnection) async throws -> [String: Int] {
-        var calls: [String: Int] = [:]
-        for line in try await info(commands, "commandstats") where line.hasPrefix("cmdstat_") {
-            let name = line.dropFirst(8).prefix { $0 != ":" }
-            if let range = line.range(of: "calls="), let value = Int(line[range.upperBound...].prefix { $0.isNumber }) {
-                calls[String(name)] = value
-            }
+    /// The commands that clients sent to the server while `body` ran, by name, from `redis-cli monitor`: unlike
+    /// `INFO commandstats`, this leaves out the commands a script runs inside Redis (`[0 lua]` lines).
+    static func clientCommands(host: String, port: Int, during body: () async throws -> Void) async throws -> [String: Int] {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-monitor-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let monitor = Process()
+        monitor.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // Line-buffered: redis-cli writing to a file would otherwise hold its output until it exits.
+        monitor.arguments = ["stdbuf", "-oL", "redis-cli", "-h", host, "-p", String(port), "monitor"]
+        monitor.standardOutput = try FileHandle(forWritingTo: log)
+        monitor.standardError = FileHandle.nullDevice
+        try monitor.run()
+        // SIGKILL: a child started from a dispatch thread inherits its blocked signals, SIGTERM included.
+        defer { if monitor.isRunning { kill(monitor.processIdentifier, SIGKILL) } }
+        // MONITOR answers OK once it is attached.
+        let attachBy = ContinuousClock.now + .seconds(5)
+        while (try? String(contentsOf: log, encoding: .utf8))?.hasPrefix("OK") != true {
+            guard ContinuousClock.now < attachBy else { throw RedisError.unexpectedReply("redis-cli monitor did not attach") }
+            try await Task.sleep(for: .milliseconds(10))
         }
-        return calls
+        try await body()
+        try await Task.sleep(for: .milliseconds(300))
+        kill(monitor.processIdentifier, SIGKILL)
+        monitor.waitUntilExit()
+        var counts: [String: Int] = [:]
+        for line in try String(contentsOf: log, encoding: .utf8).split(separator: "\n") {
+            // 1700000000.123456 [0 127.0.0.1:54321] "SET" "key" ...
+            guard let close = line.firstIndex(of: "]"), !line[..<close].hasSuffix("lua") else { continue }
+            let name = line[close...].dropFirst(3).prefix { $0 != "\"" }
+            if !name.isEmpty { counts[name.lowercased(), default: 0] += 1 }
+        }
+        return counts
     }
 
     static func infoField(_ commands: RedisCommandConnection, _ section: String, _ field: String) async throws -> Int {

@@ -120,20 +120,17 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async throws -> [
         _ = try await context.resumableStream("warmup") { ChunkSource(count: 1, length: 5) }.stream?.collect()
         _ = await context.drain(timeout: .seconds(10))
         let streamCount = bench.scaled(1000)
-        let callsBefore = try await Measure.commandCalls(bench.commands)
         let connectionsBefore = try await Measure.infoField(bench.commands, "stats", "total_connections_received")
-        for index in 0..<streamCount {
-            _ = try await context.resumableStream("common-\(index)") { ChunkSource(count: 2, length: 10) }.stream?.collect()
+        let sent = try await Measure.clientCommands(host: bench.server.host, port: bench.server.port) {
+            for index in 0..<streamCount {
+                _ = try await context.resumableStream("common-\(index)") { ChunkSource(count: 2, length: 10) }.stream?.collect()
+            }
+            _ = await context.drain(timeout: .seconds(30))
         }
-        _ = await context.drain(timeout: .seconds(30))
-        let callsAfter = try await Measure.commandCalls(bench.commands)
-        let connectionsAfter = try await Measure.infoField(bench.commands, "stats", "total_connections_received")
+        // The monitor is a connection too.
+        let connectionsAfter = try await Measure.infoField(bench.commands, "stats", "total_connections_received") - 1
         await context.shutdown(gracePeriod: .seconds(5))
-        var perStream: [String: Double] = [:]
-        for (name, after) in callsAfter where name != "info" {
-            let delta = after - (callsBefore[name] ?? 0)
-            if delta > 0 { perStream[name] = Double(delta) / Double(streamCount) }
-        }
+        let perStream = sent.mapValues { Double($0) / Double(streamCount) }
         let total = perStream.values.reduce(0, +)
         let detail = perStream.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key.uppercased(), $0.value) }.joined(separator: ", ")
         rows.append(Row(scenario: "1", figure: "\(streamCount) streams nobody resumes",
