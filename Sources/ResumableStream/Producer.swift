@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// The producer of one stream: reads the source, buffers it, serves it to its own reader, answers resume
@@ -28,7 +27,8 @@ final class Producer: Sendable {
     }
 
     let keys: StreamKeys
-    /// This producer's token; only an announced producer writes it to the generation key.
+    /// This producer's token: an announced producer's is in the generation key; one that created the id with
+    /// `SET NX` has the empty token, which no generation key ever holds.
     private let token: String
     private let isAnnounced: Bool
     private let configuration: ResumableStreamConfiguration
@@ -53,7 +53,7 @@ final class Producer: Sendable {
         output: AsyncThrowingStream<String, any Error>.Continuation
     ) {
         self.keys = keys
-        token = announcedToken ?? UUID().uuidString.lowercased()
+        token = announcedToken ?? ""
         isAnnounced = announcedToken != nil
         state = Locked(State(answersRequests: announcedToken == nil))
         self.configuration = configuration
