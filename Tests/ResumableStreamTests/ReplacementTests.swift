@@ -103,4 +103,36 @@ struct ReplacementTests {
         #expect(received == ["old 1 · ", "old 2", WireProtocol.doneMessage])
         await context.shutdown(gracePeriod: .seconds(1))
     }
+
+    /// Announcements travel by pub/sub, which loses messages in a reconnect: the producers then see a gap
+    /// instead. The old producer checks the generation key at a gap and retires; the new one, if it lost its
+    /// own announcement, makes another. Either way followers get the new stream only.
+    @Test(arguments: [0, 1])
+    func anAnnouncementLostInAReconnectChangesNothing(losingSubscription: Int) async throws {
+        let lost = Locked(false)
+        let backend = InstrumentedBackend(rewriteIncoming: { _, subscription, message in
+            guard subscription == losingSubscription, case .message(let text) = message,
+                  case .generation? = RequestMessage.parse(text),
+                  lost.withLock({ lost in defer { lost = true }; return !lost })
+            else { return message }
+            return .gap
+        })
+        let context = ResumableStreamContext(configuration: .init(keyPrefix: "lost"), publisher: backend, subscriber: backend)
+        let oldWriter = Writer()
+        let newWriter = Writer()
+        let oldOwn = try await context.resumableStream("chat", makeStream: oldWriter.source).created()
+        oldWriter.write("old · ")
+        let newOwn = try await context.createNewResumableStream("chat", makeStream: newWriter.source)
+        var followers: [ResumableTextStream] = []
+        for _ in 0..<5 { followers.append(try await context.resumeExistingStream("chat").resumed()) }
+        newWriter.write("new")
+        newWriter.close()
+        oldWriter.write("old")
+        oldWriter.close()
+        #expect(lost.withLock { $0 })
+        for follower in followers { #expect(try await follower.collect() == "new") }
+        #expect(try await newOwn.collect() == "new")
+        #expect(try await oldOwn.collect() == "old · old")
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import RedisBridge
 import RedisTestSupport
-import ResumableStream
+@testable import ResumableStream
 import Testing
 
 /// The two backends every protocol test runs against.
@@ -91,5 +91,68 @@ extension ResumableStreamResult {
             throw CancellationError()
         }
         return stream
+    }
+}
+
+/// The in-process backend behind a publisher that counts what it publishes to each channel, and that can act
+/// just before an awaited `publish` goes out (`beforePublish` gets the backend, the message and the channel) and
+/// change what a subscription receives (`rewriteIncoming` gets the channel, the subscription's number on that
+/// channel from 0, and the message), for example to turn a message into a gap as a reconnect would.
+final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
+    typealias Rewrite = @Sendable (_ channel: String, _ subscription: Int, _ message: ResumableStreamMessage) -> ResumableStreamMessage
+    let base = InMemoryBackend()
+    private let counts = Locked<[String: Int]>([:])
+    private let subscriptions = Locked<[String: Int]>([:])
+    private let beforePublish: (@Sendable (InMemoryBackend, String, String) async throws -> Void)?
+    private let rewriteIncoming: Rewrite?
+
+    init(
+        beforePublish: (@Sendable (_ base: InMemoryBackend, _ message: String, _ channel: String) async throws -> Void)? = nil,
+        rewriteIncoming: Rewrite? = nil
+    ) {
+        self.beforePublish = beforePublish
+        self.rewriteIncoming = rewriteIncoming
+    }
+
+    func publishes(to channel: String) -> Int { counts.withLock { $0[channel, default: 0] } }
+    var allPublishes: [String: Int] { counts.withLock { $0 } }
+
+    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
+        try await base.setIfAbsent(key, to: value, expiresIn: expiresIn)
+    }
+    func increment(_ key: String) async throws -> Int? { try await base.increment(key) }
+    func value(of key: String) async throws -> String? { try await base.value(of: key) }
+    func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
+        try await base.setValue(value, for: key, expiresIn: expiresIn)
+    }
+    func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
+        try await base.setValue(value, for: key, expiresIn: expiresIn, fencedBy: fence, token: token)
+    }
+    func setExpiry(of key: String, to duration: Duration) async throws { try await base.setExpiry(of: key, to: duration) }
+    func delete(_ key: String) async throws { try await base.delete(key) }
+    func publish(_ message: String, to channel: String) async throws -> Int {
+        try await beforePublish?(base, message, channel)
+        counts.withLock { $0[channel, default: 0] += 1 }
+        return try await base.publish(message, to: channel)
+    }
+    func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?) {
+        counts.withLock { $0[channel, default: 0] += 1 }
+        base.enqueuePublish(message, to: channel, onReceivers: onReceivers)
+    }
+    func subscriberCount(of channel: String) async throws -> Int { try await base.subscriberCount(of: channel) }
+    func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable {
+        let messages = try await base.textSubscription(to: channel)
+        guard let rewriteIncoming else { return messages }
+        let number = subscriptions.withLock { counts in
+            defer { counts[channel, default: 0] += 1 }
+            return counts[channel, default: 0]
+        }
+        let (rewritten, continuation) = AsyncStream<ResumableStreamMessage>.makeStream()
+        let relay = Task {
+            for await message in messages { continuation.yield(rewriteIncoming(channel, number, message)) }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in relay.cancel() }
+        return rewritten
     }
 }
