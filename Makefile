@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test test-tsan test-asan demo bench soak clean
+.PHONY: setup build test test-tsan test-asan fuzz demo bench soak clean
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,17 @@ test-tsan: setup
 
 test-asan: setup
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
+
+# libFuzzer over what the library reads from channels: FUZZ_SECONDS (60) of coverage-guided inputs, seeded
+# from Fuzz/seeds; new inputs go to .build/fuzz/corpus, a crashing one to .build/fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@mkdir -p .build/fuzz/corpus
+	@swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name RequestParserFuzz \
+		Fuzz/RequestParser/main.swift Sources/ResumableStream/WireProtocol.swift \
+		-o .build/fuzz/request-parser > .build/fuzz/build.log 2>&1 || { cat .build/fuzz/build.log; exit 1; }
+	.build/fuzz/request-parser -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=Fuzz/request.dict \
+		-artifact_prefix=.build/fuzz/ .build/fuzz/corpus Fuzz/seeds
 
 demo:
 	@scripts/demo.sh

@@ -1,0 +1,33 @@
+// A libFuzzer target (`make fuzz`) over what the library reads from channels it does not control: resume
+// requests, stop requests and producer announcements on the request channel, the stored ending of a stream,
+// and JavaScript-style slicing at any offset. Built with `swiftc -sanitize=fuzzer,address` together with
+// Sources/ResumableStream/WireProtocol.swift, whose internal types it calls directly.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: start, count: count)
+    let text = String(decoding: bytes, as: UTF8.self)
+
+    // Whatever arrives parses to nothing or to a usable request, and a request survives its own encoding.
+    switch RequestMessage.parse(text) {
+    case .resume(let listenerID, let skipCharacters)?:
+        precondition(!listenerID.isEmpty, "a resume request without a listener")
+        let again = RequestMessage.parse(RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters))
+        precondition(again == .resume(listenerID: listenerID, skipCharacters: skipCharacters), "a resume request changed in a round trip")
+    case .generation(let token)?:
+        precondition(!token.isEmpty, "an announcement without a token")
+        precondition(RequestMessage.parse(RequestMessage.encodeGeneration(token)) == .generation(token), "an announcement changed in a round trip")
+    case .stop?, nil:
+        break
+    }
+    _ = StreamEnding(json: text)
+
+    // Slicing at any offset keeps exactly the code units after it (a cut surrogate pair becomes U+FFFD, one unit).
+    if let first = bytes.first {
+        let length = text.utf16.count
+        let offset = Int(Int8(bitPattern: first)) * max(1, length / 64)
+        let kept = offset < 0 ? min(length, -offset) : max(0, length - offset)
+        precondition(text.jsSlice(from: offset).utf16.count == kept, "jsSlice kept the wrong number of code units")
+    }
+    return 0
+}
