@@ -175,6 +175,9 @@ final class Producer: Sendable {
                     ])
                 case .stop:
                     stop()
+                    // Received: the stored copy was for a producer that was not listening yet, and must not
+                    // stop the next stream with this id.
+                    try? await publisher.delete(keys.stopFlag)
                 case .generation(let announced) where announced == token:
                     state.withLock { $0.answersRequests = true }
                 case .generation:

@@ -192,6 +192,25 @@ struct ReliabilityTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func aStopThatReachedItsProducerDoesNotStopTheNextStream(_ backend: Backend) async throws {
+        try await withContext(backend) { context in
+            let first = Writer()
+            let producer = try await context.resumableStream("again", makeStream: first.source).created()
+            #expect(try await context.stop("again") == .stopping)
+            for try await _ in producer {}
+            #expect(await context.drain(timeout: .seconds(5)))
+            // Within the stop request TTL, a new stream with this id runs to its end. (The pause gives a stored
+            // request the time to stop it, if one were left.)
+            let second = Writer()
+            let next = try await context.createNewResumableStream("again", makeStream: second.source)
+            try await Task.sleep(for: .milliseconds(200))
+            second.write("runs")
+            second.close()
+            #expect(try await next.collect() == "runs")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func stopBeforeTheProducerListensStillTakesEffect(_ backend: Backend) async throws {
         try await withContext(backend) { context in
             #expect(try await context.stop("early") == .stored)
