@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import RedisBridge
 
 /// Makes streams of text resumable and followable across processes, through Redis pub/sub, with the wire
@@ -27,7 +28,7 @@ public final class ResumableStreamContext: Sendable {
     private let logger: Logger
     private let ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?
     private let registry = Locked(ProducerRegistry())
-    private let metrics = StreamMetrics()
+    private let metrics: StreamMetrics
 
     private struct ProducerRegistry {
         var producers: [ObjectIdentifier: Producer] = [:]
@@ -41,34 +42,51 @@ public final class ResumableStreamContext: Sendable {
 
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
     /// ``InMemoryBackend`` or Redis connections you manage. The context does not close them.
-    public init(
+    public convenience init(
         configuration: ResumableStreamConfiguration = ResumableStreamConfiguration(),
         publisher: any ResumableStreamPublisher,
         subscriber: any ResumableStreamSubscriber,
         logger: Logger = Logger(label: "resumable-stream")
     ) {
-        self.configuration = configuration
-        self.publisher = publisher
-        self.subscriber = subscriber
-        self.logger = logger
-        ownedConnections = nil
+        self.init(configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger,
+                  ownedConnections: nil, metricsFactory: MetricsSystem.factory)
     }
 
     /// A context with its own two Redis connections to `redis` (for example
     /// `RedisConfiguration.fromEnvironment()`, which reads `REDIS_URL`, then `KV_URL`). ``shutdown(gracePeriod:)``
     /// closes them.
-    public init(
+    public convenience init(
         redis: RedisConfiguration,
         configuration: ResumableStreamConfiguration = ResumableStreamConfiguration(),
         logger: Logger = Logger(label: "resumable-stream")
     ) {
+        self.init(redis: redis, configuration: configuration, logger: logger, metricsFactory: MetricsSystem.factory)
+    }
+
+    /// The Redis context reporting to `metricsFactory` rather than the bootstrapped system (tests read exact
+    /// figures from their own).
+    convenience init(redis: RedisConfiguration, configuration: ResumableStreamConfiguration, logger: Logger, metricsFactory: any MetricsFactory) {
         let commands = RedisCommandConnection(configuration: redis, logger: logger)
         let subscriber = RedisSubscriberConnection(configuration: redis, logger: logger)
+        self.init(configuration: configuration, publisher: commands, subscriber: subscriber, logger: logger,
+                  ownedConnections: (commands, subscriber), metricsFactory: metricsFactory)
+    }
+
+    /// Every initialiser ends here.
+    init(
+        configuration: ResumableStreamConfiguration,
+        publisher: any ResumableStreamPublisher,
+        subscriber: any ResumableStreamSubscriber,
+        logger: Logger,
+        ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?,
+        metricsFactory: any MetricsFactory
+    ) {
         self.configuration = configuration
-        publisher = commands
+        self.publisher = publisher
         self.subscriber = subscriber
         self.logger = logger
-        ownedConnections = (commands, subscriber)
+        self.ownedConnections = ownedConnections
+        metrics = StreamMetrics(factory: metricsFactory)
     }
 
     // MARK: the TypeScript API

@@ -4,20 +4,36 @@ import Metrics
 /// the application bootstrapped `MetricsSystem` with before creating the context.
 struct StreamMetrics: Sendable {
     /// `resumable_stream.streams`, one counter per event: created, resumed, completed, failed, stopped.
-    let created = Counter(label: "resumable_stream.streams", dimensions: [("event", "created")])
-    let resumed = Counter(label: "resumable_stream.streams", dimensions: [("event", "resumed")])
-    let completed = Counter(label: "resumable_stream.streams", dimensions: [("event", "completed")])
-    let failed = Counter(label: "resumable_stream.streams", dimensions: [("event", "failed")])
-    let stopped = Counter(label: "resumable_stream.streams", dimensions: [("event", "stopped")])
+    let created: Counter
+    let resumed: Counter
+    let completed: Counter
+    let failed: Counter
+    let stopped: Counter
     /// `resumable_stream.producers.active`: producers running in this process.
-    let activeProducers = Gauge(label: "resumable_stream.producers.active")
+    let activeProducers: Gauge
     /// `resumable_stream.follower.chunks` and `.bytes`: what followers in this process received.
-    let relayedChunks = Counter(label: "resumable_stream.follower.chunks")
-    let relayedBytes = Counter(label: "resumable_stream.follower.bytes")
+    let relayedChunks: Counter
+    let relayedBytes: Counter
     /// `resumable_stream.follower.too_slow`: followers dropped because their reader fell too far behind.
-    let slowFollowers = Counter(label: "resumable_stream.follower.too_slow")
+    let slowFollowers: Counter
     /// `resumable_stream.resume.duration`: from a resume call to the producer's acknowledgement.
-    let resumeLatency = Timer(label: "resumable_stream.resume.duration")
+    let resumeLatency: Timer
+
+    init(factory: any MetricsFactory) {
+        func streams(_ event: String) -> Counter {
+            Counter(label: "resumable_stream.streams", dimensions: [("event", event)], factory: factory)
+        }
+        created = streams("created")
+        resumed = streams("resumed")
+        completed = streams("completed")
+        failed = streams("failed")
+        stopped = streams("stopped")
+        activeProducers = Gauge(label: "resumable_stream.producers.active", factory: factory)
+        relayedChunks = Counter(label: "resumable_stream.follower.chunks", factory: factory)
+        relayedBytes = Counter(label: "resumable_stream.follower.bytes", factory: factory)
+        slowFollowers = Counter(label: "resumable_stream.follower.too_slow", factory: factory)
+        resumeLatency = Timer(label: "resumable_stream.resume.duration", factory: factory)
+    }
 
     func record(_ ending: StreamEnding) {
         switch ending {

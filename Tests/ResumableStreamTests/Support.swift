@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Metrics
 import RedisBridge
 import RedisTestSupport
 @testable import ResumableStream
@@ -37,9 +39,10 @@ func testPrefix() -> String { "test-resumable-stream-\(UUID().uuidString)" }
 func withContext<Result>(
     _ backend: Backend,
     configure: (inout ResumableStreamConfiguration) -> Void = { _ in },
+    metrics: (any MetricsFactory)? = nil,
     _ body: (ResumableStreamContext) async throws -> Result
 ) async throws -> Result {
-    try await withContexts(backend, count: 1, configure: configure) { try await body($0[0]) }
+    try await withContexts(backend, count: 1, configure: configure, metrics: metrics) { try await body($0[0]) }
 }
 
 /// Runs `body` with `count` contexts that share one backend and key prefix, as several instances of a
@@ -48,12 +51,13 @@ func withContexts<Result>(
     _ backend: Backend,
     count: Int,
     configure: (inout ResumableStreamConfiguration) -> Void = { _ in },
+    metrics: (any MetricsFactory)? = nil,
     _ body: ([ResumableStreamContext]) async throws -> Result
 ) async throws -> Result {
     var configuration = ResumableStreamConfiguration(keyPrefix: testPrefix())
     configure(&configuration)
     let memory = InMemoryBackend()
-    let contexts = try (0..<count).map { _ in try makeContext(backend, configuration, sharing: memory) }
+    let contexts = try (0..<count).map { _ in try makeContext(backend, configuration, sharing: memory, metrics: metrics) }
     do {
         let result = try await body(contexts)
         for context in contexts { await context.shutdown(gracePeriod: .seconds(5)) }
@@ -65,12 +69,19 @@ func withContexts<Result>(
 }
 
 /// A context on `backend`; in-process contexts made with the same `memory` share it, as instances share a Redis.
+/// `metrics` (a `TestMetrics`, say) gets the context's metrics instead of the process's `MetricsSystem`.
 func makeContext(
-    _ backend: Backend, _ configuration: ResumableStreamConfiguration, sharing memory: InMemoryBackend = InMemoryBackend()
+    _ backend: Backend, _ configuration: ResumableStreamConfiguration, sharing memory: InMemoryBackend = InMemoryBackend(),
+    metrics: (any MetricsFactory)? = nil
 ) throws -> ResumableStreamContext {
+    let logger = Logger(label: "resumable-stream")
+    let factory = metrics ?? MetricsSystem.factory
     switch backend {
-    case .redis: ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration)
-    case .inMemory: ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory)
+    case .redis:
+        return ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration, logger: logger, metricsFactory: factory)
+    case .inMemory:
+        return ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory, logger: logger,
+                                      ownedConnections: nil, metricsFactory: factory)
     }
 }
 
