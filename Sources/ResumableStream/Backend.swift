@@ -18,6 +18,11 @@ public protocol ResumableStreamPublisher: Sendable {
     /// producer that was replaced (``ResumableStreamContext/createNewResumableStream(_:makeStream:)``) from
     /// finalising its successor's stream. Redis: a Lua script.
     func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool
+    /// Sets the expiry of `key` (and of `fence`, if it holds `token`), in one atomic step, unless `fence` holds
+    /// a value other than `token` or `key` holds `finalValue`. Returns whether `key` got the expiry. This keeps
+    /// a producer's refresh from shortening the expiry of a finished stream, or extending a successor's.
+    /// Redis: a Lua script.
+    func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool
     /// `EXPIRE key ttl`.
     func setExpiry(of key: String, to duration: Duration) async throws
     /// `DEL key`.

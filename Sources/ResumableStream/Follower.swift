@@ -9,6 +9,8 @@ struct Follower: Sendable {
     let publisher: any ResumableStreamPublisher
     let subscriber: any ResumableStreamSubscriber
     let metrics: StreamMetrics
+    /// The context's watchdog, which every relay joins once acknowledged.
+    let watchdog: PeriodicSweep<Relay>
 
     /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.
     func follow(skipCharacters: Int?) async throws -> ResumableStreamResult {
@@ -63,17 +65,21 @@ struct Follower: Sendable {
     }
 }
 
-/// One listener channel's relay: a task that reads the channel into the follower's output, and a watchdog.
+/// One listener channel's relay: a task that reads the channel into the follower's output, watched by the
+/// context's watchdog (``watch(_:)``) for a producer that went silent.
 final class Relay: Sendable {
     private struct State {
         var acknowledged = false
         var lastMessage = ContinuousClock.now
         var reader: Task<Void, Never>?
-        var watchdog: Task<Void, Never>?
+        /// Watchdog rounds in a row that found the relay silent and nobody listening for requests.
+        var strikes = 0
+        var isConcluding = false
         var probeReceived = false
     }
 
     let stream: ResumableTextStream
+    private let follower: Follower
     /// The listener channel this relay reads.
     private let channel: String
     /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:via:)``).
@@ -85,8 +91,10 @@ final class Relay: Sendable {
 
     private let backlog: FollowerBacklog?
 
-    private init(channel: String, backlogLimit: Int?) {
+    private init(channel: String, follower: Follower) {
         self.channel = channel
+        self.follower = follower
+        let backlogLimit = follower.configuration.followerBacklogLimit
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
         backlog = backlogLimit.map(FollowerBacklog.init(limit:))
         stream = ResumableTextStream(chunks: chunks, backlog: backlog)
@@ -96,9 +104,9 @@ final class Relay: Sendable {
 
     /// Subscribes to `channel` (returning once the subscription is active) and starts relaying it.
     static func start(follower: Follower, channel: String) async throws -> Relay {
-        let relay = Relay(channel: channel, backlogLimit: follower.configuration.followerBacklogLimit)
+        let relay = Relay(channel: channel, follower: follower)
         let subscription = try await follower.subscriber.textSubscription(to: channel)
-        let reader = Task { await relay.relay(subscription, follower: follower) }
+        let reader = Task { await relay.relay(subscription) }
         relay.state.withLock { $0.reader = reader }
         // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
         // ends both tasks.
@@ -126,15 +134,12 @@ final class Relay: Sendable {
 
     /// Stops relaying and unsubscribes.
     func cancel() {
-        let (reader, watchdog) = state.withLock { ($0.reader, $0.watchdog) }
-        reader?.cancel()
-        watchdog?.cancel()
+        state.withLock(\.reader)?.cancel()
+        follower.watchdog.remove(self)
         ack.finish()
     }
 
-    private func relay(
-        _ subscription: any AsyncSequence<ResumableStreamMessage, Never> & Sendable, follower: Follower
-    ) async {
+    private func relay(_ subscription: any AsyncSequence<ResumableStreamMessage, Never> & Sendable) async {
         for await message in subscription {
             switch message {
             case .gap:
@@ -152,7 +157,7 @@ final class Relay: Sendable {
                 if first {
                     ack.yield()
                     ack.finish()
-                    startWatchdog(follower)
+                    follower.watchdog.insert(self)
                 }
                 if text == WireProtocol.doneMessage {
                     return await end(with: follower.ending())
@@ -175,41 +180,68 @@ final class Relay: Sendable {
         end(throwing: ResumableStreamError.interrupted)
     }
 
-    private func startWatchdog(_ follower: Follower) {
-        let interval = follower.configuration.watchdogInterval
-        let watchdog = Task { [weak self] in
-            var strikes = 0
-            while (try? await Task.sleep(for: interval)) != nil {
-                guard let self else { return }
-                let idle = state.withLock { ContinuousClock.now - $0.lastMessage >= interval }
-                guard idle else {
-                    strikes = 0
-                    continue
-                }
-                strikes = await follower.producerIsListening() ? 0 : strikes + 1
-                if strikes >= 2 {
-                    let sentinel = try? await follower.publisher.value(of: follower.keys.sentinel)
-                    if sentinel == WireProtocol.doneValue, await confirmsNothingWasLost(within: interval, via: follower.publisher) {
-                        end(with: await follower.ending())
-                    } else if sentinel == WireProtocol.doneValue {
-                        end(throwing: ResumableStreamError.interrupted)
-                    } else {
-                        end(throwing: ResumableStreamError.producerUnreachable)
-                    }
-                    state.withLock { $0.reader }?.cancel()
-                    return
-                }
+    /// One watchdog round over a context's relays. A relay that received nothing for a watchdog interval has
+    /// its producer checked (does anyone still listen on the stream's request channel? asked once per stream
+    /// and round); two failed checks in a row end it, with the stream's real ending if only the DONE message
+    /// was lost.
+    static func watch(_ relays: [Relay]) async {
+        var listening: [String: Bool] = [:]
+        for relay in relays where relay.isSilent() {
+            let requests = relay.follower.keys.requests
+            let producerListens: Bool
+            if let known = listening[requests] {
+                producerListens = known
+            } else {
+                producerListens = await relay.follower.producerIsListening()
+                listening[requests] = producerListens
+            }
+            if relay.countsStrike(producerListens: producerListens) {
+                // Its own task: the probe may take up to an interval, and the round goes on.
+                Task { await relay.concludeSilence() }
             }
         }
-        state.withLock { $0.watchdog = watchdog }
+    }
+
+    /// Whether nothing arrived for a watchdog interval; a relay that heard something starts counting again.
+    private func isSilent() -> Bool {
+        let interval = follower.configuration.watchdogInterval
+        return state.withLock { state in
+            let silent = ContinuousClock.now - state.lastMessage >= interval
+            if !silent { state.strikes = 0 }
+            return silent
+        }
+    }
+
+    /// Records a check of the producer; true exactly once, at the second failed check in a row.
+    private func countsStrike(producerListens: Bool) -> Bool {
+        state.withLock { state in
+            state.strikes = producerListens ? 0 : state.strikes + 1
+            guard state.strikes >= 2, !state.isConcluding else { return false }
+            state.isConcluding = true
+            return true
+        }
+    }
+
+    /// The producer stopped listening without a DONE reaching this relay: ends it with the stream's ending if the
+    /// sentinel says DONE and nothing was lost, else with an error.
+    private func concludeSilence() async {
+        let sentinel = try? await follower.publisher.value(of: follower.keys.sentinel)
+        if sentinel == WireProtocol.doneValue, await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
+            end(with: await follower.ending())
+        } else if sentinel == WireProtocol.doneValue {
+            end(throwing: ResumableStreamError.interrupted)
+        } else {
+            end(throwing: ResumableStreamError.producerUnreachable)
+        }
+        state.withLock(\.reader)?.cancel()
     }
 
     /// The stream is done but its DONE message never came: was only that message lost, or chunks too (the
     /// subscription may be down, or just re-established with a gap not yet seen)? A probe through this relay's
     /// own channel answers it: messages arrive in order, so a probe that comes back without a gap before it
     /// means the subscription was intact since the last chunk.
-    private func confirmsNothingWasLost(within patience: Duration, via publisher: any ResumableStreamPublisher) async -> Bool {
-        guard (try? await publisher.publish(probe, to: channel)) != nil else { return false }
+    private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
+        guard (try? await follower.publisher.publish(probe, to: channel)) != nil else { return false }
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
             if state.withLock(\.probeReceived) { return true }
@@ -223,12 +255,12 @@ final class Relay: Sendable {
             end(throwing: ResumableStreamError.producerFailed(message))
         } else {
             output.finish()
-            state.withLock { $0.watchdog }?.cancel()
+            follower.watchdog.remove(self)
         }
     }
 
     private func end(throwing error: any Error) {
         output.finish(throwing: error)
-        state.withLock { $0.watchdog }?.cancel()
+        follower.watchdog.remove(self)
     }
 }

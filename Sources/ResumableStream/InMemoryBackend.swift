@@ -68,6 +68,17 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         }
     }
 
+    public func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
+        state.withLock { state in
+            let holder = state.live(fence)?.value
+            if let holder, holder != token { return false }
+            guard let entry = state.live(key), entry.value != finalValue else { return false }
+            state.entries[key]?.expiry = .now + duration
+            if holder != nil { state.entries[fence]?.expiry = .now + duration }
+            return true
+        }
+    }
+
     public func setExpiry(of key: String, to duration: Duration) async throws {
         state.withLock { state in
             if state.live(key) != nil { state.entries[key]?.expiry = .now + duration }

@@ -252,12 +252,13 @@ final class Producer: Sendable {
     // MARK: lifetime
 
     /// Extends the running sentinel (and, for an announced producer, the generation key) by the running TTL;
-    /// the context calls it every third of that TTL. A replaced producer leaves them to its successor.
+    /// the context calls it every third of that TTL. In one step in Redis, so that it can neither shorten a
+    /// finished stream's expiry (a refresh racing the DONE) nor extend a successor's.
     func refreshExpiry() async {
-        guard !state.withLock(\.isReplaced) else { return }
-        // The generation key first: it must never outlive the sentinel it fences.
-        if isAnnounced { try? await publisher.setExpiry(of: keys.generation, to: configuration.runningTTL) }
-        try? await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
+        guard !state.withLock({ $0.isDone || $0.isReplaced }) else { return }
+        _ = try? await publisher.extendExpiry(
+            of: keys.sentinel, to: configuration.runningTTL, unlessItHolds: WireProtocol.doneValue,
+            fencedBy: keys.generation, token: token)
     }
 
     private func finish(_ ending: StreamEnding) async {

@@ -31,6 +31,20 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return reply.int == 1
     }
 
+    /// KEYS: key, fence. ARGV: expiry in milliseconds, final value, token.
+    private static let fencedExtendScript = """
+        local fence = redis.call('GET', KEYS[2])
+        if fence and fence ~= ARGV[3] then return 0 end
+        if redis.call('GET', KEYS[1]) == ARGV[2] then return 0 end
+        if fence then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+        return redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        """
+
+    public func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
+        let reply = try await eval(Self.fencedExtendScript, keys: [key, fence], arguments: [.milliseconds(duration), .string(finalValue), .string(token)])
+        return reply.int == 1
+    }
+
     public func setExpiry(of key: String, to duration: Duration) async throws {
         _ = try await expire(key, after: duration)
     }

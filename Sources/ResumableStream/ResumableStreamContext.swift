@@ -29,6 +29,10 @@ public final class ResumableStreamContext: Sendable {
     private let ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?
     private let registry = Locked(ProducerRegistry())
     private let metrics: StreamMetrics
+    /// Extends every running producer's sentinel each third of the running TTL.
+    private let refresher: PeriodicSweep<Producer>
+    /// Checks every follower each watchdog interval.
+    private let watchdog: PeriodicSweep<Relay>
 
     private struct ProducerRegistry {
         var producers: [ObjectIdentifier: Producer] = [:]
@@ -36,8 +40,6 @@ public final class ResumableStreamContext: Sendable {
         /// ``drain(timeout:)`` calls waiting for `producers` to become empty.
         var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID = 0
-        /// The one task that refreshes every producer's running sentinel, while there are producers.
-        var refresher: Task<Void, Never>?
     }
 
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
@@ -87,6 +89,10 @@ public final class ResumableStreamContext: Sendable {
         self.logger = logger
         self.ownedConnections = ownedConnections
         metrics = StreamMetrics(factory: metricsFactory)
+        refresher = PeriodicSweep(period: configuration.runningTTL / 3) { producers in
+            for producer in producers { await producer.refreshExpiry() }
+        }
+        watchdog = PeriodicSweep(period: configuration.watchdogInterval) { relays in await Relay.watch(relays) }
     }
 
     // MARK: the TypeScript API
@@ -210,10 +216,8 @@ public final class ResumableStreamContext: Sendable {
             for producer in remaining { producer.stop() }
             for producer in remaining { await producer.waitUntilFinished() }
         }
-        registry.withLock { registry in
-            defer { registry.refresher = nil }
-            return registry.refresher
-        }?.cancel()
+        refresher.cancel()
+        watchdog.cancel()
         if let ownedConnections {
             await ownedConnections.commands.close()
             await ownedConnections.subscriber.close()
@@ -244,20 +248,6 @@ public final class ResumableStreamContext: Sendable {
         }
     }
 
-    /// Every third of the running TTL, extends the sentinel of each running producer: one sleeping task for the
-    /// whole context rather than one per stream. Ends when no producer is left (the next one starts it again)
-    /// or when cancelled.
-    private func refreshRunningSentinels() async {
-        while (try? await Task.sleep(for: configuration.runningTTL / 3)) != nil {
-            let producers = registry.withLock { registry in
-                if registry.producers.isEmpty { registry.refresher = nil }
-                return Array(registry.producers.values)
-            }
-            if producers.isEmpty { return }
-            for producer in producers { await producer.refreshExpiry() }
-        }
-    }
-
     private func streamKeys(_ streamID: String) throws -> StreamKeys {
         guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
         guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
@@ -265,7 +255,8 @@ public final class ResumableStreamContext: Sendable {
     }
 
     private func follower(_ keys: StreamKeys) -> Follower {
-        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics)
+        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics,
+                 watchdog: watchdog)
     }
 
     private func startProducer<Source: AsyncSequence & SendableMetatype>(
@@ -280,10 +271,11 @@ public final class ResumableStreamContext: Sendable {
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { registry in
             registry.producers[id] = producer
-            if registry.refresher == nil { registry.refresher = Task { await refreshRunningSentinels() } }
             return registry.producers.count
         })
+        refresher.insert(producer)
         producer.start(source: makeStream, requests: requests) { [self] in
+            refresher.remove(producer)
             let (remaining, waiters) = registry.withLock { registry in
                 registry.producers[id] = nil
                 guard registry.producers.isEmpty else { return (registry.producers.count, [CheckedContinuation<Void, Never>]()) }

@@ -1,3 +1,4 @@
+import RedisBridge
 import RedisTestSupport
 @testable import ResumableStream
 import Testing
@@ -134,5 +135,58 @@ struct ReplacementTests {
         #expect(try await newOwn.collect() == "new")
         #expect(try await oldOwn.collect() == "old · old")
         await context.shutdown(gracePeriod: .seconds(5))
+    }
+}
+
+/// The two fenced steps of the backends, on their own: Redis (Lua scripts) and the in-process backend must agree.
+@Suite("Fenced finalisation and refresh", .timeLimit(.minutes(1)))
+struct FencedStepTests {
+    private func withPublisher(_ backend: Backend, _ body: (any ResumableStreamPublisher) async throws -> Void) async throws {
+        switch backend {
+        case .redis: try await withConnections(try sharedConfiguration()) { commands, _ in try await body(commands) }
+        case .inMemory: try await body(InMemoryBackend())
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRefreshNeitherShortensAFinishedStreamNorExtendsASuccessor(_ backend: Backend) async throws {
+        try await withPublisher(backend) { publisher in
+            let (sentinel, generation) = (uniqueName("sentinel"), uniqueName("generation"))
+            try await publisher.setValue("1", for: sentinel, expiresIn: .seconds(60))
+            // No generation key: the producer that created the id with SET NX (empty token) refreshes.
+            #expect(try await publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: ""))
+            // A successor's generation key: no refresh.
+            try await publisher.setValue("successor", for: generation, expiresIn: .seconds(60))
+            #expect(try await !publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: ""))
+            #expect(try await publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
+            // Finished: no refresh, even by the owner, so the DONE keeps its own expiry.
+            #expect(try await publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(3600), fencedBy: generation, token: "successor"))
+            #expect(try await !publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
+            // A missing key is not created.
+            #expect(try await !publisher.extendExpiry(of: uniqueName("missing"), to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
+            if let commands = publisher as? RedisCommandConnection {
+                let ttl = try #require(try await commands.send(["TTL", .string(sentinel)]).int)
+                #expect(ttl > 3000, "the finished sentinel's expiry was shortened to \(ttl) s")
+                _ = try await commands.del([sentinel, generation])
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func onlyTheGenerationKeysHolderFinalises(_ backend: Backend) async throws {
+        try await withPublisher(backend) { publisher in
+            let (sentinel, generation) = (uniqueName("sentinel"), uniqueName("generation"))
+            try await publisher.setValue("1", for: sentinel, expiresIn: .seconds(60))
+            try await publisher.setValue("new", for: generation, expiresIn: .seconds(60))
+            #expect(try await !publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: "old"))
+            #expect(try await !publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: ""))
+            #expect(try await publisher.value(of: sentinel) == "1")
+            #expect(try await publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: "new"))
+            #expect(try await publisher.value(of: sentinel) == "DONE")
+            try await publisher.delete(generation)
+            // Without a generation key anyone finalises (the SET NX producer, whose token is empty).
+            #expect(try await publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: ""))
+            try await publisher.delete(sentinel)
+        }
     }
 }

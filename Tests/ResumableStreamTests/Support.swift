@@ -139,6 +139,9 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
         try await base.setValue(value, for: key, expiresIn: expiresIn, fencedBy: fence, token: token)
     }
+    func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
+        try await base.extendExpiry(of: key, to: duration, unlessItHolds: finalValue, fencedBy: fence, token: token)
+    }
     func setExpiry(of key: String, to duration: Duration) async throws { try await base.setExpiry(of: key, to: duration) }
     func delete(_ key: String) async throws { try await base.delete(key) }
     func publish(_ message: String, to channel: String) async throws -> Int {

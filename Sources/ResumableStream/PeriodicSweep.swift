@@ -1,0 +1,52 @@
+/// Calls `tick` with every member, once per `period`, from one task that exists only while there are members:
+/// the first `insert` starts it and a tick that finds none ends it. The context keeps its producers' sentinels
+/// alive and watches its followers this way, with one sleeping task each instead of one per stream.
+final class PeriodicSweep<Member: AnyObject & Sendable>: Sendable {
+    private struct State {
+        var members: [ObjectIdentifier: Member] = [:]
+        var task: Task<Void, Never>?
+        var isCancelled = false
+    }
+
+    private let period: Duration
+    private let tick: @Sendable ([Member]) async -> Void
+    private let state = Locked(State())
+
+    init(period: Duration, tick: @escaping @Sendable ([Member]) async -> Void) {
+        self.period = period
+        self.tick = tick
+    }
+
+    func insert(_ member: Member) {
+        state.withLock { state in
+            guard !state.isCancelled else { return }
+            state.members[ObjectIdentifier(member)] = member
+            if state.task == nil { state.task = Task { await self.run() } }
+        }
+    }
+
+    func remove(_ member: Member) {
+        state.withLock { _ = $0.members.removeValue(forKey: ObjectIdentifier(member)) }
+    }
+
+    /// Ends the task and takes no more members.
+    func cancel() {
+        state.withLock { state in
+            state.isCancelled = true
+            state.members = [:]
+            defer { state.task = nil }
+            return state.task
+        }?.cancel()
+    }
+
+    private func run() async {
+        while (try? await Task.sleep(for: period)) != nil {
+            let members = state.withLock { state in
+                if state.members.isEmpty { state.task = nil }
+                return Array(state.members.values)
+            }
+            if members.isEmpty { return }
+            await tick(members)
+        }
+    }
+}
