@@ -181,24 +181,23 @@ final class Relay: Sendable {
     }
 
     /// One watchdog round over a context's relays. A relay that received nothing for a watchdog interval has
-    /// its producer checked (does anyone still listen on the stream's request channel? asked once per stream
-    /// and round); two failed checks in a row end it, with the stream's real ending if only the DONE message
-    /// was lost.
+    /// its producer checked (does anyone still listen on the stream's request channel? asked once per stream,
+    /// for all streams at once); two failed checks in a row end it, with the stream's real ending if only the
+    /// DONE message was lost.
     static func watch(_ relays: [Relay]) async {
-        var listening: [String: Bool] = [:]
-        for relay in relays where relay.isSilent() {
-            let requests = relay.follower.keys.requests
-            let producerListens: Bool
-            if let known = listening[requests] {
-                producerListens = known
-            } else {
-                producerListens = await relay.follower.producerIsListening()
-                listening[requests] = producerListens
+        let silent = relays.filter { $0.isSilent() }
+        guard !silent.isEmpty else { return }
+        var followers: [String: Follower] = [:]
+        for relay in silent { followers[relay.follower.keys.requests] = relay.follower }
+        let listening = await withTaskGroup(of: (String, Bool).self) { group in
+            for (requests, follower) in followers {
+                group.addTask { (requests, await follower.producerIsListening()) }
             }
-            if relay.countsStrike(producerListens: producerListens) {
-                // Its own task: the probe may take up to an interval, and the round goes on.
-                Task { await relay.concludeSilence() }
-            }
+            return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        for relay in silent where relay.countsStrike(producerListens: listening[relay.follower.keys.requests] ?? true) {
+            // Its own task: the probe may take up to an interval, and the next round must not wait for it.
+            Task { await relay.concludeSilence() }
         }
     }
 
