@@ -82,13 +82,13 @@ final class Relay: Sendable {
     private let follower: Follower
     /// The listener channel this relay reads.
     private let channel: String
-    /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:via:)``).
+    /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``).
     private let probe = "\u{0}resumable-stream-probe:\(UUID().uuidString)"
     private let output: AsyncThrowingStream<String, any Error>.Continuation
     private let ack: AsyncStream<Void>.Continuation
     private let acks: AsyncStream<Void>
     private let state = Locked(State())
-
+    /// What the reader has not taken yet, against ``ResumableStreamConfiguration/followerBacklogLimit``.
     private let backlog: FollowerBacklog?
 
     private init(channel: String, follower: Follower) {
@@ -109,7 +109,7 @@ final class Relay: Sendable {
         let reader = Task { await relay.relay(subscription) }
         relay.state.withLock { $0.reader = reader }
         // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
-        // ends both tasks.
+        // ends the relay's task and its watch.
         relay.output.onTermination = { [weak relay] _ in relay?.cancel() }
         return relay
     }
