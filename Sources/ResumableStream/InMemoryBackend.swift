@@ -25,6 +25,18 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
             }
             return entry
         }
+
+        /// The fenced steps: runs `step` unless `fence` holds a value other than `token`, and when `step`
+        /// changed something, gives an existing `fence` the same expiry (as the Redis scripts do).
+        mutating func fenced(
+            by fence: String, token: String, expiry: ContinuousClock.Instant, _ step: (inout State) -> Bool
+        ) -> Bool {
+            let holder = live(fence)?.value
+            if let holder, holder != token { return false }
+            guard step(&self) else { return false }
+            if holder != nil { entries[fence]?.expiry = expiry }
+            return true
+        }
     }
 
     private let state = Locked(State())
@@ -59,23 +71,23 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
     }
 
     public func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
-        state.withLock { state in
-            let holder = state.live(fence)?.value
-            if let holder, holder != token { return false }
-            state.entries[key] = Entry(value: value, expiry: .now + expiresIn)
-            if holder != nil { state.entries[fence]?.expiry = .now + expiresIn }
-            return true
+        let expiry = ContinuousClock.now + expiresIn
+        return state.withLock { state in
+            state.fenced(by: fence, token: token, expiry: expiry) { state in
+                state.entries[key] = Entry(value: value, expiry: expiry)
+                return true
+            }
         }
     }
 
     public func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
-        state.withLock { state in
-            let holder = state.live(fence)?.value
-            if let holder, holder != token { return false }
-            guard let entry = state.live(key), entry.value != finalValue else { return false }
-            state.entries[key]?.expiry = .now + duration
-            if holder != nil { state.entries[fence]?.expiry = .now + duration }
-            return true
+        let expiry = ContinuousClock.now + duration
+        return state.withLock { state in
+            state.fenced(by: fence, token: token, expiry: expiry) { state in
+                guard let entry = state.live(key), entry.value != finalValue else { return false }
+                state.entries[key]?.expiry = expiry
+                return true
+            }
         }
     }
 

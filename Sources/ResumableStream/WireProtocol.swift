@@ -132,7 +132,7 @@ enum StreamEnding: Equatable, Sendable {
 
 extension String {
     /// The string as a JSON string literal: quotes, backslashes and control characters escaped, everything
-    /// else as it is (UTF-8). Used for resume requests and for server-sent events' data.
+    /// else as it is (UTF-8). Used for the messages on the request channel and for server-sent events' data.
     var jsonQuoted: String {
         var escaped = "\""
         escaped.reserveCapacity(utf8.count + 2)

@@ -10,15 +10,7 @@ struct FaultTests {
     /// Reads a stream to its end or its error, giving up (as a failure) after `limit`: never a hang.
     private func outcome(of stream: ResumableTextStream, within limit: Duration = .seconds(10)) async -> (text: String, error: (any Error)?) {
         await withTaskGroup(of: (String, (any Error)?)?.self) { group in
-            group.addTask {
-                var text = ""
-                do {
-                    for try await chunk in stream { text += chunk }
-                    return (text, nil)
-                } catch {
-                    return (text, error)
-                }
-            }
+            group.addTask { await readAll(stream) }
             group.addTask {
                 try? await Task.sleep(for: limit)
                 return nil

@@ -10,22 +10,6 @@ private func numberedChunk(_ index: Int) -> String {
     return String(repeating: "0", count: 6 - label.count) + label + String(repeating: "·", count: 509)
 }
 
-/// Reads a stream to its end or its error, counting the bytes taken under `name` in `progress`.
-private func readAll(
-    _ stream: ResumableTextStream, as name: String = "", progress: Locked<[String: Int]>? = nil
-) async -> (text: String, error: (any Error)?) {
-    var text = ""
-    do {
-        for try await chunk in stream {
-            text += chunk
-            progress?.withLock { $0[name, default: 0] += chunk.utf8.count }
-        }
-        return (text, nil)
-    } catch {
-        return (text, error)
-    }
-}
-
 /// The policy for a follower whose reader stops reading: it keeps up to
 /// ``ResumableStreamConfiguration/followerBacklogLimit`` bytes, then it is dropped with an error after what it
 /// holds, and resumes from there with nothing lost. Nobody else waits for it.

@@ -170,3 +170,19 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
         return rewritten
     }
 }
+
+/// Reads a stream to its end or its error, counting the bytes taken under `name` in `progress`.
+func readAll(
+    _ stream: ResumableTextStream, as name: String = "", progress: Locked<[String: Int]>? = nil
+) async -> (text: String, error: (any Error)?) {
+    var text = ""
+    do {
+        for try await chunk in stream {
+            text += chunk
+            progress?.withLock { $0[name, default: 0] += chunk.utf8.count }
+        }
+        return (text, nil)
+    } catch {
+        return (text, error)
+    }
+}
