@@ -24,10 +24,12 @@ test-asan: setup
 # libFuzzer over what the library reads from channels: FUZZ_SECONDS (60) of coverage-guided inputs, seeded
 # from Fuzz/seeds; new inputs go to .build/fuzz/corpus, a crashing one to .build/fuzz/crash-*.
 FUZZ_SECONDS ?= 60
+FUZZ_SOURCES = $(addprefix Sources/ResumableStream/Protocol/,WireProtocol.swift RequestMessage.swift StreamEnding.swift \
+	String+JSON.swift String+JSSlice.swift)
 fuzz: setup
 	@mkdir -p .build/fuzz/corpus
 	@swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name RequestParserFuzz \
-		Fuzz/RequestParser/main.swift Sources/ResumableStream/WireProtocol.swift \
+		Fuzz/RequestParser/main.swift $(FUZZ_SOURCES) \
 		-o .build/fuzz/request-parser > .build/fuzz/build.log 2>&1 || { cat .build/fuzz/build.log; exit 1; }
 	.build/fuzz/request-parser -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=Fuzz/request.dict \
 		-artifact_prefix=.build/fuzz/ .build/fuzz/corpus Fuzz/seeds

@@ -1,7 +1,7 @@
 // A libFuzzer target (`make fuzz`) over what the library reads from channels it does not control: resume
 // requests, stop requests and producer announcements on the request channel, the stored ending of a stream,
 // and JavaScript-style slicing at any offset. Built with `swiftc -sanitize=fuzzer,address` together with
-// Sources/ResumableStream/WireProtocol.swift, whose internal types it calls directly.
+// the wire-protocol files of Sources/ResumableStream/Protocol, whose internal types it calls directly.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

@@ -2,21 +2,6 @@ import CHiredis
 import DequeModule
 import Dispatch
 import Logging
-
-/// A resolved address for one connection attempt (host names are resolved off the queue first, because
-/// hiredis 0.14 would call a blocking `getaddrinfo` inside `redisAsyncConnect`).
-enum ResolvedEndpoint: Sendable {
-    case tcp(address: String, port: Int)
-    case unixSocket(path: String)
-}
-
-/// A message on a subscribed connection.
-enum PushMessage {
-    case message(channel: String, payload: [UInt8])
-    case subscribed(channel: String)
-    case unsubscribed(channel: String)
-}
-
 /// One hiredis async context, from connect to free: the handshake (`AUTH`, `SELECT`), commands with their
 /// replies matched in order, subscription pushes, the connect timeout and a no-progress command watchdog
 /// (hiredis 0.14 has no timeouts of its own).
@@ -139,7 +124,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     // MARK: hiredis callbacks
 
-    fileprivate func didConnect(status: Int32, reason: String) {
+    func didConnect(status: Int32, reason: String) {
         guard status == REDIS_OK else {
             // hiredis frees the context right after this callback; cleanup reports it.
             if closeReason == nil { closeReason = .connectionFailed(reason) }
@@ -175,7 +160,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         }
     }
 
-    fileprivate func didReceiveReply(_ reply: UnsafeMutablePointer<redisReply>?) {
+    func didReceiveReply(_ reply: UnsafeMutablePointer<redisReply>?) {
         guard let entry = pending.popFirst() else { return }
         if pending.isEmpty, pendingHighWater > 1024 {
             pending = Deque()
@@ -195,7 +180,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         }
     }
 
-    fileprivate func didReceivePush(_ reply: UnsafeMutablePointer<redisReply>) {
+    func didReceivePush(_ reply: UnsafeMutablePointer<redisReply>) {
         let push = reply.pointee
         guard push.type == REDIS_REPLY_ARRAY, push.elements >= 3,
               let kind = push.element[0]?.pointee, let name = push.element[1]?.pointee,
@@ -299,32 +284,6 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         timer.resume()
         return timer
     }
-}
-
-// Trampolines from hiredis: `privdata` and `ac->data` hold the connection unretained; it stays alive until
-// `ev.cleanup`, which comes after hiredis delivered every callback (the supervisor holds it until then).
-
-private func hiredisConnectTrampoline(_ context: UnsafePointer<redisAsyncContext>?, _ status: Int32) {
-    guard let context, let data = context.pointee.data else { return }
-    let reason = status == REDIS_OK ? "" : String(cString: chiredis_context_errstr(context))
-    Unmanaged<HiredisConnection>.fromOpaque(data).takeUnretainedValue().didConnect(status: status, reason: reason)
-}
-
-private func hiredisReplyTrampoline(
-    _ context: UnsafeMutablePointer<redisAsyncContext>?, _ reply: UnsafeMutableRawPointer?, _ privdata: UnsafeMutableRawPointer?
-) {
-    guard let privdata else { return }
-    Unmanaged<HiredisConnection>.fromOpaque(privdata).takeUnretainedValue()
-        .didReceiveReply(reply?.assumingMemoryBound(to: redisReply.self))
-}
-
-private func hiredisPushTrampoline(
-    _ context: UnsafeMutablePointer<redisAsyncContext>?, _ reply: UnsafeMutableRawPointer?, _ privdata: UnsafeMutableRawPointer?
-) {
-    // A NULL reply means the context is going away; `ev.cleanup` reports that once for all channels.
-    guard let privdata, let reply else { return }
-    Unmanaged<HiredisConnection>.fromOpaque(privdata).takeUnretainedValue()
-        .didReceivePush(reply.assumingMemoryBound(to: redisReply.self))
 }
 
 // Confined to the connection's serial queue: every method, hiredis callback and timer runs there; the

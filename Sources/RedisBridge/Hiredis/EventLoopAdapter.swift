@@ -18,7 +18,7 @@ protocol EventLoopAdapterDelegate: AnyObject {
 /// Drives one `redisAsyncContext` from libdispatch: hiredis's `ev` hooks (addRead, delRead, addWrite,
 /// delWrite, cleanup) mapped onto dispatch sources on the connection's serial queue.
 ///
-/// Rules this follows (see shared/HIREDIS.md):
+/// Rules this follows (hiredis 0.14 `async.c` and libdispatch behaviour, checked on this platform):
 /// - hiredis calls addRead/addWrite over and over; dispatch sources crash on over-resume, so `reading` and
 ///   `writeSourceActive` make the hooks idempotent.
 /// - Writes are flushed with one coalesced `queue.async { redisAsyncHandleWrite }`; the write source is only

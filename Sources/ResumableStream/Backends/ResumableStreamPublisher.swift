@@ -51,20 +51,3 @@ extension ResumableStreamPublisher {
         }
     }
 }
-
-/// One event on a subscribed channel.
-public enum ResumableStreamMessage: Sendable, Hashable {
-    /// A message, as text.
-    case message(String)
-    /// The subscription was interrupted and re-established: messages may have been lost in between.
-    case gap
-}
-
-/// The pub/sub side of a ``ResumableStreamContext``: the Swift counterpart of the TypeScript package's
-/// `Subscriber` interface. ``RedisSubscriberConnection`` and ``InMemoryBackend`` conform.
-public protocol ResumableStreamSubscriber: Sendable {
-    /// Subscribes to `channel` and returns once the subscription is active, so that a message published
-    /// after the return is received. The subscription ends when the returned sequence is dropped or its
-    /// iterating task is cancelled.
-    func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable
-}

@@ -1,12 +1,3 @@
-/// What a subscription yields.
-public enum RedisSubscriptionEvent: Sendable, Hashable {
-    /// A message published to the channel, byte for byte.
-    case message([UInt8])
-    /// The subscriber connection dropped and is subscribed again: messages published in between were lost
-    /// (Redis pub/sub is at-most-once).
-    case resubscribed
-}
-
 /// The messages of one channel, as an `AsyncSequence`, from ``RedisSubscriberConnection/subscribe(to:)``.
 ///
 /// The subscription ends (and, for the last local subscriber of the channel, `UNSUBSCRIBE` is sent) when the

@@ -1,0 +1,66 @@
+import Foundation
+
+/// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel,
+/// retrying on a new listener id until the ack timeout, then relays the chunks until the DONE message, with
+/// a watchdog for a DONE that never comes.
+struct Follower: Sendable {
+    let keys: StreamKeys
+    let configuration: ResumableStreamConfiguration
+    let publisher: any ResumableStreamPublisher
+    let subscriber: any ResumableStreamSubscriber
+    let metrics: StreamMetrics
+    /// The context's watchdog, which every relay joins once acknowledged.
+    let watchdog: PeriodicSweep<Relay>
+
+    /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.
+    func follow(skipCharacters: Int?) async throws -> ResumableStreamResult {
+        let started = ContinuousClock.now
+        let deadline = started + configuration.ackTimeout
+        var wait = configuration.ackRetryInterval
+        while true {
+            // A fresh listener id per attempt: a TypeScript producer registers every request it gets, so a
+            // repeated id would receive every chunk twice.
+            let listenerID = UUID().uuidString.lowercased()
+            let relay = try await Relay.start(follower: self, channel: keys.chunks(for: listenerID))
+            let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters)
+            let receivers: Int
+            do {
+                receivers = try await publisher.publish(request, to: keys.requests)
+            } catch {
+                relay.cancel()  // releases the listener channel's subscription
+                throw error
+            }
+            let remaining = deadline - ContinuousClock.now
+            if receivers > 0, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
+                metrics.resumed.increment()
+                metrics.resumeLatency.record(duration: ContinuousClock.now - started)
+                return .resumed(relay.stream)
+            }
+            relay.cancel()
+            if ContinuousClock.now >= deadline || receivers == 0 {
+                // Nobody listens on the request channel: the producer finished, crashed, or (a TypeScript
+                // producer) has not subscribed yet, which the retry covers until the deadline.
+                switch try await publisher.value(of: keys.sentinel) {
+                case WireProtocol.doneValue?: return .alreadyDone
+                case nil: return .notFound
+                default: if ContinuousClock.now >= deadline { return .producerUnreachable }
+                }
+                try await Task.sleep(for: min(wait, max(deadline - ContinuousClock.now, .zero)))
+            }
+            wait = wait * 2
+        }
+    }
+
+    /// How a stream that delivered DONE (or lost it) really ended, from the meta key TypeScript never writes.
+    func ending() async -> StreamEnding {
+        guard let json = try? await publisher.value(of: keys.meta), let ending = StreamEnding(json: json) else {
+            return .completed
+        }
+        return ending
+    }
+
+    /// Whether the producer still listens for requests (it unsubscribes only when finished).
+    func producerIsListening() async -> Bool {
+        ((try? await publisher.subscriberCount(of: keys.requests)) ?? 1) > 0
+    }
+}

@@ -1,0 +1,24 @@
+/// The keys and channels of one stream, under `<keyPrefix>:rs`.
+struct StreamKeys: Sendable {
+    let prefix: String
+    let streamID: String
+
+    init(keyPrefix: String, streamID: String) {
+        prefix = "\(keyPrefix):rs"
+        self.streamID = streamID
+    }
+
+    /// `P:sentinel:<id>`: an integer while running (or `"1"`), `"DONE"` when finished.
+    var sentinel: String { "\(prefix):sentinel:\(streamID)" }
+    /// `P:request:<id>`: resume requests, consumer to producer.
+    var requests: String { "\(prefix):request:\(streamID)" }
+    /// `P:chunk:<listenerId>`: data for one consumer.
+    func chunks(for listenerID: String) -> String { "\(prefix):chunk:\(listenerID)" }
+    /// `P:meta:<id>` (our addition, ignored by TypeScript): how a finished stream ended, as JSON.
+    var meta: String { "\(prefix):meta:\(streamID)" }
+    /// `P:stop:<id>` (our addition): a stop request stored for a producer that is not listening yet.
+    var stopFlag: String { "\(prefix):stop:\(streamID)" }
+    /// `P:generation:<id>` (our addition): the token of the producer that
+    /// ``ResumableStreamContext/createNewResumableStream(_:makeStream:)`` started last for this id.
+    var generation: String { "\(prefix):generation:\(streamID)" }
+}

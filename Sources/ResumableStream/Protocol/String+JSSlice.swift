@@ -1,0 +1,17 @@
+extension String {
+    /// JavaScript's `s.slice(start)` counted in UTF-16 code units: a negative start counts from the end, a
+    /// start past the end gives "". A start inside a surrogate pair leaves a lone low surrogate, which
+    /// Node's UTF-8 encoder writes as U+FFFD; so does this.
+    func jsSlice(from start: Int, utf16Count: Int? = nil) -> String {
+        let count = utf16Count ?? utf16.count
+        let offset = start < 0 ? Swift.max(0, count + Swift.max(start, -count)) : start
+        guard offset < count else { return "" }
+        guard offset > 0 else { return self }
+        let index = utf16.index(utf16.startIndex, offsetBy: offset)
+        if let aligned = index.samePosition(in: unicodeScalars) {
+            return String(self[aligned...])
+        }
+        let next = utf16.index(after: index)
+        return "\u{FFFD}" + String(self[next...])
+    }
+}

@@ -1,0 +1,10 @@
+/// The names, messages and rules of the resumable-stream wire protocol, byte-compatible with the TypeScript
+/// package `resumable-stream` 2.x (the README's "How the handshake works" and "Compatibility" sections).
+enum WireProtocol {
+    /// The in-band terminator on a chunk channel, verbatim from the TypeScript package.
+    static let doneMessage = "\n\n\nDONE_SENTINEL_hasdfasudfyge374%$%^$EDSATRTYFtydryrte\n"
+    /// The sentinel's value once the stream finished.
+    static let doneValue = "DONE"
+    /// The redis error that `INCR` gives on the `DONE` sentinel.
+    static let notAnIntegerError = "ERR value is not an integer or out of range"
+}

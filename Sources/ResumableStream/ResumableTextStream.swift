@@ -1,0 +1,49 @@
+/// The text of a resumable stream, chunk by chunk. Iterate it once; it ends when the producer's source
+/// ends, and throws if the source failed or (for followers) the producer became unreachable or the reader fell
+/// too far behind (``ResumableStreamError/followerTooSlow(_:)``).
+///
+/// Cancelling the task that reads it, or dropping it, never stops the producer.
+public struct ResumableTextStream: AsyncSequence, Sendable {
+    /// A chunk of text.
+    public typealias Element = String
+    /// What iteration can throw.
+    public typealias Failure = any Error
+    let chunks: AsyncThrowingStream<String, any Error>
+    /// A follower's unread bytes; `nil` for a producer's own stream.
+    let backlog: FollowerBacklog?
+
+    init(chunks: AsyncThrowingStream<String, any Error>, backlog: FollowerBacklog? = nil) {
+        self.chunks = chunks
+        self.backlog = backlog
+    }
+
+    /// Creates the iterator.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(chunks: chunks.makeAsyncIterator(), backlog: backlog)
+    }
+
+    /// Reads the whole stream into one string.
+    public func collect() async throws -> String {
+        var text = ""
+        for try await chunk in self { text += chunk }
+        return text
+    }
+
+    /// Iterates the chunks.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var chunks: AsyncThrowingStream<String, any Error>.AsyncIterator
+        let backlog: FollowerBacklog?
+
+        /// The next chunk, or `nil` at the end of the stream.
+        public mutating func next() async throws -> String? {
+            try await next(isolation: nil)
+        }
+
+        /// The next chunk, or `nil` at the end of the stream, without leaving the caller's isolation.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> String? {
+            let chunk = try await chunks.next(isolation: actor)
+            if let chunk, let backlog { backlog.consumed(chunk.utf8.count) }
+            return chunk
+        }
+    }
+}
