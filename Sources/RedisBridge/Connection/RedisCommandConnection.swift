@@ -16,24 +16,22 @@ import Logging
 public actor RedisCommandConnection {
     /// The configuration this connection uses.
     public nonisolated let configuration: RedisConfiguration
-    private nonisolated let executor: ConnectionExecutor
-    private let supervisor: ConnectionSupervisor
+    private nonisolated let supervisor: ConnectionSupervisor
 
     /// The connection's serial executor: the queue that also drives hiredis.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
-        executor.asUnownedSerialExecutor()
+        supervisor.executor.asUnownedSerialExecutor()
     }
 
     /// Creates the connection; it connects on first use or on ``connect()``.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis.commands")) {
         self.configuration = configuration
-        executor = ConnectionExecutor(label: "redis.commands")
-        supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger, role: "commands")
+        supervisor = ConnectionSupervisor(role: "commands", configuration: configuration, logger: logger)
     }
 
     deinit {
         let supervisor = self.supervisor
-        executor.queue.async { supervisor.close {} }
+        supervisor.executor.queue.async { supervisor.close {} }
     }
 
     /// Connects now (if not connected) and throws the error of the attempt if it fails, such as a wrong
@@ -47,12 +45,7 @@ public actor RedisCommandConnection {
     /// Sends any command, binary-safe, and returns its reply. An error reply throws ``RedisError/server(_:)``.
     public func send(_ arguments: [RESPArgument]) async throws -> RedisValue {
         try await withCheckedThrowingContinuation { continuation in
-            supervisor.withConnection { result in
-                switch result {
-                case .success(let connection): connection.send(arguments, .continuation(continuation))
-                case .failure(let error): continuation.resume(throwing: error)
-                }
-            }
+            send([arguments]) { _ in .continuation(continuation) }
         }
     }
 
@@ -61,17 +54,8 @@ public actor RedisCommandConnection {
     public func pipeline(_ commands: [[RESPArgument]]) async throws -> [Result<RedisValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            supervisor.withConnection { result in
-                switch result {
-                case .failure(let error):
-                    continuation.resume(throwing: error)
-                case .success(let connection):
-                    let batch = PipelineResults(count: commands.count, continuation: continuation)
-                    for (index, command) in commands.enumerated() {
-                        connection.send(command, .pipelined(batch, index: index))
-                    }
-                }
-            }
+            let batch = PipelineResults(count: commands.count, continuation: continuation)
+            send(commands, failing: { continuation.resume(throwing: $0) }) { .pipelined(batch, index: $0) }
         }
     }
 
@@ -82,16 +66,7 @@ public actor RedisCommandConnection {
         _ arguments: [RESPArgument],
         completion: (@Sendable (Result<RedisValue, RedisError>) -> Void)? = nil
     ) {
-        executor.queue.async {
-            self.assumeIsolated { connection in
-                connection.supervisor.withConnection { result in
-                    switch result {
-                    case .success(let hiredis): hiredis.send(arguments, completion.map { .callback($0) } ?? .discard)
-                    case .failure(let error): completion?(.failure(error))
-                    }
-                }
-            }
-        }
+        onExecutor { $0.send([arguments]) { _ in completion.map { .callback($0) } ?? .discard } }
     }
 
     /// `PUBLISH` without waiting for the reply; `onReceivers`, if given, gets the number of subscribers that
@@ -114,20 +89,11 @@ public actor RedisCommandConnection {
         toEach channels: [String],
         onReceivers: (@Sendable (_ channel: String, Result<Int, RedisError>) -> Void)? = nil
     ) {
-        executor.queue.async {
-            self.assumeIsolated { connection in
-                connection.supervisor.withConnection { result in
-                    for channel in channels {
-                        var reply = PendingReply.discard
-                        if let onReceivers {
-                            reply = .callback { onReceivers(channel, $0.flatMap(Self.integer)) }
-                        }
-                        switch result {
-                        case .success(let hiredis): hiredis.send(["PUBLISH", .string(channel), .string(message)], reply)
-                        case .failure(let error): reply.complete(.failure(error))
-                        }
-                    }
-                }
+        onExecutor { connection in
+            connection.send(channels.map { ["PUBLISH", .string($0), .string(message)] }) { index in
+                guard let onReceivers else { return .discard }
+                let channel = channels[index]
+                return .callback { onReceivers(channel, $0.flatMap(Self.integer)) }
             }
         }
     }
@@ -183,6 +149,35 @@ public actor RedisCommandConnection {
         await withCheckedContinuation { continuation in
             supervisor.close { continuation.resume() }
         }
+    }
+
+    // MARK: the bridge from the connection's callbacks
+
+    /// Sends `commands` in order on the ready connection (waiting for the next connection attempt if there is
+    /// none), each with the reply handler `reply(index)` makes. If no connection can be had, `failing` gets the
+    /// attempt's error, or, without it, every handler does.
+    private func send(
+        _ commands: [[RESPArgument]],
+        failing: ((RedisError) -> Void)? = nil,
+        reply: @escaping (_ index: Int) -> PendingReply
+    ) {
+        supervisor.withConnection { result in
+            switch result {
+            case .success(let connection):
+                for (index, command) in commands.enumerated() { connection.send(command, reply(index)) }
+            case .failure(let error):
+                guard let failing else {
+                    for index in commands.indices { reply(index).complete(.failure(error)) }
+                    return
+                }
+                failing(error)
+            }
+        }
+    }
+
+    /// Runs `body` on the connection's executor, isolated to this actor, from any context.
+    private nonisolated func onExecutor(_ body: @escaping @Sendable (isolated RedisCommandConnection) -> Void) {
+        supervisor.executor.queue.async { self.assumeIsolated(body) }
     }
 
     private static func integer(_ value: RedisValue) -> Result<Int, RedisError> {

@@ -14,27 +14,25 @@ import Logging
 public actor RedisSubscriberConnection {
     /// The configuration this connection uses.
     public nonisolated let configuration: RedisConfiguration
-    private nonisolated let executor: ConnectionExecutor
-    private let supervisor: ConnectionSupervisor
+    private nonisolated let supervisor: ConnectionSupervisor
     private let registry: SubscriptionRegistry
     private var nextSubscriberID = 0
 
     /// The connection's serial executor: the queue that also drives hiredis.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
-        executor.asUnownedSerialExecutor()
+        supervisor.executor.asUnownedSerialExecutor()
     }
 
     /// Creates the connection; it connects on the first subscription.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis.subscriber")) {
         self.configuration = configuration
-        executor = ConnectionExecutor(label: "redis.subscriber")
-        supervisor = ConnectionSupervisor(queue: executor.queue, configuration: configuration, logger: logger, role: "subscriber")
+        supervisor = ConnectionSupervisor(role: "subscriber", configuration: configuration, logger: logger)
         registry = SubscriptionRegistry(supervisor: supervisor)
     }
 
     deinit {
         let (supervisor, registry) = (self.supervisor, self.registry)
-        executor.queue.async {
+        supervisor.executor.queue.async {
             registry.closeAll()
             supervisor.close {}
         }
@@ -50,11 +48,11 @@ public actor RedisSubscriberConnection {
         continuation.onTermination = { [weak self] _ in
             self?.scheduleRemoval(of: id, from: channel, reason: CancellationError())
         }
-        let subscriber = SubscriptionRegistry.Subscriber(id: id, stream: continuation)
+        let subscriber = SubscriptionRegistry.Subscriber(stream: continuation)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (confirmation: CheckedContinuation<Void, any Error>) in
                 subscriber.confirmation = confirmation
-                registry.add(subscriber, to: channel)
+                registry.add(subscriber, id: id, to: channel)
             }
         } onCancel: { [weak self] in
             self?.scheduleRemoval(of: id, from: channel, reason: CancellationError())
@@ -63,7 +61,7 @@ public actor RedisSubscriberConnection {
     }
 
     /// Subscribes to `channel`, runs `body` with the subscription, and unsubscribes when `body` returns or
-    /// throws.
+    /// throws: the closure-scoped form, for a subscription that lives no longer than one call.
     public func withSubscription<Result: Sendable>(
         to channel: String,
         _ body: (RedisSubscription) async throws -> Result
@@ -85,7 +83,7 @@ public actor RedisSubscriberConnection {
     }
 
     private nonisolated func scheduleRemoval(of id: Int, from channel: String, reason: any Error & Sendable) {
-        executor.queue.async {
+        supervisor.executor.queue.async {
             self.assumeIsolated { $0.registry.remove(subscriberID: id, from: channel, reason: reason) }
         }
     }

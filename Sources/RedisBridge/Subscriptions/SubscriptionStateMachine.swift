@@ -1,0 +1,211 @@
+/// The channels of a subscriber connection and their local subscribers, as a value: each event is a transition
+/// that returns what the ``SubscriptionRegistry`` must do (send `SUBSCRIBE` or `UNSUBSCRIBE`, confirm, deliver,
+/// finish).
+///
+/// One server-side subscription per channel, however many local subscribers (hiredis replaces the callback of
+/// a repeated `SUBSCRIBE`); `UNSUBSCRIBE` once the last one leaves; `SUBSCRIBE` again after a reconnection.
+/// A channel's server-side status:
+///
+/// ```
+/// pending ─(SUBSCRIBE sent)─► subscribing ─(confirmed)─► active ─(last subscriber left)─► unsubscribing
+///    ▲                                                                                        │
+///    └──────────────(connection lost, or a subscriber came back while unsubscribing)──────────┘
+/// ```
+///
+/// Generic over the subscriber, so that tests drive it with plain values; `id`s tell subscribers apart.
+struct SubscriptionStateMachine<Subscriber> {
+    enum ChannelStatus: Equatable {
+        /// Waiting for a ready connection to send `SUBSCRIBE`.
+        case pending
+        /// `SUBSCRIBE` sent, confirmation not yet received.
+        case subscribing
+        case active
+        /// `UNSUBSCRIBE` sent, confirmation not yet received.
+        case unsubscribing
+    }
+
+    /// A local subscriber and whether its subscription was confirmed (it receives messages from then on).
+    struct Member {
+        let id: Int
+        let subscriber: Subscriber
+        var isConfirmed = false
+    }
+
+    struct Channel {
+        var status = ChannelStatus.pending
+        var members: [Member] = []
+        /// The confirmed subscribers, in the order they were confirmed: who gets each message.
+        var receivers: [Subscriber] = []
+    }
+
+    private(set) var channels: [String: Channel] = [:]
+    private(set) var isClosed = false
+
+    // MARK: subscribers
+
+    enum AddAction {
+        /// The connection is closed: finish the subscriber with ``RedisError/closed``.
+        case finishClosed
+        /// The channel is already active: the subscription is confirmed.
+        case confirm
+        /// Send `SUBSCRIBE` for the new channel now.
+        case subscribe(String)
+        /// A new channel and no ready connection: start connecting (the channel is subscribed once ready).
+        case startConnecting
+        /// The channel's subscription is under way: the confirmation will come.
+        case wait
+    }
+
+    mutating func add(_ subscriber: Subscriber, id: Int, to name: String, isConnectionReady: Bool) -> AddAction {
+        guard !isClosed else { return .finishClosed }
+        var member = Member(id: id, subscriber: subscriber)
+        guard var channel = channels[name] else {
+            var channel = Channel()
+            channel.members = [member]
+            if isConnectionReady { channel.status = .subscribing }
+            channels[name] = channel
+            return isConnectionReady ? .subscribe(name) : .startConnecting
+        }
+        let isActive = channel.status == .active
+        member.isConfirmed = isActive
+        channel.members.append(member)
+        if isActive { channel.receivers.append(subscriber) }
+        channels[name] = channel
+        return isActive ? .confirm : .wait
+    }
+
+    enum RemoveAction {
+        case none
+        /// Finish the subscriber; send `UNSUBSCRIBE` for the channel if `unsubscribe` names it.
+        case finish(Subscriber, unsubscribe: String?)
+    }
+
+    /// A subscriber leaves (its sequence ended or its `subscribe` call was cancelled).
+    mutating func remove(id: Int, from name: String, isConnectionReady: Bool) -> RemoveAction {
+        guard var channel = channels[name], let index = channel.members.firstIndex(where: { $0.id == id }) else {
+            return .none
+        }
+        let member = channel.members.remove(at: index)
+        if member.isConfirmed { channel.receivers = channel.members.filter(\.isConfirmed).map(\.subscriber) }
+        channels[name] = channel
+        let unsubscribe = channel.members.isEmpty ? release(name, isConnectionReady: isConnectionReady) : nil
+        return .finish(member.subscriber, unsubscribe: unsubscribe)
+    }
+
+    /// The connection closes for good: every subscriber, to finish with ``RedisError/closed``.
+    mutating func closeAll() -> [Subscriber] {
+        isClosed = true
+        defer { channels = [:] }
+        return channels.values.flatMap { $0.members.map(\.subscriber) }
+    }
+
+    // MARK: the connection
+
+    /// A (re)connection is ready: the pending channels, to `SUBSCRIBE` now.
+    mutating func connectionReady() -> [String] {
+        let names = channels.filter { $0.value.status == .pending }.map(\.key)
+        for name in names { channels[name]?.status = .subscribing }
+        return names
+    }
+
+    /// Sending `SUBSCRIBE` failed: the channels wait for the next connection.
+    mutating func subscribeFailed(_ names: [String]) {
+        for name in names { channels[name]?.status = .pending }
+    }
+
+    /// Sending `UNSUBSCRIBE` failed: the connection is going away, and the channel with it.
+    mutating func unsubscribeFailed(_ name: String) {
+        channels[name] = nil
+    }
+
+    /// The connection dropped: every channel is subscribed again on the next one, but a channel whose
+    /// `UNSUBSCRIBE` was under way and has no subscriber is gone.
+    mutating func connectionLost() {
+        for (name, channel) in channels {
+            if channel.status == .unsubscribing, channel.members.isEmpty {
+                channels[name] = nil
+            } else {
+                channels[name]?.status = .pending
+            }
+        }
+    }
+
+    /// A connection attempt failed: the subscribers still waiting for their first confirmation, to fail with
+    /// the attempt's error. Subscriptions that were confirmed before wait for the next attempt.
+    mutating func attemptFailed() -> [Subscriber] {
+        var failed: [Subscriber] = []
+        for (name, channel) in channels where channel.status == .pending {
+            failed += channel.members.filter { !$0.isConfirmed }.map(\.subscriber)
+            let confirmed = channel.members.filter(\.isConfirmed)
+            if confirmed.isEmpty {
+                channels[name] = nil
+            } else {
+                channels[name]?.members = confirmed
+            }
+        }
+        return failed
+    }
+
+    // MARK: pushes
+
+    /// The subscribers that receive a message published to `name`.
+    func receivers(of name: String) -> [Subscriber] {
+        channels[name]?.receivers ?? []
+    }
+
+    struct SubscribedAction {
+        /// Subscribers whose subscription is now confirmed.
+        var confirm: [Subscriber] = []
+        /// Subscribers confirmed before a reconnection: messages published meanwhile were lost.
+        var resubscribed: [Subscriber] = []
+        /// Send `UNSUBSCRIBE` for this channel: everyone left while it was being subscribed.
+        var unsubscribe: String?
+    }
+
+    /// Redis confirmed a `SUBSCRIBE`.
+    mutating func subscribed(_ name: String) -> SubscribedAction {
+        guard var channel = channels[name], channel.status == .subscribing else { return SubscribedAction() }
+        channel.status = .active
+        var action = SubscribedAction()
+        for index in channel.members.indices {
+            if channel.members[index].isConfirmed {
+                action.resubscribed.append(channel.members[index].subscriber)
+            } else {
+                channel.members[index].isConfirmed = true
+                action.confirm.append(channel.members[index].subscriber)
+            }
+        }
+        channel.receivers = channel.members.map(\.subscriber)
+        channels[name] = channel
+        if channel.members.isEmpty { action.unsubscribe = release(name, isConnectionReady: true) }
+        return action
+    }
+
+    /// Redis confirmed an `UNSUBSCRIBE`: the channel to `SUBSCRIBE` again if someone subscribed meanwhile and
+    /// the connection is ready (hiredis needs the round trip finished before that).
+    mutating func unsubscribed(_ name: String, isConnectionReady: Bool) -> String? {
+        guard let channel = channels[name], channel.status == .unsubscribing else { return nil }
+        if channel.members.isEmpty {
+            channels[name] = nil
+            return nil
+        }
+        channels[name]?.status = isConnectionReady ? .subscribing : .pending
+        return isConnectionReady ? name : nil
+    }
+
+    // MARK: private
+
+    /// The last subscriber left: the channel to `UNSUBSCRIBE`, if it has a server-side subscription to end now.
+    private mutating func release(_ name: String, isConnectionReady: Bool) -> String? {
+        switch channels[name]?.status {
+        case .active? where isConnectionReady:
+            channels[name]?.status = .unsubscribing
+            return name
+        case .active?, .pending?:
+            channels[name] = nil
+            return nil
+        case .subscribing?, .unsubscribing?, nil:
+            return nil  // decided when the confirmation arrives
+        }
+    }
+}
