@@ -1,0 +1,112 @@
+@testable import RedisBridge
+import Testing
+
+@Suite("Channel subscriptions lifecycle (no Redis)", .timeLimit(.minutes(1)))
+struct SubscriptionStateMachineTests {
+    private typealias Machine = SubscriptionStateMachine<String>
+
+    /// A machine with `names` on `channel`, confirmed by Redis.
+    private func active(_ names: [String], on channel: String = "ch") -> Machine {
+        var machine = Machine()
+        for (id, name) in names.enumerated() { _ = machine.add(name, id: id, to: channel, isConnectionReady: true) }
+        let confirmation = machine.subscribed(channel)
+        #expect(confirmation.confirm == names)
+        return machine
+    }
+
+    @Test func oneSubscribePerChannelHoweverManySubscribers() {
+        var machine = Machine()
+        guard case .subscribe("ch") = machine.add("a", id: 0, to: "ch", isConnectionReady: true) else { Issue.record("no SUBSCRIBE"); return }
+        guard case .wait = machine.add("b", id: 1, to: "ch", isConnectionReady: true) else { Issue.record("second SUBSCRIBE"); return }
+        #expect(machine.receivers(of: "ch").isEmpty)
+        let confirmation = machine.subscribed("ch")
+        #expect(confirmation.confirm == ["a", "b"])
+        guard case .confirm = machine.add("c", id: 2, to: "ch", isConnectionReady: true) else { Issue.record("not confirmed at once"); return }
+        #expect(machine.receivers(of: "ch") == ["a", "b", "c"])
+    }
+
+    @Test func withoutAConnectionANewChannelWaitsAndIsSubscribedWhenReady() {
+        var machine = Machine()
+        guard case .startConnecting = machine.add("a", id: 0, to: "x", isConnectionReady: false) else { Issue.record("no connect"); return }
+        _ = machine.add("b", id: 0, to: "y", isConnectionReady: false)
+        let toSubscribe = machine.connectionReady()
+        #expect(Set(toSubscribe) == ["x", "y"])
+        let toSubscribeAgain = machine.connectionReady()
+        #expect(toSubscribeAgain.isEmpty)
+        #expect(machine.channels["x"]?.status == .subscribing)
+    }
+
+    @Test func theLastSubscriberLeavingUnsubscribesAndAnEarlierOneDoesNot() {
+        var machine = active(["a", "b"])
+        guard case .finish("a", unsubscribe: nil) = machine.remove(id: 0, from: "ch", isConnectionReady: true) else {
+            Issue.record("unsubscribed early"); return
+        }
+        #expect(machine.receivers(of: "ch") == ["b"])
+        guard case .finish("b", unsubscribe: "ch") = machine.remove(id: 1, from: "ch", isConnectionReady: true) else {
+            Issue.record("no UNSUBSCRIBE"); return
+        }
+        guard case .none = machine.remove(id: 1, from: "ch", isConnectionReady: true) else { Issue.record("removed twice"); return }
+        let resubscribe = machine.unsubscribed("ch", isConnectionReady: true)
+        #expect(resubscribe == nil)
+        #expect(machine.channels.isEmpty)
+    }
+
+    @Test func aSubscriberArrivingWhileUnsubscribingIsSubscribedAgainAfterTheConfirmation() {
+        var machine = active(["a"])
+        _ = machine.remove(id: 0, from: "ch", isConnectionReady: true)
+        guard case .wait = machine.add("b", id: 1, to: "ch", isConnectionReady: true) else { Issue.record("sent during UNSUBSCRIBE"); return }
+        let resubscribe = machine.unsubscribed("ch", isConnectionReady: true)
+        #expect(resubscribe == "ch")
+        let confirmation = machine.subscribed("ch")
+        #expect(confirmation.confirm == ["b"])
+    }
+
+    @Test func everyoneLeavingWhileSubscribingUnsubscribesOnTheConfirmation() {
+        var machine = Machine()
+        _ = machine.add("a", id: 0, to: "ch", isConnectionReady: true)
+        guard case .finish("a", unsubscribe: nil) = machine.remove(id: 0, from: "ch", isConnectionReady: true) else {
+            Issue.record("UNSUBSCRIBE before the SUBSCRIBE was confirmed"); return
+        }
+        let confirmation = machine.subscribed("ch")
+        #expect(confirmation.unsubscribe == "ch")
+    }
+
+    @Test func aReconnectionResubscribesAndTellsConfirmedSubscribersOfTheGap() {
+        var machine = active(["a"])
+        _ = machine.add("b", id: 1, to: "other", isConnectionReady: true)
+        machine.connectionLost()
+        let toSubscribe = machine.connectionReady()
+        #expect(Set(toSubscribe) == ["ch", "other"])
+        let resubscribed = machine.subscribed("ch")
+        #expect(resubscribed.resubscribed == ["a"] && resubscribed.confirm.isEmpty)
+        let confirmation = machine.subscribed("other")
+        #expect(confirmation.confirm == ["b"])
+    }
+
+    @Test func aFailedAttemptFailsOnlyTheUnconfirmedSubscribers() {
+        var machine = active(["a"])
+        machine.connectionLost()
+        _ = machine.add("b", id: 1, to: "ch", isConnectionReady: false)
+        _ = machine.add("c", id: 2, to: "new", isConnectionReady: false)
+        let failed = machine.attemptFailed()
+        #expect(Set(failed) == ["b", "c"])
+        #expect(machine.channels["new"] == nil)
+        #expect(machine.channels["ch"]?.members.map(\.subscriber) == ["a"])
+    }
+
+    @Test func aChannelBeingUnsubscribedWithNobodyLeftIsGoneAfterADrop() {
+        var machine = active(["a"])
+        _ = machine.remove(id: 0, from: "ch", isConnectionReady: true)
+        machine.connectionLost()
+        #expect(machine.channels.isEmpty)
+    }
+
+    @Test func closeFinishesEveryoneAndRefusesNewSubscribers() {
+        var machine = active(["a", "b"])
+        _ = machine.add("c", id: 5, to: "other", isConnectionReady: false)
+        let finished = machine.closeAll()
+        #expect(Set(finished) == ["a", "b", "c"])
+        guard case .finishClosed = machine.add("d", id: 6, to: "ch", isConnectionReady: true) else { Issue.record("added after close"); return }
+        #expect(machine.channels.isEmpty)
+    }
+}
