@@ -19,11 +19,9 @@ protocol EventLoopAdapterDelegate: AnyObject {
 /// delWrite, cleanup) mapped onto dispatch sources on the connection's serial queue.
 ///
 /// Rules this follows (hiredis 0.14 `async.c` and libdispatch behaviour, checked on this platform):
-/// - hiredis calls addRead/addWrite over and over; dispatch sources crash on over-resume, so `reading` and
-///   `writeSourceActive` make the hooks idempotent.
-/// - Writes are flushed with one coalesced `queue.async { redisAsyncHandleWrite }`; the write source is only
-///   used while connecting and after a short write (EAGAIN), since a connected socket is nearly always
-///   writable and a resumed write source would spin.
+/// - hiredis calls addRead/addWrite over and over, and dispatch sources crash on over-resume:
+///   ``EventLoopStateMachine`` makes the hooks idempotent and decides between a coalesced flush and the
+///   write source.
 /// - libdispatch keys epoll registrations by fd number, and hiredis closes its fd right after `cleanup` while a
 ///   reconnect may reuse the number: each source watches its own `dup` of the fd and closes it when cancelled.
 /// - `cleanup` may run inside `redisAsyncHandleRead` (hiredis frees the context on EOF), so handlers check
@@ -35,10 +33,7 @@ final class EventLoopAdapter {
     private let readSource: DispatchSourceRead
     private let writeSource: DispatchSourceWrite
     private let readFD: Int32
-    private var reading = false
-    private var writeSourceActive = false
-    private var flushScheduled = false
-    private var flushing = false
+    private var sources = EventLoopStateMachine()
 
     /// Attaches an adapter to a fresh context. Must run on `queue`, before `redisAsyncSetConnectCallback`
     /// (which calls addWrite at once). Returns `nil` if the fd could not be duplicated.
@@ -122,51 +117,38 @@ final class EventLoopAdapter {
     }
 
     private func startReading() {
-        guard context != nil, !reading else { return }
-        reading = true
-        readSource.resume()
+        if sources.readRequested() == .resume { readSource.resume() }
     }
 
     private func stopReading() {
-        guard reading else { return }
-        reading = false
-        readSource.suspend()
+        if sources.readStopped() == .suspend { readSource.suspend() }
     }
 
     private func requestWrite() {
-        guard let context, !writeSourceActive else { return }
-        if flushing || chiredis_context_is_connected(context) == 0 {
-            // Connecting (completion shows as writability) or the socket buffer is full: wait for the fd.
-            writeSourceActive = true
-            writeSource.resume()
-        } else if !flushScheduled {
-            flushScheduled = true
-            queue.async { [self] in flush() }
+        guard let context else { return }
+        switch sources.writeRequested(isConnected: chiredis_context_is_connected(context) != 0) {
+        case .resumeWriteSource: writeSource.resume()
+        case .scheduleFlush: queue.async { [self] in flush() }
+        case .none: break
         }
     }
 
     private func flush() {
-        flushScheduled = false
-        guard let context, !writeSourceActive else { return }
-        flushing = true
+        guard let context, sources.flushStarted() else { return }
         redisAsyncHandleWrite(context)
-        flushing = false
+        sources.flushEnded()
     }
 
     private func stopWriteSource() {
-        guard writeSourceActive else { return }
-        writeSourceActive = false
-        writeSource.suspend()
+        if sources.writeStopped() == .suspend { writeSource.suspend() }
     }
 
     private func tearDown() {
         let reason = context.flatMap { chiredis_context_err($0) != 0 ? String(cString: chiredis_context_errstr($0)) : nil }
         context = nil
-        // A suspended source never runs its cancel handler, and releasing one crashes: resume before cancel.
-        if !reading { readSource.resume() }
-        if !writeSourceActive { writeSource.resume() }
-        reading = false
-        writeSourceActive = false
+        let resume = sources.tornDown()
+        if resume.resumeReadSource { readSource.resume() }
+        if resume.resumeWriteSource { writeSource.resume() }
         readSource.cancel()
         writeSource.cancel()
         delegate?.adapterDidCleanUp(reason: reason)

@@ -1,9 +1,8 @@
 import CHiredis
-import DequeModule
 import Dispatch
 import Logging
-/// One hiredis async context, from connect to free: the handshake (`AUTH`, `SELECT`), commands with their
-/// replies matched in order, subscription pushes, the connect timeout and a no-progress command watchdog
+/// One hiredis async context, from connect to free: the ``ConnectionHandshake``, commands with their replies
+/// matched in order (``AwaitedReplies``), subscription pushes, the connect timeout and the reply timeout
 /// (hiredis 0.14 has no timeouts of its own).
 ///
 /// A new instance is made for every (re)connection; ``ConnectionSupervisor`` owns it and keeps it alive
@@ -28,15 +27,11 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     private let encoder = CommandEncoder()
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var adapter: EventLoopAdapter?
-    private var pending = Deque<PendingReply>()
-    /// The most replies awaited at once since `pending` was last empty: after a burst of pipelined commands
-    /// the queue's storage is given back rather than kept for the next one.
-    private var pendingHighWater = 0
-    private var awaitedConfirmations = 0
-    private var lastProgress: UInt64 = 0
+    private var awaited = AwaitedReplies()
     private var closeReason: RedisError?
     private var connectTimer: DispatchSourceTimer?
-    private var watchdog: DispatchSourceTimer?
+    /// Checks ``AwaitedReplies/isOverdue(now:timeout:)`` a few times per command timeout.
+    private var replyTimeoutTimer: DispatchSourceTimer?
     private(set) var isReady = false
 
     init(
@@ -97,8 +92,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             redisAsyncFormattedCommand(context, hiredisPushTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
         }
         guard status == REDIS_OK else { return false }
-        markBusy()
-        awaitedConfirmations += channels.count
+        awaited.expectConfirmations(channels.count, now: Self.now)
         return true
     }
 
@@ -131,41 +125,24 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             return
         }
         logger.trace("redis connected", metadata: ["redis.server": "\(configuration)"])
-        var handshake: [(command: [RESPArgument], isAuth: Bool)] = []
-        if let password = configuration.password {
-            let command: [RESPArgument] = if let username = configuration.username {
-                ["AUTH", .string(username), .string(password)]
-            } else {
-                ["AUTH", .string(password)]
-            }
-            handshake.append((command, true))
-        }
-        if configuration.database != 0 {
-            handshake.append((["SELECT", RESPArgument(configuration.database)], false))
-        }
-        var remaining = handshake.count
+        let steps = ConnectionHandshake(configuration).steps
+        var remaining = steps.count
         guard remaining > 0 else { return becomeReady() }
-        for step in handshake {
+        for step in steps {
             enqueue(step.command, .callback { [self] result in
                 switch result {
                 case .success:
                     remaining -= 1
                     if remaining == 0, closeReason == nil { becomeReady() }
-                case .failure(.server(let message)):
-                    abort(step.isAuth ? .authenticationFailed(message) : .server(message))
                 case .failure(let error):
-                    abort(error)
+                    abort(ConnectionHandshake.failure(of: step, error))
                 }
             })
         }
     }
 
     func didReceiveReply(_ reply: UnsafeMutablePointer<redisReply>?) {
-        guard let entry = pending.popFirst() else { return }
-        if pending.isEmpty, pendingHighWater > 1024 {
-            pending = Deque()
-            pendingHighWater = 0
-        }
+        guard let entry = awaited.popFirst() else { return }
         guard let reply else { return entry.complete(.failure(lostConnectionError())) }
         if case .discard = entry {
             if reply.pointee.type == REDIS_REPLY_ERROR {
@@ -181,30 +158,15 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     }
 
     func didReceivePush(_ reply: UnsafeMutablePointer<redisReply>) {
-        let push = reply.pointee
-        guard push.type == REDIS_REPLY_ARRAY, push.elements >= 3,
-              let kind = push.element[0]?.pointee, let name = push.element[1]?.pointee,
-              let payload = push.element[2]?.pointee, let first = kind.str?.pointee
-        else { return }
-        let channel = RedisValue.text(of: name)
-        switch (kind.len, UInt8(bitPattern: first) | 0x20) {
-        case (7, UInt8(ascii: "m")):
-            onPush(.message(channel: channel, payload: RedisValue.bytes(of: payload)))
-        case (9, UInt8(ascii: "s")):
-            awaitedConfirmations = max(0, awaitedConfirmations - 1)
-            onPush(.subscribed(channel: channel))
-        case (11, UInt8(ascii: "u")):
-            awaitedConfirmations = max(0, awaitedConfirmations - 1)
-            onPush(.unsubscribed(channel: channel))
-        default:
-            break
-        }
+        guard let push = PushMessage(copying: reply) else { return }
+        if push.isConfirmation { awaited.confirmationReceived() }
+        onPush(push)
     }
 
     // MARK: EventLoopAdapterDelegate
 
     func adapterDidFinishReadEvent() {
-        lastProgress = DispatchTime.now().uptimeNanoseconds
+        awaited.progressed(now: Self.now)
         onReadEvent()
     }
 
@@ -214,13 +176,13 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         adapter = nil
         isReady = false
         connectTimer?.cancel()
-        watchdog?.cancel()
+        replyTimeoutTimer?.cancel()
         let error = closeReason ?? (wasReady
             ? .connectionLost(reason ?? "the server closed the connection")
             : .connectionFailed(reason ?? "the connection closed during the handshake"))
         closeReason = error
         // hiredis already failed every pending callback with a NULL reply; this only catches stragglers.
-        while let entry = pending.popFirst() { entry.complete(.failure(error)) }
+        for entry in awaited.removeAll() { entry.complete(.failure(error)) }
         logger.trace("redis connection closed", metadata: ["redis.reason": "\(error)"])
         onEvent(.closed(error))
     }
@@ -235,16 +197,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         guard status == REDIS_OK else {
             return reply.complete(.failure(closeReason ?? .connectionLost("the connection is closing")))
         }
-        markBusy()
-        pending.append(reply)
-        pendingHighWater = max(pendingHighWater, pending.count)
-    }
-
-    /// The watchdog measures silence from the moment the connection starts waiting for something.
-    private func markBusy() {
-        if pending.isEmpty && awaitedConfirmations == 0 {
-            lastProgress = DispatchTime.now().uptimeNanoseconds
-        }
+        awaited.append(reply, now: Self.now)
     }
 
     private func becomeReady() {
@@ -252,9 +205,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         connectTimer?.cancel()
         let timeout = configuration.commandTimeout
         let period = Duration.nanoseconds(max(timeout.nanoseconds / 4, 5_000_000))
-        watchdog = makeTimer(after: period, repeating: period) { [self] in
-            let silence = DispatchTime.now().uptimeNanoseconds &- lastProgress
-            if (!pending.isEmpty || awaitedConfirmations > 0), silence > UInt64(max(0, timeout.nanoseconds)) {
+        replyTimeoutTimer = makeTimer(after: period, repeating: period) { [self] in
+            if awaited.isOverdue(now: Self.now, timeout: timeout) {
                 logger.debug("redis command timeout: resetting the connection")
                 abort(.commandTimeout(timeout))
             }
@@ -274,6 +226,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         closeReason = .connectionFailed(reason)
         queue.async { [self] in onEvent(.closed(.connectionFailed(reason))) }
     }
+
+    private static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     private func makeTimer(
         after delay: Duration, repeating: Duration? = nil, _ handler: @escaping () -> Void
