@@ -5,6 +5,9 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <sys/ioctl.h>
+#include <signal.h>
+#include <pthread.h>
+#include <time.h>
 
 /// `errstr` is a `char[128]`, which Swift imports as a tuple: expose it as a C string.
 static inline const char *chiredis_context_errstr(const redisAsyncContext *ac) {
@@ -36,6 +39,28 @@ static inline int chiredis_bytes_available(int fd) {
 /// Enables TCP keepalive with hiredis's interval; returns REDIS_OK or REDIS_ERR.
 static inline int chiredis_enable_keepalive(redisAsyncContext *ac) {
     return redisEnableKeepAlive(&ac->c);
+}
+
+/// `redisAsyncHandleWrite` that never raises SIGPIPE. hiredis writes with write(2), which raises SIGPIPE on a
+/// socket the server closed, and that signal's default action ends the process. As libpq does, SIGPIPE is
+/// blocked in this thread for the call only, and a SIGPIPE the write raised (one that was not pending before) is
+/// consumed before the mask is restored: the host's signal disposition is neither relied on nor changed, and
+/// hiredis sees the write's EPIPE as an ordinary connection error.
+static inline void chiredis_async_handle_write(redisAsyncContext *ac) {
+    sigset_t sigpipe, previous, pending;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &sigpipe, &previous) != 0) {
+        redisAsyncHandleWrite(ac);
+        return;
+    }
+    int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    redisAsyncHandleWrite(ac);
+    if (!was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+        const struct timespec no_wait = {0, 0};
+        sigtimedwait(&sigpipe, NULL, &no_wait);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
 
 #endif

@@ -24,6 +24,8 @@ protocol EventLoopAdapterDelegate: AnyObject {
 ///   write source.
 /// - libdispatch keys epoll registrations by fd number, and hiredis closes its fd right after `cleanup` while a
 ///   reconnect may reuse the number: each source watches its own `dup` of the fd and closes it when cancelled.
+/// - Writes go through `chiredis_async_handle_write`, which keeps a write to a closed socket from raising
+///   SIGPIPE (whose default action ends the process) without touching the host's signal disposition.
 /// - `cleanup` may run inside `redisAsyncHandleRead` (hiredis frees the context on EOF), so handlers check
 ///   `context` after every call into hiredis.
 final class EventLoopAdapter {
@@ -113,7 +115,7 @@ final class EventLoopAdapter {
 
     private func handleWritable() {
         guard let context else { return }
-        redisAsyncHandleWrite(context)
+        chiredis_async_handle_write(context)
     }
 
     private func startReading() {
@@ -135,7 +137,7 @@ final class EventLoopAdapter {
 
     private func flush() {
         guard let context, sources.flushStarted() else { return }
-        redisAsyncHandleWrite(context)
+        chiredis_async_handle_write(context)
         sources.flushEnded()
     }
 

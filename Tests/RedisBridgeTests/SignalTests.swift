@@ -1,0 +1,43 @@
+import RedisBridge
+import RedisTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The library must not depend on its host ignoring SIGPIPE (SwiftNIO servers do; a CLI, a worker or a test
+/// runner does not) and must not change the host's disposition.
+@Suite("Signals", .enabled(if: !usesExternalRedis, "needs a redis-server whose clients it kills"), .timeLimit(.minutes(1)))
+struct SignalTests {
+    /// Redis closes the connection while a large pipeline is being written: the next write(2) fails with EPIPE.
+    /// With SIGPIPE's default action that would end this process; the connection must instead reconnect.
+    @Test func connectionsKilledMidWriteRaiseNoSIGPIPE() async throws {
+        let previous = signal(SIGPIPE, SIG_DFL)
+        defer { signal(SIGPIPE, previous) }
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.reconnectInitialDelay = .milliseconds(1)
+        configuration.reconnectMaximumDelay = .milliseconds(5)
+        try await withConnections(configuration) { publisher, _ in
+            let killer = RedisCommandConnection(configuration: configuration)
+            let message = String(repeating: "x", count: 256 * 1024)
+            var kills = 0
+            let deadline = ContinuousClock.now + .seconds(2)
+            while ContinuousClock.now < deadline {
+                for _ in 0..<16 { publisher.publishWithoutWaiting(message, to: "sigpipe") }
+                let reply = try await killer.send(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+                kills += reply.int ?? 0
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            // Still alive, and the connection recovers: a command after the storm gets its reply.
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(kills > 10)
+            #expect(try await publisher.publish("after", to: "sigpipe") == 0)
+            // Reading the disposition sets it: to the default, which it must still be.
+            let disposition = signal(SIGPIPE, SIG_DFL)
+            #expect(unsafeBitCast(disposition, to: Int.self) == unsafeBitCast(SIG_DFL, to: Int.self), "the library changed SIGPIPE's disposition")
+            await killer.close()
+        }
+    }
+}
