@@ -23,6 +23,13 @@ struct RStream: AsyncParsableCommand {
             """,
         subcommands: [Produce.self, Resume.self, Status.self, Stop.self]
     )
+
+    /// The tool is the host, so it decides the signal disposition: a reader of its output that goes away (a
+    /// closed pipe) must give a write error, not end a producer that its followers still read.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        await main(nil)
+    }
 }
 
 /// The options every subcommand shares: where Redis is and under which key prefix the streams live.
@@ -83,7 +90,12 @@ struct Produce: AsyncParsableCommand {
     func run() async throws {
         try await options.withContext(configure: { $0.runningTTL = .milliseconds(Int(runningTTL * 1000)) }) { context in
             let result = try await context.resumableStream(id) { standardInputLines() }
-            try await writeToStandardOutput(stream(of: result))
+            if case .created(let own) = result {
+                // The producer outlives its reader: with standard output closed, it goes on for its followers.
+                try await writeToStandardOutput(own, thenDrain: true)
+            } else {
+                try await writeToStandardOutput(stream(of: result))
+            }
             if case .created = result {
                 guard await context.drain(timeout: .seconds(30)) else {
                     throw RStreamError(description: "the producer did not finish within 30 seconds")
@@ -177,9 +189,17 @@ func stream(of result: ResumableStreamResult) throws -> ResumableTextStream {
 }
 
 /// Writes each chunk of `stream` to standard output as it arrives (unbuffered, so each chunk shows at once).
-func writeToStandardOutput(_ stream: ResumableTextStream) async throws {
-    for try await chunk in stream {
-        try FileHandle.standardOutput.write(contentsOf: Data(chunk.utf8))
+/// If standard output closes, throws its write error, or with `thenDrain` reads the rest of the stream
+/// without writing it.
+func writeToStandardOutput(_ stream: ResumableTextStream, thenDrain: Bool = false) async throws {
+    var outputClosed = false
+    for try await chunk in stream where !outputClosed {
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data(chunk.utf8))
+        } catch where thenDrain {
+            outputClosed = true
+            FileHandle.standardError.write(Data("rstream: standard output closed; producing on for followers\n".utf8))
+        }
     }
 }
 

@@ -1,26 +1,34 @@
 import Foundation
 import RedisTestSupport
+import ResumableStream
 import Testing
 
-/// Runs the built `rstream` tool, which SwiftPM puts next to the test bundle.
-private func rstream(_ arguments: [String], input: String = "", prefix: String) async throws -> (status: Int32, output: String, error: String) {
+/// The built `rstream` tool, which SwiftPM puts next to the test bundle, started with `arguments` on the shared
+/// Redis under `prefix`, its standard streams on pipes.
+private func launchRStream(_ arguments: [String], prefix: String) throws -> (process: Process, stdin: Pipe, stdout: Pipe, stderr: Pipe) {
     let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let tool = [directory, directory.deletingLastPathComponent()]
         .map { $0.appendingPathComponent("rstream") }
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     guard let tool else { throw CocoaError(.fileNoSuchFile) }
     let redis = try sharedConfiguration().description
+    let process = Process()
+    process.executableURL = tool
+    process.arguments = arguments + (arguments.contains("--redis") ? [] : ["--redis", redis]) + ["--prefix", prefix]
+    let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    return (process, stdin, stdout, stderr)
+}
+
+/// Runs `rstream` with `input` on its standard input, to the end.
+private func rstream(_ arguments: [String], input: String = "", prefix: String) async throws -> (status: Int32, output: String, error: String) {
+    let (process, stdin, stdout, stderr) = try launchRStream(arguments, prefix: prefix)
     return try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
             do {
-                let process = Process()
-                process.executableURL = tool
-                process.arguments = arguments + (arguments.contains("--redis") ? [] : ["--redis", redis]) + ["--prefix", prefix]
-                let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
-                process.standardInput = stdin
-                process.standardOutput = stdout
-                process.standardError = stderr
-                try process.run()
                 stdin.fileHandleForWriting.write(Data(input.utf8))
                 try stdin.fileHandleForWriting.close()
                 let output = stdout.fileHandleForReading.readDataToEndOfFile()
@@ -60,5 +68,29 @@ struct CommandLineToolTests {
         #expect(result.status == 1)
         #expect(result.error.hasPrefix("rstream: ") && result.error.contains("TLS"))
         #expect(result.error.split(separator: "\n").count == 1)
+    }
+
+    /// The producer outlives its reader: `rstream produce` whose standard output was closed goes on for its
+    /// followers, byte for byte, and exits 0.
+    @Test func aProducerWhoseOutputClosedGoesOnForItsFollowers() async throws {
+        let prefix = testPrefix()
+        let (process, stdin, stdout, stderr) = try launchRStream(["produce", "closed-output"], prefix: prefix)
+        try stdout.fileHandleForReading.close()
+        let context = ResumableStreamContext(redis: try sharedConfiguration(), configuration: .init(keyPrefix: prefix))
+        stdin.fileHandleForWriting.write(Data("line 1\n".utf8))
+        #expect(await eventually { (try? await context.hasExistingStream("closed-output")) == .inProgress })
+        guard case .resumed(let follower) = try await context.resumeExistingStream("closed-output") else {
+            Issue.record("could not follow the stream")
+            process.terminate()
+            return
+        }
+        for line in 2...50 { stdin.fileHandleForWriting.write(Data("line \(line)\n".utf8)) }
+        try stdin.fileHandleForWriting.close()
+        #expect(try await follower.collect() == (1...50).map { "line \($0)\n" }.joined())
+        let error = await Task.detached { stderr.fileHandleForReading.readDataToEndOfFile() }.value
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(String(decoding: error, as: UTF8.self).contains("standard output closed"))
+        await context.shutdown(gracePeriod: .seconds(1))
     }
 }
