@@ -65,4 +65,21 @@ struct ServerSentEventsTests {
         #expect(ServerSentEvents.skipCharacters(lastEventID: "-1", resumeAt: nil) == nil)
         #expect(ServerSentEvents.skipCharacters(lastEventID: nil, resumeAt: nil) == nil)
     }
+
+    /// Any number a client sends is hostile: a resume at the largest offset must not trap the server.
+    @Test func aHostileOffsetNeverTraps() async throws {
+        try await withContext(.inMemory) { context in
+            let writer = Writer()
+            _ = try await context.resumableStream("sse", makeStream: writer.source).created()
+            let skip = try #require(ServerSentEvents.skipCharacters(lastEventID: String(Int.max), resumeAt: nil))
+            let resumed = try await context.resumeExistingStream("sse", skipCharacters: skip).resumed()
+            writer.write("late")
+            writer.write("r")
+            writer.close()
+            var events: [String] = []
+            for try await event in resumed.serverSentEvents(startingAt: skip) { events.append(event) }
+            #expect(try parse(events).text == "later")
+            #expect(try parse(events).lastEventID == String(Int.max))
+        }
+    }
 }

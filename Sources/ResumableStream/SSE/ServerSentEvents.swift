@@ -51,7 +51,9 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         /// The next event, or `nil` at the end of the stream.
         public mutating func next() async throws -> String? {
             guard let chunk = try await chunks.next() else { return nil }
-            offset += chunk.utf16.count
+            // The start offset comes from the client: saturate rather than trap on a hostile one.
+            let (sum, overflow) = offset.addingReportingOverflow(chunk.utf16.count)
+            offset = overflow ? .max : sum
             return "id: \(offset)\ndata: \(chunk.jsonQuoted)\n\n"
         }
     }
