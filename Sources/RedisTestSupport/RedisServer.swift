@@ -111,6 +111,31 @@ public final class RedisServer: @unchecked Sendable {
         await RedisServer.offload { self.killServer() }
     }
 
+    /// Freezes the server (`SIGSTOP`): its port still accepts connections (the kernel completes them) but
+    /// nothing is answered, as with a hung server or a black-holed network. ``thaw()`` resumes it.
+    public func freeze() throws {
+        try signalServer(SIGSTOP)
+    }
+
+    /// Resumes a server frozen by ``freeze()`` (`SIGCONT`).
+    public func thaw() throws {
+        try signalServer(SIGCONT)
+    }
+
+    private func signalServer(_ signal: Int32) throws {
+        guard isManaged else { throw Failure.notManaged }
+        guard let pid = serverPID else { throw Failure.command("the server is not running") }
+        Glibc.kill(pid, signal)
+    }
+
+    /// The pid of this object's running redis-server, from its pid file.
+    private var serverPID: Int32? {
+        guard let pidFile, let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isThisServer(pid)
+        else { return nil }
+        return pid
+    }
+
     /// Starts the server again on the same port, socket and arguments (killing it first if it runs).
     public func restart() async throws {
         guard isManaged else { throw Failure.notManaged }
@@ -189,9 +214,7 @@ public final class RedisServer: @unchecked Sendable {
     /// Only our own server: after it exited, its pid may be reused by any process or thread (this one's
     /// included), and another test's server may listen on the same port.
     private func killServer() {
-        guard let pidFile, let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isThisServer(pid)
-        else { return }
+        guard let pid = serverPID else { return }
         Glibc.kill(pid, SIGKILL)
         let deadline = Date().addingTimeInterval(2)
         while isThisServer(pid) && Date() < deadline { usleep(2_000) }

@@ -100,6 +100,27 @@ struct FailureTests {
         }
     }
 
+    /// A frozen server accepts connections and answers nothing: a `subscribe` gets the command timeout instead
+    /// of waiting across reconnections forever, and works again once the server thaws.
+    @Test func subscribingToAFrozenServerFailsWithinTheCommandTimeout() async throws {
+        let server = try await RedisServer.start()
+        defer {
+            try? server.thaw()
+            try? server.stop()
+        }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.commandTimeout = .milliseconds(400)
+        try await withConnections(configuration) { commands, subscriber in
+            try server.freeze()
+            let started = ContinuousClock.now
+            await #expect(throws: RedisError.commandTimeout(.milliseconds(400))) { _ = try await subscriber.subscribe(to: "frozen") }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(await subscriber.channelCount == 0)
+            try server.thaw()
+            #expect(await eventually { (try? await subscriber.subscribe(to: "thawed")) != nil })
+        }
+    }
+
     @Test func killedCommandConnectionReconnectsAndFailsWhatWasInFlight() async throws {
         let server = try await RedisServer.start()
         defer { try? server.stop() }

@@ -110,7 +110,7 @@ extension SubscriptionRegistry: ConnectionSupervisorDelegate {
     }
 
     func supervisor(lostConnection error: RedisError) {
-        subscriptions.connectionLost()
+        for subscriber in subscriptions.connectionLost() { finish(subscriber, throwing: error) }
         recordChannelCount()
     }
 

@@ -9,7 +9,7 @@
 /// ```
 /// pending ─(SUBSCRIBE sent)─► subscribing ─(confirmed)─► active ─(last subscriber left)─► unsubscribing
 ///    ▲                                                                                        │
-///    └──────────────(connection lost, or a subscriber came back while unsubscribing)──────────┘
+///    └───(connection lost with confirmed subscribers, or a subscriber came while unsubscribing)┘
 /// ```
 ///
 /// Generic over the subscriber, so that tests drive it with plain values; `id`s tell subscribers apart.
@@ -118,16 +118,23 @@ struct SubscriptionStateMachine<Subscriber> {
         channels[name] = nil
     }
 
-    /// The connection dropped: every channel is subscribed again on the next one, but a channel whose
-    /// `UNSUBSCRIBE` was under way and has no subscriber is gone.
-    mutating func connectionLost() {
+    /// The connection dropped: the subscribers still waiting for their first confirmation, to fail with the
+    /// drop's error (so that a `subscribe` call never outlives the connection it was sent on: a server that
+    /// accepts connections but never answers cannot hold it forever). Confirmed subscribers stay, and their
+    /// channels are subscribed again on the next connection.
+    mutating func connectionLost() -> [Subscriber] {
+        var failed: [Subscriber] = []
         for (name, channel) in channels {
-            if channel.status == .unsubscribing, channel.members.isEmpty {
+            failed += channel.members.filter { !$0.isConfirmed }.map(\.subscriber)
+            let confirmed = channel.members.filter(\.isConfirmed)
+            if confirmed.isEmpty {
                 channels[name] = nil
             } else {
+                channels[name]?.members = confirmed
                 channels[name]?.status = .pending
             }
         }
+        return failed
     }
 
     /// A connection attempt failed: the subscribers still waiting for their first confirmation, to fail with
