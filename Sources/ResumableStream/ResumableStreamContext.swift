@@ -191,19 +191,10 @@ public final class ResumableStreamContext: Sendable {
     /// Waits until every producer of this context finished, or `timeout` passed; returns whether all
     /// finished.
     public func drain(timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await self.waitUntilNoProducers()
-                return !Task.isCancelled
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let drained = await group.next() ?? false
-            group.cancelAll()
-            return drained
-        }
+        await withDeadline(timeout) {
+            await self.waitUntilNoProducers()
+            return !Task.isCancelled
+        } ?? false
     }
 
     /// Stops accepting new streams, lets running producers finish for up to `gracePeriod`, stops the ones

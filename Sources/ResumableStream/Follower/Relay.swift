@@ -52,19 +52,10 @@ final class Relay: Sendable {
     /// Waits for the producer's first message (the replay, possibly empty).
     func waitForAck(within timeout: Duration) async -> Bool {
         let acks = self.acks
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in acks { return true }
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let acknowledged = await group.next() ?? false
-            group.cancelAll()
-            return acknowledged
-        }
+        return await withDeadline(timeout) {
+            for await _ in acks { return true }
+            return false
+        } ?? false
     }
 
     /// Stops relaying and unsubscribes.
