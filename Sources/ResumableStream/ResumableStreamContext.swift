@@ -111,19 +111,20 @@ public final class ResumableStreamContext: Sendable {
         // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
         var requests: (any AsyncSequence<ResumableStreamMessage, Never> & Sendable)? =
             try await subscriber.textSubscription(to: keys.requests)
-        if try await publisher.setIfAbsent(keys.sentinel, to: "1", expiresIn: configuration.runningTTL), let listening = requests {
+        let sentinel = sentinel(keys)
+        if try await sentinel.create(), let listening = requests {
             return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
         }
         requests = nil  // a follower does not listen for requests: dropping it unsubscribes
-        // The TypeScript path: INCR counts the callers, and fails on DONE.
-        guard let count = try await publisher.increment(keys.sentinel) else { return .alreadyDone }
-        if count == 1 {
-            // The sentinel expired between the two commands and INCR recreated it without expiry.
-            try await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
+        switch try await sentinel.join() {
+        case .done:
+            return .alreadyDone
+        case .recreated:
             let listening = try await subscriber.textSubscription(to: keys.requests)
             return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
+        case .running:
+            return try await follower(keys).follow(skipCharacters: skipCharacters)
         }
-        return try await follower(keys).follow(skipCharacters: skipCharacters)
     }
 
     /// Starts a new stream with this id, replacing a finished one (the TypeScript `createNewResumableStream`).
@@ -144,8 +145,7 @@ public final class ResumableStreamContext: Sendable {
         // All after SUBSCRIBE, so a consumer that sees the sentinel finds the producer listening (TS PR #41).
         try await publisher.setValue(token, for: keys.generation, expiresIn: configuration.runningTTL)
         _ = try await publisher.publish(RequestMessage.encodeGeneration(token), to: keys.requests)
-        try await publisher.setValue("1", for: keys.sentinel, expiresIn: configuration.runningTTL)
-        try await publisher.delete(keys.meta)
+        try await sentinel(keys).markRunning()
         return startProducer(keys, announcedToken: token, requests: requests, makeStream)
     }
 
@@ -153,19 +153,19 @@ public final class ResumableStreamContext: Sendable {
     /// if there is none, ``ResumableStreamResult/alreadyDone`` if it finished.
     public func resumeExistingStream(_ streamID: String, skipCharacters: Int? = nil) async throws -> ResumableStreamResult {
         let keys = try streamKeys(streamID)
-        switch try await publisher.value(of: keys.sentinel) {
-        case nil: return .notFound
-        case WireProtocol.doneValue?: return .alreadyDone
-        default: return try await follower(keys).follow(skipCharacters: skipCharacters)
+        switch try await sentinel(keys).state() {
+        case .absent: return .notFound
+        case .done: return .alreadyDone
+        case .running: return try await follower(keys).follow(skipCharacters: skipCharacters)
         }
     }
 
     /// Whether a stream exists and whether it finished (the TypeScript `hasExistingStream`).
     public func hasExistingStream(_ streamID: String) async throws -> ResumableStreamState {
-        switch try await publisher.value(of: try streamKeys(streamID).sentinel) {
-        case nil: .none
-        case WireProtocol.doneValue?: .done
-        default: .inProgress
+        switch try await sentinel(try streamKeys(streamID)).state() {
+        case .absent: .none
+        case .done: .done
+        case .running: .inProgress
         }
     }
 
@@ -176,7 +176,7 @@ public final class ResumableStreamContext: Sendable {
     /// stored when it starts (within the stop request TTL).
     public func stop(_ streamID: String) async throws -> ResumableStreamStopResult {
         let keys = try streamKeys(streamID)
-        if try await publisher.value(of: keys.sentinel) == WireProtocol.doneValue { return .alreadyDone }
+        if try await sentinel(keys).state() == .done { return .alreadyDone }
         // Store first, then publish: a producer that subscribed after the publish reads the stored request.
         try await publisher.setValue("1", for: keys.stopFlag, expiresIn: configuration.stopRequestTTL)
         let receivers = try await publisher.publish(RequestMessage.encodedStop, to: keys.requests)
@@ -243,6 +243,10 @@ public final class ResumableStreamContext: Sendable {
         guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
         guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
         return StreamKeys(keyPrefix: configuration.keyPrefix, streamID: streamID)
+    }
+
+    private func sentinel(_ keys: StreamKeys) -> Sentinel {
+        Sentinel(keys: keys, publisher: publisher, configuration: configuration)
     }
 
     private func follower(_ keys: StreamKeys) -> Follower {

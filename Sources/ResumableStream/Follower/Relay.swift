@@ -86,7 +86,7 @@ final class Relay: Sendable {
                     follower.watchdog.insert(self)
                 }
                 if text == WireProtocol.doneMessage {
-                    return await end(with: follower.ending())
+                    return await end(with: follower.sentinel.ending())
                 }
                 if !text.isEmpty {
                     if let backlog, !backlog.admit(text.utf8.count) {
@@ -150,10 +150,10 @@ final class Relay: Sendable {
     /// The producer stopped listening without a DONE reaching this relay: ends it with the stream's ending if the
     /// sentinel says DONE and nothing was lost, else with an error.
     private func concludeSilence() async {
-        let sentinel = try? await follower.publisher.value(of: follower.keys.sentinel)
-        if sentinel == WireProtocol.doneValue, await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
-            end(with: await follower.ending())
-        } else if sentinel == WireProtocol.doneValue {
+        let isDone = (try? await follower.sentinel.state()) == .done
+        if isDone, await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
+            end(with: await follower.sentinel.ending())
+        } else if isDone {
             end(throwing: ResumableStreamError.interrupted)
         } else {
             end(throwing: ResumableStreamError.producerUnreachable)

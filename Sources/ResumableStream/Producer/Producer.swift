@@ -33,6 +33,7 @@ final class Producer: Sendable {
     private let isAnnounced: Bool
     private let configuration: ResumableStreamConfiguration
     private let publisher: any ResumableStreamPublisher
+    private let sentinel: Sentinel
     private let logger: Logger
     private let metrics: StreamMetrics
     private let output: AsyncThrowingStream<String, any Error>.Continuation
@@ -58,6 +59,7 @@ final class Producer: Sendable {
         state = Locked(State(answersRequests: announcedToken == nil))
         self.configuration = configuration
         self.publisher = publisher
+        sentinel = Sentinel(keys: keys, publisher: publisher, configuration: configuration)
         self.logger = logger
         self.metrics = metrics
         self.output = output
@@ -256,9 +258,7 @@ final class Producer: Sendable {
     /// finished stream's expiry (a refresh racing the DONE) nor extend a successor's.
     func refreshExpiry() async {
         guard !state.withLock({ $0.isDone || $0.isReplaced }) else { return }
-        _ = try? await publisher.extendExpiry(
-            of: keys.sentinel, to: configuration.runningTTL, unlessItHolds: WireProtocol.doneValue,
-            fencedBy: keys.generation, token: token)
+        _ = try? await sentinel.refresh(fencedBy: token)
     }
 
     private func finish(_ ending: StreamEnding) async {
@@ -269,14 +269,8 @@ final class Producer: Sendable {
         if case .failed = ending {} else { output.finish() }
         metrics.record(ending)
         do {
-            if ending != .completed {
-                _ = try await publisher.setValue(
-                    ending.json, for: keys.meta, expiresIn: configuration.doneTTL, fencedBy: keys.generation, token: token)
-            }
             // Before the DONE messages, on the same connection: a consumer that got DONE reads DONE here.
-            let finalised = try await publisher.setValue(
-                WireProtocol.doneValue, for: keys.sentinel, expiresIn: configuration.doneTTL, fencedBy: keys.generation, token: token)
-            if !finalised {
+            if !(try await sentinel.finalise(as: ending, fencedBy: token)) {
                 logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.streamID)"])
             }
         } catch {
