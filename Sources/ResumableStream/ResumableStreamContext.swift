@@ -34,14 +34,6 @@ public final class ResumableStreamContext: Sendable {
     /// Checks every follower each watchdog interval.
     private let watchdog: PeriodicSweep<Relay>
 
-    private struct ProducerRegistry {
-        var producers: [ObjectIdentifier: Producer] = [:]
-        var isShuttingDown = false
-        /// ``drain(timeout:)`` calls waiting for `producers` to become empty.
-        var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiterID = 0
-    }
-
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
     /// ``InMemoryBackend`` or Redis connections you manage. The context does not close them.
     public convenience init(
@@ -200,7 +192,7 @@ public final class ResumableStreamContext: Sendable {
     /// Stops accepting new streams, lets running producers finish for up to `gracePeriod`, stops the ones
     /// still running (their streams end as stopped), and closes the Redis connections the context opened.
     public func shutdown(gracePeriod: Duration) async {
-        registry.withLock { $0.isShuttingDown = true }
+        registry.withLock { $0.beginShutdown() }
         if !(await drain(timeout: gracePeriod)) {
             let remaining = registry.withLock { Array($0.producers.values) }
             logger.debug("stopping producers still running after the grace period", metadata: ["count": "\(remaining.count)"])
@@ -219,23 +211,15 @@ public final class ResumableStreamContext: Sendable {
 
     /// Returns once no producer runs, or once the calling task is cancelled.
     private func waitUntilNoProducers() async {
-        let id = registry.withLock { registry in
-            defer { registry.nextWaiterID += 1 }
-            return registry.nextWaiterID
-        }
+        let id = registry.withLock { $0.makeWaiterID() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 // Registered under the lock that producers finish under; a cancellation that came first is
                 // seen here, one that comes later finds the waiter.
-                let resumeNow = registry.withLock { registry in
-                    guard !registry.producers.isEmpty, !Task.isCancelled else { return true }
-                    registry.drainWaiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
+                registry.withLock { $0.waitForDrain(continuation, id: id, isCancelled: Task.isCancelled) }?.resume()
             }
         } onCancel: {
-            registry.withLock { $0.drainWaiters.removeValue(forKey: id) }?.resume()
+            registry.withLock { $0.cancelDrainWaiter(id) }?.resume()
         }
     }
 
@@ -262,23 +246,14 @@ public final class ResumableStreamContext: Sendable {
     ) -> ResumableTextStream where Source.Element == String {
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
         let producer = Producer(keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: output)
-        let id = ObjectIdentifier(producer)
         metrics.created.increment()
-        metrics.activeProducers.record(registry.withLock { registry in
-            registry.producers[id] = producer
-            return registry.producers.count
-        })
+        metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
         refresher.insert(producer)
         producer.start(source: makeStream, requests: requests) { [self] in
             refresher.remove(producer)
-            let (remaining, waiters) = registry.withLock { registry in
-                registry.producers[id] = nil
-                guard registry.producers.isEmpty else { return (registry.producers.count, [CheckedContinuation<Void, Never>]()) }
-                defer { registry.drainWaiters = [:] }
-                return (0, Array(registry.drainWaiters.values))
-            }
+            let (remaining, drained) = registry.withLock { $0.remove(producer) }
             metrics.activeProducers.record(remaining)
-            for waiter in waiters { waiter.resume() }
+            for waiter in drained { waiter.resume() }
         }
         logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
         return ResumableTextStream(chunks: chunks)
