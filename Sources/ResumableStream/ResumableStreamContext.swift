@@ -84,7 +84,9 @@ public final class ResumableStreamContext: Sendable {
         refresher = PeriodicSweep(period: configuration.runningTTL / 3) { producers in
             for producer in producers { await producer.refreshExpiry() }
         }
-        watchdog = PeriodicSweep(period: configuration.watchdogInterval) { relays in await Relay.watch(relays) }
+        watchdog = PeriodicSweep(period: configuration.watchdogInterval) { relays in
+            await FollowerWatchdog.checkSilentFollowers(relays)
+        }
     }
 
     // MARK: the TypeScript API
