@@ -113,9 +113,10 @@ final class Relay: Sendable {
     /// The producer stopped listening without a DONE reaching this relay: ends it with the stream's ending if the
     /// sentinel says DONE and nothing was lost, else with an error.
     func concludeSilence() async {
-        let isDone = (try? await follower.sentinel.state()) == .done
+        let sentinel = follower.sentinel
+        let isDone = (try? await sentinel.state()) == .done
         if isDone, await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
-            end(with: await follower.sentinel.ending())
+            end(with: await sentinel.ending())
         } else if isDone {
             end(throwing: ResumableStreamError.interrupted)
         } else {

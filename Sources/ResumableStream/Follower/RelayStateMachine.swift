@@ -18,6 +18,7 @@ struct RelayStateMachine {
         case concludeSilence
     }
 
+    /// Whether the producer's first message (its acknowledgement) arrived.
     private(set) var isAcknowledged = false
     /// When the last message arrived (or the relay started).
     private(set) var lastMessage: ContinuousClock.Instant

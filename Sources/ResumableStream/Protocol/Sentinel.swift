@@ -25,13 +25,16 @@ struct Sentinel: Sendable {
         case recreated
     }
 
+    /// The stream's keys: the sentinel, the meta key, and the generation key that fences the producer's writes.
     let keys: StreamKeys
+    /// The command connection.
     let publisher: any ResumableStreamPublisher
     /// The expiry while a producer runs (``ResumableStreamConfiguration/runningTTL``).
     let runningTTL: Duration
     /// The expiry once finished (``ResumableStreamConfiguration/doneTTL``).
     let doneTTL: Duration
 
+    /// The sentinel of the stream with `keys`, with the expiries of `configuration`.
     init(keys: StreamKeys, publisher: any ResumableStreamPublisher, configuration: ResumableStreamConfiguration) {
         self.keys = keys
         self.publisher = publisher
