@@ -34,14 +34,6 @@ public final class ResumableStreamContext: Sendable {
     /// Checks every follower each watchdog interval.
     private let watchdog: PeriodicSweep<Relay>
 
-    private struct ProducerRegistry {
-        var producers: [ObjectIdentifier: Producer] = [:]
-        var isShuttingDown = false
-        /// ``drain(timeout:)`` calls waiting for `producers` to become empty.
-        var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiterID = 0
-    }
-
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
     /// ``InMemoryBackend`` or Redis connections you manage. The context does not close them.
     public convenience init(
@@ -92,7 +84,9 @@ public final class ResumableStreamContext: Sendable {
         refresher = PeriodicSweep(period: configuration.runningTTL / 3) { producers in
             for producer in producers { await producer.refreshExpiry() }
         }
-        watchdog = PeriodicSweep(period: configuration.watchdogInterval) { relays in await Relay.watch(relays) }
+        watchdog = PeriodicSweep(period: configuration.watchdogInterval) { relays in
+            await FollowerWatchdog.checkSilentFollowers(relays)
+        }
     }
 
     // MARK: the TypeScript API
@@ -111,19 +105,20 @@ public final class ResumableStreamContext: Sendable {
         // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
         var requests: (any AsyncSequence<ResumableStreamMessage, Never> & Sendable)? =
             try await subscriber.textSubscription(to: keys.requests)
-        if try await publisher.setIfAbsent(keys.sentinel, to: "1", expiresIn: configuration.runningTTL), let listening = requests {
+        let sentinel = sentinel(keys)
+        if try await sentinel.create(), let listening = requests {
             return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
         }
         requests = nil  // a follower does not listen for requests: dropping it unsubscribes
-        // The TypeScript path: INCR counts the callers, and fails on DONE.
-        guard let count = try await publisher.increment(keys.sentinel) else { return .alreadyDone }
-        if count == 1 {
-            // The sentinel expired between the two commands and INCR recreated it without expiry.
-            try await publisher.setExpiry(of: keys.sentinel, to: configuration.runningTTL)
+        switch try await sentinel.join() {
+        case .done:
+            return .alreadyDone
+        case .recreated:
             let listening = try await subscriber.textSubscription(to: keys.requests)
             return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
+        case .running:
+            return try await follower(keys).follow(skipCharacters: skipCharacters)
         }
-        return try await follower(keys).follow(skipCharacters: skipCharacters)
     }
 
     /// Starts a new stream with this id, replacing a finished one (the TypeScript `createNewResumableStream`).
@@ -144,8 +139,7 @@ public final class ResumableStreamContext: Sendable {
         // All after SUBSCRIBE, so a consumer that sees the sentinel finds the producer listening (TS PR #41).
         try await publisher.setValue(token, for: keys.generation, expiresIn: configuration.runningTTL)
         _ = try await publisher.publish(RequestMessage.encodeGeneration(token), to: keys.requests)
-        try await publisher.setValue("1", for: keys.sentinel, expiresIn: configuration.runningTTL)
-        try await publisher.delete(keys.meta)
+        try await sentinel(keys).markRunning()
         return startProducer(keys, announcedToken: token, requests: requests, makeStream)
     }
 
@@ -153,19 +147,19 @@ public final class ResumableStreamContext: Sendable {
     /// if there is none, ``ResumableStreamResult/alreadyDone`` if it finished.
     public func resumeExistingStream(_ streamID: String, skipCharacters: Int? = nil) async throws -> ResumableStreamResult {
         let keys = try streamKeys(streamID)
-        switch try await publisher.value(of: keys.sentinel) {
-        case nil: return .notFound
-        case WireProtocol.doneValue?: return .alreadyDone
-        default: return try await follower(keys).follow(skipCharacters: skipCharacters)
+        switch try await sentinel(keys).state() {
+        case .absent: return .notFound
+        case .done: return .alreadyDone
+        case .running: return try await follower(keys).follow(skipCharacters: skipCharacters)
         }
     }
 
     /// Whether a stream exists and whether it finished (the TypeScript `hasExistingStream`).
     public func hasExistingStream(_ streamID: String) async throws -> ResumableStreamState {
-        switch try await publisher.value(of: try streamKeys(streamID).sentinel) {
-        case nil: .none
-        case WireProtocol.doneValue?: .done
-        default: .inProgress
+        switch try await sentinel(try streamKeys(streamID)).state() {
+        case .absent: .none
+        case .done: .done
+        case .running: .inProgress
         }
     }
 
@@ -176,7 +170,7 @@ public final class ResumableStreamContext: Sendable {
     /// stored when it starts (within the stop request TTL).
     public func stop(_ streamID: String) async throws -> ResumableStreamStopResult {
         let keys = try streamKeys(streamID)
-        if try await publisher.value(of: keys.sentinel) == WireProtocol.doneValue { return .alreadyDone }
+        if try await sentinel(keys).state() == .done { return .alreadyDone }
         // Store first, then publish: a producer that subscribed after the publish reads the stored request.
         try await publisher.setValue("1", for: keys.stopFlag, expiresIn: configuration.stopRequestTTL)
         let receivers = try await publisher.publish(RequestMessage.encodedStop, to: keys.requests)
@@ -191,25 +185,16 @@ public final class ResumableStreamContext: Sendable {
     /// Waits until every producer of this context finished, or `timeout` passed; returns whether all
     /// finished.
     public func drain(timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await self.waitUntilNoProducers()
-                return !Task.isCancelled
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let drained = await group.next() ?? false
-            group.cancelAll()
-            return drained
-        }
+        await withDeadline(timeout) {
+            await self.waitUntilNoProducers()
+            return !Task.isCancelled
+        } ?? false
     }
 
     /// Stops accepting new streams, lets running producers finish for up to `gracePeriod`, stops the ones
     /// still running (their streams end as stopped), and closes the Redis connections the context opened.
     public func shutdown(gracePeriod: Duration) async {
-        registry.withLock { $0.isShuttingDown = true }
+        registry.withLock { $0.beginShutdown() }
         if !(await drain(timeout: gracePeriod)) {
             let remaining = registry.withLock { Array($0.producers.values) }
             logger.debug("stopping producers still running after the grace period", metadata: ["count": "\(remaining.count)"])
@@ -228,23 +213,15 @@ public final class ResumableStreamContext: Sendable {
 
     /// Returns once no producer runs, or once the calling task is cancelled.
     private func waitUntilNoProducers() async {
-        let id = registry.withLock { registry in
-            defer { registry.nextWaiterID += 1 }
-            return registry.nextWaiterID
-        }
+        let id = registry.withLock { $0.makeWaiterID() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 // Registered under the lock that producers finish under; a cancellation that came first is
                 // seen here, one that comes later finds the waiter.
-                let resumeNow = registry.withLock { registry in
-                    guard !registry.producers.isEmpty, !Task.isCancelled else { return true }
-                    registry.drainWaiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
+                registry.withLock { $0.waitForDrain(continuation, id: id, isCancelled: Task.isCancelled) }?.resume()
             }
         } onCancel: {
-            registry.withLock { $0.drainWaiters.removeValue(forKey: id) }?.resume()
+            registry.withLock { $0.cancelDrainWaiter(id) }?.resume()
         }
     }
 
@@ -252,6 +229,10 @@ public final class ResumableStreamContext: Sendable {
         guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
         guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
         return StreamKeys(keyPrefix: configuration.keyPrefix, streamID: streamID)
+    }
+
+    private func sentinel(_ keys: StreamKeys) -> Sentinel {
+        Sentinel(keys: keys, publisher: publisher, configuration: configuration)
     }
 
     private func follower(_ keys: StreamKeys) -> Follower {
@@ -267,23 +248,14 @@ public final class ResumableStreamContext: Sendable {
     ) -> ResumableTextStream where Source.Element == String {
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
         let producer = Producer(keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: output)
-        let id = ObjectIdentifier(producer)
         metrics.created.increment()
-        metrics.activeProducers.record(registry.withLock { registry in
-            registry.producers[id] = producer
-            return registry.producers.count
-        })
+        metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
         refresher.insert(producer)
         producer.start(source: makeStream, requests: requests) { [self] in
             refresher.remove(producer)
-            let (remaining, waiters) = registry.withLock { registry in
-                registry.producers[id] = nil
-                guard registry.producers.isEmpty else { return (registry.producers.count, [CheckedContinuation<Void, Never>]()) }
-                defer { registry.drainWaiters = [:] }
-                return (0, Array(registry.drainWaiters.values))
-            }
+            let (remaining, drained) = registry.withLock { $0.remove(producer) }
             metrics.activeProducers.record(remaining)
-            for waiter in waiters { waiter.resume() }
+            for waiter in drained { waiter.resume() }
         }
         logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
         return ResumableTextStream(chunks: chunks)

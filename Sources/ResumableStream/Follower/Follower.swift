@@ -40,10 +40,10 @@ struct Follower: Sendable {
             if ContinuousClock.now >= deadline || receivers == 0 {
                 // Nobody listens on the request channel: the producer finished, crashed, or (a TypeScript
                 // producer) has not subscribed yet, which the retry covers until the deadline.
-                switch try await publisher.value(of: keys.sentinel) {
-                case WireProtocol.doneValue?: return .alreadyDone
-                case nil: return .notFound
-                default: if ContinuousClock.now >= deadline { return .producerUnreachable }
+                switch try await sentinel.state() {
+                case .done: return .alreadyDone
+                case .absent: return .notFound
+                case .running: if ContinuousClock.now >= deadline { return .producerUnreachable }
                 }
                 try await Task.sleep(for: min(wait, max(deadline - ContinuousClock.now, .zero)))
             }
@@ -51,12 +51,9 @@ struct Follower: Sendable {
         }
     }
 
-    /// How a stream that delivered DONE (or lost it) really ended, from the meta key TypeScript never writes.
-    func ending() async -> StreamEnding {
-        guard let json = try? await publisher.value(of: keys.meta), let ending = StreamEnding(json: json) else {
-            return .completed
-        }
-        return ending
+    /// The stream's sentinel, which says whether it runs and how it ended.
+    var sentinel: Sentinel {
+        Sentinel(keys: keys, publisher: publisher, configuration: configuration)
     }
 
     /// Whether the producer still listens for requests (it unsubscribes only when finished).

@@ -1,20 +1,18 @@
 import Foundation
 
 /// One listener channel's relay: a task that reads the channel into the follower's output, watched by the
-/// context's watchdog (``watch(_:)``) for a producer that went silent.
+/// context's watchdog (``FollowerWatchdog``) for a producer that went silent.
 final class Relay: Sendable {
+    /// The relay's state, and the task that reads the channel (set once it starts).
     private struct State {
-        var acknowledged = false
-        var lastMessage = ContinuousClock.now
+        var machine = RelayStateMachine(startedAt: .now)
         var reader: Task<Void, Never>?
-        /// Watchdog rounds in a row that found the relay silent and nobody listening for requests.
-        var strikes = 0
-        var isConcluding = false
-        var probeReceived = false
     }
 
+    /// What the reader reads: the relayed chunks.
     let stream: ResumableTextStream
-    private let follower: Follower
+    /// The handshake's side of the stream: its keys, configuration, connections and watchdog.
+    let follower: Follower
     /// The listener channel this relay reads.
     private let channel: String
     /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``).
@@ -52,19 +50,10 @@ final class Relay: Sendable {
     /// Waits for the producer's first message (the replay, possibly empty).
     func waitForAck(within timeout: Duration) async -> Bool {
         let acks = self.acks
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in acks { return true }
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let acknowledged = await group.next() ?? false
-            group.cancelAll()
-            return acknowledged
-        }
+        return await withDeadline(timeout) {
+            for await _ in acks { return true }
+            return false
+        } ?? false
     }
 
     /// Stops relaying and unsubscribes.
@@ -82,20 +71,15 @@ final class Relay: Sendable {
                 // if the sentinel says DONE: the last chunks may have been lost with the DONE message.)
                 return end(throwing: ResumableStreamError.interrupted)
             case .message(let text) where text == probe:
-                state.withLock { $0.probeReceived = true }
+                state.withLock { $0.machine.probeReceived() }
             case .message(let text):
-                let first = state.withLock { state in
-                    state.lastMessage = .now
-                    defer { state.acknowledged = true }
-                    return !state.acknowledged
-                }
-                if first {
+                if state.withLock({ $0.machine.messageReceived(at: .now) }) == .acknowledgeAndJoinWatchdog {
                     ack.yield()
                     ack.finish()
                     follower.watchdog.insert(self)
                 }
                 if text == WireProtocol.doneMessage {
-                    return await end(with: follower.ending())
+                    return await end(with: follower.sentinel.ending())
                 }
                 if !text.isEmpty {
                     if let backlog, !backlog.admit(text.utf8.count) {
@@ -115,54 +99,25 @@ final class Relay: Sendable {
         end(throwing: ResumableStreamError.interrupted)
     }
 
-    /// One watchdog round over a context's relays. A relay that received nothing for a watchdog interval has
-    /// its producer checked (does anyone still listen on the stream's request channel? asked once per stream,
-    /// for all streams at once); two failed checks in a row end it, with the stream's real ending if only the
-    /// DONE message was lost.
-    static func watch(_ relays: [Relay]) async {
-        let silent = relays.filter { $0.isSilent() }
-        guard !silent.isEmpty else { return }
-        var followers: [String: Follower] = [:]
-        for relay in silent { followers[relay.follower.keys.requests] = relay.follower }
-        let listening = await withTaskGroup(of: (String, Bool).self) { group in
-            for (requests, follower) in followers {
-                group.addTask { (requests, await follower.producerIsListening()) }
-            }
-            return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
-        }
-        for relay in silent where relay.countsStrike(producerListens: listening[relay.follower.keys.requests] ?? true) {
-            // Its own task: the probe may take up to an interval, and the next round must not wait for it.
-            Task { await relay.concludeSilence() }
-        }
-    }
-
     /// Whether nothing arrived for a watchdog interval; a relay that heard something starts counting again.
-    private func isSilent() -> Bool {
+    func isSilent() -> Bool {
         let interval = follower.configuration.watchdogInterval
-        return state.withLock { state in
-            let silent = ContinuousClock.now - state.lastMessage >= interval
-            if !silent { state.strikes = 0 }
-            return silent
-        }
+        return state.withLock { $0.machine.checkSilence(at: .now, interval: interval) }
     }
 
-    /// Records a check of the producer; true exactly once, at the second failed check in a row.
-    private func countsStrike(producerListens: Bool) -> Bool {
-        state.withLock { state in
-            state.strikes = producerListens ? 0 : state.strikes + 1
-            guard state.strikes >= 2, !state.isConcluding else { return false }
-            state.isConcluding = true
-            return true
-        }
+    /// Records a watchdog check of the producer; true exactly once, at the second failed check in a row.
+    func producerChecked(listening: Bool) -> Bool {
+        state.withLock { $0.machine.producerChecked(listening: listening) } == .concludeSilence
     }
 
     /// The producer stopped listening without a DONE reaching this relay: ends it with the stream's ending if the
     /// sentinel says DONE and nothing was lost, else with an error.
-    private func concludeSilence() async {
-        let sentinel = try? await follower.publisher.value(of: follower.keys.sentinel)
-        if sentinel == WireProtocol.doneValue, await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
-            end(with: await follower.ending())
-        } else if sentinel == WireProtocol.doneValue {
+    func concludeSilence() async {
+        let sentinel = follower.sentinel
+        let isDone = (try? await sentinel.state()) == .done
+        if isDone, await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
+            end(with: await sentinel.ending())
+        } else if isDone {
             end(throwing: ResumableStreamError.interrupted)
         } else {
             end(throwing: ResumableStreamError.producerUnreachable)
@@ -178,7 +133,7 @@ final class Relay: Sendable {
         guard (try? await follower.publisher.publish(probe, to: channel)) != nil else { return false }
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
-            if state.withLock(\.probeReceived) { return true }
+            if state.withLock(\.machine.isProbeReceived) { return true }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return false

@@ -12,17 +12,9 @@ import Logging
 /// order; an older one stops answering at that announcement, once the generation key confirms it. Every
 /// producer finalises the sentinel only while the generation key is absent or holds its own token.
 final class Producer: Sendable {
+    /// The stream's state, and the task that reads the source (set once it starts).
     private struct State {
-        var buffer = ""
-        var bufferedCharacters = 0
-        /// Chunk channels of the listeners, in the order they asked.
-        var listeners: [String] = []
-        var isDone = false
-        var stopRequested = false
-        /// Whether resume requests are answered: at once for a producer that created the id with `SET NX`,
-        /// from its own announcement on for an announced one, never again once a newer one announced itself.
-        var answersRequests: Bool
-        var isReplaced = false
+        var machine: ProducerStateMachine
         var task: Task<Void, Never>?
     }
 
@@ -30,9 +22,9 @@ final class Producer: Sendable {
     /// This producer's token: an announced producer's is in the generation key; one that created the id with
     /// `SET NX` has the empty token, which no generation key ever holds.
     private let token: String
-    private let isAnnounced: Bool
     private let configuration: ResumableStreamConfiguration
     private let publisher: any ResumableStreamPublisher
+    private let sentinel: Sentinel
     private let logger: Logger
     private let metrics: StreamMetrics
     private let output: AsyncThrowingStream<String, any Error>.Continuation
@@ -54,10 +46,11 @@ final class Producer: Sendable {
     ) {
         self.keys = keys
         token = announcedToken ?? ""
-        isAnnounced = announcedToken != nil
-        state = Locked(State(answersRequests: announcedToken == nil))
+        state = Locked(State(machine: ProducerStateMachine(
+            isAnnounced: announcedToken != nil, bufferLimit: configuration.maxBufferedCharacters)))
         self.configuration = configuration
         self.publisher = publisher
+        sentinel = Sentinel(keys: keys, publisher: publisher, configuration: configuration)
         self.logger = logger
         self.metrics = metrics
         self.output = output
@@ -78,7 +71,7 @@ final class Producer: Sendable {
         }
         let stopAtOnce = state.withLock { state in
             state.task = task
-            return state.stopRequested
+            return state.machine.isStopRequested
         }
         if stopAtOnce { task.cancel() }
     }
@@ -86,7 +79,7 @@ final class Producer: Sendable {
     /// Stops the source (its task is cancelled); readers end cleanly and the stream counts as done.
     func stop() {
         let task = state.withLock { state in
-            state.stopRequested = true
+            state.machine.requestStop()
             return state.task
         }
         task?.cancel()
@@ -111,7 +104,7 @@ final class Producer: Sendable {
         }
     }
 
-    private var isStopRequested: Bool { state.withLock(\.stopRequested) }
+    private var isStopRequested: Bool { state.withLock(\.machine.isStopRequested) }
 
     // MARK: source
 
@@ -136,18 +129,12 @@ final class Producer: Sendable {
         let characters = chunk.utf16.count
         guard characters > 0 else { return }
         try state.withLock { state in
-            let total = state.bufferedCharacters + characters
-            if let limit = configuration.maxBufferedCharacters, total > limit {
-                throw ResumableStreamError.bufferLimitExceeded(limit)
-            }
-            state.buffer += chunk
-            state.bufferedCharacters = total
             let gone = goneListeners.withLock { gone in
                 defer { gone.removeAll() }
                 return gone
             }
-            if !gone.isEmpty { state.listeners.removeAll { gone.contains($0) } }
-            if !state.listeners.isEmpty { publish(chunk, characters: characters, to: state.listeners) }
+            let listeners = try state.machine.append(chunk, characters: characters, forgetting: gone)
+            if !listeners.isEmpty { publish(chunk, characters: characters, to: listeners) }
         }
     }
 
@@ -164,7 +151,7 @@ final class Producer: Sendable {
                 // Announcements may have been lost too: the generation key says who runs the id now, and an
                 // announced producer that missed its own announcement makes another.
                 if await isReplaced() { return replaced() }
-                if isAnnounced, !state.withLock(\.answersRequests) {
+                if state.withLock(\.machine.isAwaitingOwnAnnouncement) {
                     publisher.enqueuePublish(RequestMessage.encodeGeneration(token), to: keys.requests, onReceivers: nil)
                 }
             case .message(let text):
@@ -179,7 +166,7 @@ final class Producer: Sendable {
                     // stop the next stream with this id.
                     try? await publisher.delete(keys.stopFlag)
                 case .generation(let announced) where announced == token:
-                    state.withLock { $0.answersRequests = true }
+                    state.withLock { $0.machine.ownAnnouncementReceived() }
                 case .generation:
                     // Forged or stale announcements change nothing: the generation key must agree.
                     if await isReplaced() { return replaced() }
@@ -197,34 +184,37 @@ final class Producer: Sendable {
     }
 
     private func replaced() {
-        state.withLock { state in
-            state.isReplaced = true
-            state.answersRequests = false
-        }
+        state.withLock { $0.machine.replaced() }
         logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.streamID)"])
     }
 
     private func answer(listenerID: String, skipCharacters: Int) {
         let channel = keys.chunks(for: listenerID)
         let answered = state.withLock { state in
-            guard state.answersRequests else { return false }
-            let replay = state.buffer.jsSlice(from: skipCharacters, utf16Count: state.bufferedCharacters)
-            // The replay is the acknowledgement, so it goes out even when empty.
-            if replay.isEmpty {
-                publisher.enqueuePublish("", to: channel, onReceivers: nil)
-            } else {
-                publish(replay, characters: nil, to: [channel])
-            }
-            if state.isDone {
+            switch state.machine.resumeRequested(on: channel, skipCharacters: skipCharacters) {
+            case .leaveToAnotherProducer:
+                return false
+            case .replayThenLive(let replay):
+                sendReplay(replay, to: channel)
+                return true
+            case .replayThenDone(let replay):
+                sendReplay(replay, to: channel)
                 publisher.enqueuePublish(WireProtocol.doneMessage, to: channel, onReceivers: nil)
-            } else {
-                state.listeners.append(channel)
+                return true
             }
-            return true
         }
         logger.debug(answered ? "serving a follower" : "leaving a request to another producer of this id", metadata: [
             "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
         ])
+    }
+
+    /// The replay is the acknowledgement, so it goes out even when empty.
+    private func sendReplay(_ replay: String, to channel: String) {
+        if replay.isEmpty {
+            publisher.enqueuePublish("", to: channel, onReceivers: nil)
+        } else {
+            publish(replay, characters: nil, to: [channel])
+        }
     }
 
     private func checkStoredStopRequest() async {
@@ -255,28 +245,17 @@ final class Producer: Sendable {
     /// the context calls it every third of that TTL. In one step in Redis, so that it can neither shorten a
     /// finished stream's expiry (a refresh racing the DONE) nor extend a successor's.
     func refreshExpiry() async {
-        guard !state.withLock({ $0.isDone || $0.isReplaced }) else { return }
-        _ = try? await publisher.extendExpiry(
-            of: keys.sentinel, to: configuration.runningTTL, unlessItHolds: WireProtocol.doneValue,
-            fencedBy: keys.generation, token: token)
+        guard state.withLock(\.machine.shouldRefreshExpiry) else { return }
+        _ = try? await sentinel.refresh(fencedBy: token)
     }
 
     private func finish(_ ending: StreamEnding) async {
-        let listeners = state.withLock { state in
-            state.isDone = true
-            return state.listeners
-        }
+        let listeners = state.withLock { $0.machine.finish() }
         if case .failed = ending {} else { output.finish() }
         metrics.record(ending)
         do {
-            if ending != .completed {
-                _ = try await publisher.setValue(
-                    ending.json, for: keys.meta, expiresIn: configuration.doneTTL, fencedBy: keys.generation, token: token)
-            }
             // Before the DONE messages, on the same connection: a consumer that got DONE reads DONE here.
-            let finalised = try await publisher.setValue(
-                WireProtocol.doneValue, for: keys.sentinel, expiresIn: configuration.doneTTL, fencedBy: keys.generation, token: token)
-            if !finalised {
+            if !(try await sentinel.finalise(as: ending, fencedBy: token)) {
                 logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.streamID)"])
             }
         } catch {

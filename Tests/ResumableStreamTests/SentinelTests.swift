@@ -1,0 +1,118 @@
+import RedisBridge
+import RedisTestSupport
+@testable import ResumableStream
+import Testing
+
+/// The sentinel's states and transitions, on both backends, read back from the keys themselves.
+@Suite("The sentinel key", .timeLimit(.minutes(1)))
+struct SentinelTests {
+    /// A sentinel of a fresh stream on `backend`, with `runningTTL` as given.
+    func withSentinel(
+        _ backend: Backend, runningTTL: Duration = .seconds(300), _ body: (Sentinel) async throws -> Void
+    ) async throws {
+        let configuration = ResumableStreamConfiguration(keyPrefix: testPrefix(), runningTTL: runningTTL)
+        let keys = StreamKeys(keyPrefix: configuration.keyPrefix, streamID: "sentinel-test")
+        switch backend {
+        case .inMemory:
+            try await body(Sentinel(keys: keys, publisher: InMemoryBackend(), configuration: configuration))
+        case .redis:
+            let commands = RedisCommandConnection(configuration: try sharedConfiguration())
+            do {
+                try await body(Sentinel(keys: keys, publisher: commands, configuration: configuration))
+                await commands.close()
+            } catch {
+                await commands.close()
+                throw error
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func createThenJoinCountsCallersUntilDone(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            #expect(try await sentinel.state() == .absent)
+            #expect(try await sentinel.create())
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
+            #expect(try await sentinel.state() == .running)
+            #expect(try await sentinel.create() == false)
+            #expect(try await sentinel.join() == .running)
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "2")
+            #expect(try await sentinel.finalise(as: .completed, fencedBy: ""))
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "DONE")
+            #expect(try await sentinel.state() == .done)
+            #expect(try await sentinel.join() == .done)
+            #expect(try await sentinel.create() == false)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func joinThatRecreatesAnExpiredSentinelGivesItTheRunningExpiry(_ backend: Backend) async throws {
+        try await withSentinel(backend, runningTTL: .seconds(2)) { sentinel throws in
+            #expect(try await sentinel.join() == .recreated)
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
+            let expired = await eventually(within: .seconds(5)) { (try? await sentinel.state()) == .absent }
+            #expect(expired)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func finaliseRecordsAnEndingOtherThanCompleted(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            #expect(try await sentinel.create())
+            #expect(try await sentinel.finalise(as: .failed("boom"), fencedBy: ""))
+            #expect(try await sentinel.state() == .done)
+            #expect(await sentinel.ending() == .failed("boom"))
+            let meta = try await sentinel.publisher.value(of: sentinel.keys.meta)
+            #expect(meta.flatMap(StreamEnding.init(json:)) == .failed("boom"))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func completedEndingWritesNoMeta(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            #expect(try await sentinel.create())
+            #expect(try await sentinel.finalise(as: .completed, fencedBy: ""))
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
+            #expect(await sentinel.ending() == .completed)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func anotherGenerationFencesRefreshAndFinalise(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            try await sentinel.publisher.setValue("successor", for: sentinel.keys.generation, expiresIn: .seconds(60))
+            try await sentinel.markRunning()
+            #expect(try await sentinel.refresh(fencedBy: "replaced") == false)
+            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "replaced") == false)
+            #expect(try await sentinel.state() == .running)
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
+            #expect(try await sentinel.refresh(fencedBy: "successor"))
+            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "successor"))
+            #expect(try await sentinel.state() == .done)
+            #expect(await sentinel.ending() == .stopped)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func refreshNeverRevivesAFinishedStream(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            #expect(try await sentinel.create())
+            #expect(try await sentinel.refresh(fencedBy: ""))
+            #expect(try await sentinel.finalise(as: .completed, fencedBy: ""))
+            #expect(try await sentinel.refresh(fencedBy: "") == false)
+            #expect(try await sentinel.state() == .done)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func markRunningReplacesAFinishedStreamAndForgetsItsEnding(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            #expect(try await sentinel.create())
+            #expect(try await sentinel.finalise(as: .stopped, fencedBy: ""))
+            try await sentinel.markRunning()
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
+            #expect(try await sentinel.state() == .running)
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
+        }
+    }
+}
