@@ -20,8 +20,17 @@ struct StreamServer {
         var logger = Logger(label: "stream-server")
         logger.logLevel = .info
 
-        let streams = ResumableStreamContext(redis: try .fromEnvironment(), logger: logger)
+        let redis: RedisConfiguration
+        do {
+            redis = try .fromEnvironment()
+        } catch {
+            // A bad configuration is one line and an exit code, not a backtrace.
+            FileHandle.standardError.write(Data("stream-server: \(error)\n".utf8))
+            exit(2)
+        }
+        let streams = ResumableStreamContext(redis: redis, logger: logger)
         let router = Router()
+        router.add(middleware: UnavailableMiddleware())
         Routes(streams: streams, tokenDelay: tokenDelay, metricsText: {
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
