@@ -123,34 +123,13 @@ struct SubscriptionStateMachine<Subscriber> {
     /// accepts connections but never answers cannot hold it forever). Confirmed subscribers stay, and their
     /// channels are subscribed again on the next connection.
     mutating func connectionLost() -> [Subscriber] {
-        var failed: [Subscriber] = []
-        for (name, channel) in channels {
-            failed += channel.members.filter { !$0.isConfirmed }.map(\.subscriber)
-            let confirmed = channel.members.filter(\.isConfirmed)
-            if confirmed.isEmpty {
-                channels[name] = nil
-            } else {
-                channels[name]?.members = confirmed
-                channels[name]?.status = .pending
-            }
-        }
-        return failed
+        dropUnconfirmedSubscribers { _ in true }
     }
 
-    /// A connection attempt failed: the subscribers still waiting for their first confirmation, to fail with
-    /// the attempt's error. Subscriptions that were confirmed before wait for the next attempt.
+    /// A connection attempt failed: the subscribers waiting for it, to fail with the attempt's error.
+    /// Subscriptions that were confirmed before wait for the next attempt.
     mutating func attemptFailed() -> [Subscriber] {
-        var failed: [Subscriber] = []
-        for (name, channel) in channels where channel.status == .pending {
-            failed += channel.members.filter { !$0.isConfirmed }.map(\.subscriber)
-            let confirmed = channel.members.filter(\.isConfirmed)
-            if confirmed.isEmpty {
-                channels[name] = nil
-            } else {
-                channels[name]?.members = confirmed
-            }
-        }
-        return failed
+        dropUnconfirmedSubscribers { $0.status == .pending }
     }
 
     // MARK: pushes
@@ -201,6 +180,23 @@ struct SubscriptionStateMachine<Subscriber> {
     }
 
     // MARK: private
+
+    /// Removes the unconfirmed subscribers of the `selected` channels and returns them; those channels wait for
+    /// the next connection, or are gone if nobody is left.
+    private mutating func dropUnconfirmedSubscribers(of selected: (Channel) -> Bool) -> [Subscriber] {
+        var dropped: [Subscriber] = []
+        for (name, channel) in channels where selected(channel) {
+            dropped += channel.members.filter { !$0.isConfirmed }.map(\.subscriber)
+            let confirmed = channel.members.filter(\.isConfirmed)
+            if confirmed.isEmpty {
+                channels[name] = nil
+            } else {
+                channels[name]?.members = confirmed
+                channels[name]?.status = .pending
+            }
+        }
+        return dropped
+    }
 
     /// The last subscriber left: the channel to `UNSUBSCRIBE`, if it has a server-side subscription to end now.
     private mutating func release(_ name: String, isConnectionReady: Bool) -> String? {
