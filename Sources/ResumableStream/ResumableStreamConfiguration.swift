@@ -16,7 +16,9 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// Default 200 ms.
     public var ackRetryInterval: Duration
     /// How often a consumer that receives nothing checks that its producer still listens. Two failed checks
-    /// in a row end it (with the stream's real ending if the `DONE` message was lost). Default 2 s.
+    /// in a row end it (with the stream's real ending if the `DONE` message was lost). A check that cannot
+    /// reach Redis fails, so a follower whose Redis is gone ends with ``ResumableStreamError/interrupted``
+    /// within three intervals plus the Redis connect or command timeout. Default 2 s.
     public var watchdogInterval: Duration
     /// The most characters (UTF-16 code units) a producer buffers for replays; past it the stream fails with
     /// ``ResumableStreamError/bufferLimitExceeded(_:)``. Default `nil`, no limit (as in TypeScript).

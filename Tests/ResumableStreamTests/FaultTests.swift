@@ -72,6 +72,35 @@ struct FaultTests {
         #expect(await eventually { (try? await clientCount(of: server)) == 0 })
     }
 
+    /// Redis killed and never back: a follower must not wait for it forever. It ends with `interrupted` within
+    /// three watchdog intervals plus the connect timeout, the producer's own reader still gets every byte, and
+    /// the context shuts down within its grace period.
+    @Test func followersOfARedisThatNeverComesBackEndWithinTheBound() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.connectTimeout = .milliseconds(500)
+        let context = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: "gone", watchdogInterval: .milliseconds(300)))
+        let writer = Writer()
+        let own = try await context.resumableStream("gone", makeStream: writer.source).created()
+        let follower = try await context.resumeExistingStream("gone").resumed()
+        writer.write("before · ")
+        var chunks = follower.makeAsyncIterator()
+        #expect(try await chunks.next() == "before · ")
+
+        try await server.kill()
+        let killed = ContinuousClock.now
+        await #expect(throws: ResumableStreamError.interrupted) { while try await chunks.next() != nil {} }
+        #expect(ContinuousClock.now - killed < .milliseconds(3 * 300 + 500) + .seconds(1))
+
+        writer.write("after")
+        writer.close()
+        #expect(await outcome(of: own).text == "before · after")
+        let shutdownStarted = ContinuousClock.now
+        await context.shutdown(gracePeriod: .seconds(1))
+        #expect(ContinuousClock.now - shutdownStarted < .seconds(3))
+    }
+
     @Test func followerWhoseSubscriberIsKilledAtTheEndStillEnds() async throws {
         let server = try await RedisServer.start()
         defer { try? server.stop() }

@@ -56,8 +56,10 @@ struct Follower: Sendable {
         Sentinel(keys: keys, publisher: publisher, configuration: configuration)
     }
 
-    /// Whether the producer still listens for requests (it unsubscribes only when finished).
+    /// Whether the producer still listens for requests (it unsubscribes only when finished). A check that
+    /// cannot reach Redis fails too, so that a follower whose Redis is gone ends within two checks instead of
+    /// waiting for a Redis that may never come back.
     func producerIsListening() async -> Bool {
-        ((try? await publisher.subscriberCount(of: keys.requests)) ?? 1) > 0
+        ((try? await publisher.subscriberCount(of: keys.requests)) ?? 0) > 0
     }
 }

@@ -110,17 +110,23 @@ final class Relay: Sendable {
         state.withLock { $0.machine.producerChecked(listening: listening) } == .concludeSilence
     }
 
-    /// The producer stopped listening without a DONE reaching this relay: ends it with the stream's ending if the
-    /// sentinel says DONE and nothing was lost, else with an error.
+    /// The producer stopped listening (or Redis could not be asked) without a DONE reaching this relay: ends it
+    /// with the stream's ending if the sentinel says DONE and nothing was lost, else with an error that says
+    /// which: the producer is gone, or Redis is.
     func concludeSilence() async {
         let sentinel = follower.sentinel
-        let isDone = (try? await sentinel.state()) == .done
-        if isDone, await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
-            end(with: await sentinel.ending())
-        } else if isDone {
-            end(throwing: ResumableStreamError.interrupted)
-        } else {
+        switch try? await sentinel.state() {
+        case .done?:
+            if await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
+                end(with: await sentinel.ending())
+            } else {
+                end(throwing: ResumableStreamError.interrupted)
+            }
+        case .running?, .absent?:
             end(throwing: ResumableStreamError.producerUnreachable)
+        case nil:
+            // Redis itself cannot be reached: whatever the producer does, this follower may have missed chunks.
+            end(throwing: ResumableStreamError.interrupted)
         }
         state.withLock(\.reader)?.cancel()
     }
