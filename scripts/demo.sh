@@ -76,9 +76,22 @@ echo "   producer's text (client 2, followed live): $full"
 echo "   client 1 + resume with ?resumeAt:          $by_query"
 echo "   client 1 + resume with Last-Event-ID:      $by_header"
 echo
-if [ -n "$full" ] && [ "$full" = "$by_query" ] && [ "$full" = "$by_header" ] && [ "$late" = 422 ]; then
-    echo "demo: OK: every client received exactly the producer's text (${#full} characters), across two instances"
-else
+if [ -z "$full" ] || [ "$full" != "$by_query" ] || [ "$full" != "$by_header" ] || [ "$late" != 422 ]; then
     echo "demo: FAILED: the texts differ (logs in $work are removed on exit)" >&2
     exit 1
 fi
+
+echo "== Redis goes away: the instances answer 503 with a one-line reason, and log it"
+redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+outage=$(curl -s -o "$work/outage.txt" -w '%{http_code}' "$a/streams/$id-3")
+echo "   GET on A: $outage $(cat "$work/outage.txt")"
+logged=$(grep -c 'answering 503' "$work/a.log" || true)
+echo "== a bad REDIS_URL is one line and exit code 2"
+bad_status=0
+REDIS_URL="bogus://nowhere" "$server" --port "$(free_port)" >"$work/bad.out" 2>"$work/bad.err" || bad_status=$?
+echo "   exit $bad_status: $(cat "$work/bad.err")"
+if [ "$outage" != 503 ] || [ "$logged" -lt 1 ] || [ "$bad_status" -ne 2 ] || [ "$(wc -l <"$work/bad.err")" -ne 1 ]; then
+    echo "demo: FAILED: the outage was not a logged 503, or the bad configuration was not one line and exit 2" >&2
+    exit 1
+fi
+echo "demo: OK: every client received exactly the producer's text (${#full} characters), across two instances"
