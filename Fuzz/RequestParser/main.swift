@@ -10,10 +10,10 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 
     // Whatever arrives parses to nothing or to a usable request, and a request survives its own encoding.
     switch RequestMessage.parse(text) {
-    case .resume(let listenerID, let skipCharacters)?:
+    case .resume(let listenerID, let skipCharacters, let wantsFrames)?:
         precondition(!listenerID.isEmpty, "a resume request without a listener")
-        let again = RequestMessage.parse(RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters))
-        precondition(again == .resume(listenerID: listenerID, skipCharacters: skipCharacters), "a resume request changed in a round trip")
+        let again = RequestMessage.parse(RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: wantsFrames))
+        precondition(again == .resume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: wantsFrames), "a resume request changed in a round trip")
     case .generation(let token)?:
         precondition(!token.isEmpty, "an announcement without a token")
         precondition(RequestMessage.parse(RequestMessage.encodeGeneration(token)) == .generation(token), "an announcement changed in a round trip")

@@ -47,7 +47,7 @@ struct HostileInputTests {
             if round % 1000 == 0 { await Task.yield() }
             let text = Self.hostileRequest(&random)
             switch RequestMessage.parse(text) {
-            case .resume(let listener, _)?:
+            case .resume(let listener, _, _)?:
                 #expect(!listener.isEmpty)
                 accepted += 1
             case .generation(let token)?:

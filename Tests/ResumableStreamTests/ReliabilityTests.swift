@@ -19,7 +19,7 @@ struct ReliabilityTests {
                 // Like a TypeScript producer, answer every request it gets.
                 let producer = Task {
                     for await case .message(let bytes) in requests {
-                        guard case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self)) else { continue }
+                        guard case .resume(let listener, _, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self)) else { continue }
                         _ = try? await commands.publish("made it", to: keys.chunks(for: listener))
                         _ = try? await commands.publish(WireProtocol.doneMessage, to: keys.chunks(for: listener))
                     }
@@ -53,7 +53,7 @@ struct ReliabilityTests {
                 var listeners: [String] = []
                 var incoming = requests.makeAsyncIterator()
                 while case .message(let bytes)? = await incoming.next(), bytes != Array("end of requests".utf8) {
-                    if case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self)) {
+                    if case .resume(let listener, _, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self)) {
                         listeners.append(listener)
                     }
                 }
@@ -113,7 +113,7 @@ struct ReliabilityTests {
         var incoming = requests.makeAsyncIterator()
         async let consumer = context.resumeExistingStream(streamID)
         guard case .message(let bytes) = await incoming.next(),
-              case .resume(let listener, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
+              case .resume(let listener, _, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
         else { throw ResumableStreamError.producerUnreachable }
         try await answer(keys, keys.chunks(for: listener))
         return try await consumer.resumed()

@@ -22,7 +22,7 @@ struct Follower: Sendable {
             // repeated id would receive every chunk twice.
             let listenerID = UUID().uuidString.lowercased()
             let relay = try await Relay.start(follower: self, channel: keys.chunks(for: listenerID))
-            let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters)
+            let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: true)
             let receivers: Int
             do {
                 receivers = try await publisher.publish(request, to: keys.requests)
@@ -50,6 +50,9 @@ struct Follower: Sendable {
             wait = wait * 2
         }
     }
+
+    /// The stream's identity, which a Swift producer's frames carry.
+    var identity: StreamIdentity { StreamIdentity(keys) }
 
     /// The stream's sentinel, which says whether it runs and how it ended.
     var sentinel: Sentinel {

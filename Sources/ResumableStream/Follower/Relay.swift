@@ -1,31 +1,33 @@
 import Foundation
 
-/// One listener channel's relay: a task that reads the channel into the follower's output, watched by the
-/// context's watchdog (``FollowerWatchdog``) for a producer that went silent.
+/// A follower's relay: a task that reads its listener channel into the follower's output, watched by the
+/// context's watchdog (``FollowerWatchdog``) for a producer that went silent. With a Swift producer (frames,
+/// see ``FrameSequencer``), text missed in a reconnect is asked for again on a fresh listener channel, from the
+/// follower's own offset, and the reader sees no gap and no error.
 final class Relay: Sendable {
     /// The relay's state, and the task that reads the channel (set once it starts).
     private struct State {
         var machine = RelayStateMachine(startedAt: .now)
         var reader: Task<Void, Never>?
+        /// The listener channel read now (a recovery moves to a fresh one).
+        var channel: String
     }
 
     /// What the reader reads: the relayed chunks.
     let stream: ResumableTextStream
     /// The handshake's side of the stream: its keys, configuration, connections and watchdog.
     let follower: Follower
-    /// The listener channel this relay reads.
-    private let channel: String
     /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``).
     private let probe = "\u{0}resumable-stream-probe:\(UUID().uuidString)"
     private let output: AsyncThrowingStream<String, any Error>.Continuation
     private let ack: AsyncStream<Void>.Continuation
     private let acks: AsyncStream<Void>
-    private let state = Locked(State())
+    private let state: Locked<State>
     /// What the reader has not taken yet, against ``ResumableStreamConfiguration/followerBacklogLimit``.
     private let backlog: FollowerBacklog?
 
     private init(channel: String, follower: Follower) {
-        self.channel = channel
+        state = Locked(State(channel: channel))
         self.follower = follower
         let backlogLimit = follower.configuration.followerBacklogLimit
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
@@ -63,13 +65,43 @@ final class Relay: Sendable {
         ack.finish()
     }
 
-    private func relay(_ subscription: any AsyncSequence<ResumableStreamMessage, Never> & Sendable) async {
+    private typealias Subscription = any AsyncSequence<ResumableStreamMessage, Never> & Sendable
+
+    /// How a subscription's messages stopped coming.
+    private enum Interruption {
+        /// The relay ended (its output finished or failed).
+        case ended
+        /// Text is missing from this offset on.
+        case missing(from: Int)
+    }
+
+    /// Relays subscription after subscription: a recovery from missing text moves to a fresh listener channel.
+    /// Recoveries from the same offset end it after a few in a row (the producer cannot give that text).
+    private func relay(_ first: Subscription) async {
+        var sequencer = FrameSequencer(identity: follower.identity)
+        var subscription = first
+        var lastRecovery: (offset: Int, count: Int)?
+        while case .missing(let offset) = await relayMessages(of: subscription, with: &sequencer) {
+            let fruitless = lastRecovery?.offset == offset ? (lastRecovery?.count ?? 0) + 1 : 0
+            lastRecovery = (offset, fruitless)
+            guard !Task.isCancelled, fruitless < Self.maximumFruitlessRecoveries, let next = await resubscribe(from: offset)
+            else { return end(throwing: ResumableStreamError.interrupted) }
+            subscription = next
+        }
+    }
+
+    private static let maximumFruitlessRecoveries = 3
+
+    private func relayMessages(of subscription: Subscription, with sequencer: inout FrameSequencer) async -> Interruption {
         for await message in subscription {
             switch message {
             case .gap:
-                // Chunks published while the subscriber reconnected are gone: better an error than a hole. (Even
-                // if the sentinel says DONE: the last chunks may have been lost with the DONE message.)
-                return end(throwing: ResumableStreamError.interrupted)
+                // Messages published while the subscriber reconnected are gone. A framed follower asks again
+                // from its offset; otherwise better an error than a hole (even if the sentinel says DONE: the
+                // last chunks may have been lost with the DONE message).
+                if let offset = sequencer.nextOffset { return .missing(from: offset) }
+                end(throwing: ResumableStreamError.interrupted)
+                return .ended
             case .message(let text) where text == probe:
                 state.withLock { $0.machine.probeReceived() }
             case .message(let text):
@@ -78,15 +110,21 @@ final class Relay: Sendable {
                     ack.finish()
                     follower.watchdog.insert(self)
                 }
-                if text == WireProtocol.doneMessage {
-                    return await end(with: follower.sentinel.ending())
-                }
-                if !text.isEmpty {
+                switch sequencer.receive(text) {
+                case .end:
+                    await end(with: follower.sentinel.ending())
+                    return .ended
+                case .missing(let offset):
+                    return .missing(from: offset)
+                case .ignore, .deliver(""):
+                    break
+                case .deliver(let text):
                     if let backlog, !backlog.admit(text.utf8.count) {
                         // Returning drops the subscription: the producer sees nobody on the channel and
                         // forgets this listener. The reader gets what it was handed, then the error.
                         follower.metrics.slowFollowers.increment()
-                        return end(throwing: ResumableStreamError.followerTooSlow(backlog.limit))
+                        end(throwing: ResumableStreamError.followerTooSlow(backlog.limit))
+                        return .ended
                     }
                     follower.metrics.relayedChunks.increment()
                     follower.metrics.relayedBytes.increment(by: text.utf8.count)
@@ -97,6 +135,30 @@ final class Relay: Sendable {
         // The subscription ended without DONE: the subscriber connection closed, or this relay was cancelled
         // (then nobody reads the output any more).
         end(throwing: ResumableStreamError.interrupted)
+        return .ended
+    }
+
+    /// Asks the producer again for the stream from `offset`, on a fresh listener channel (the old one may
+    /// still carry stale text; dropping its subscription makes the producer forget it), retrying until the
+    /// ack timeout. `nil` if the producer no longer listens or Redis cannot be reached.
+    private func resubscribe(from offset: Int) async -> Subscription? {
+        let deadline = ContinuousClock.now + follower.configuration.ackTimeout
+        repeat {
+            let listenerID = UUID().uuidString.lowercased()
+            let channel = follower.keys.chunks(for: listenerID)
+            if let subscription = try? await follower.subscriber.textSubscription(to: channel) {
+                state.withLock { $0.channel = channel }
+                let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: offset, wantsFrames: true)
+                let receivers = try? await follower.publisher.publish(request, to: follower.keys.requests)
+                if receivers == 0 { return nil }
+                if receivers != nil {
+                    follower.metrics.recoveries.increment()
+                    return subscription
+                }
+            }
+            try? await Task.sleep(for: follower.configuration.ackRetryInterval)
+        } while ContinuousClock.now < deadline && !Task.isCancelled
+        return nil
     }
 
     /// Whether nothing arrived for a watchdog interval; a relay that heard something starts counting again.
@@ -136,7 +198,7 @@ final class Relay: Sendable {
     /// own channel answers it: messages arrive in order, so a probe that comes back without a gap before it
     /// means the subscription was intact since the last chunk.
     private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
-        guard (try? await follower.publisher.publish(probe, to: channel)) != nil else { return false }
+        guard (try? await follower.publisher.publish(probe, to: state.withLock(\.channel))) != nil else { return false }
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
             if state.withLock(\.machine.isProbeReceived) { return true }

@@ -29,9 +29,21 @@ final class Producer: Sendable {
     private let metrics: StreamMetrics
     private let output: AsyncThrowingStream<String, any Error>.Continuation
     private let state: Locked<State>
-    /// Listeners whose channel had no subscriber left, pruned at the next append. A lock of its own, because
-    /// a backend may report receivers while the producer holds `state` (the in-process one does).
-    private let goneListeners = Locked<Set<String>>([])
+    /// The header of this stream's text frames (``ChunkFrame``), made once.
+    private let textFramePrefix: String
+    private let identity: StreamIdentity
+    /// What the backend reported about earlier publishes, taken at the next append. A lock of its own,
+    /// because a backend may report while the producer holds `state` (the in-process one does).
+    private let reports = Locked(DeliveryReports())
+
+    /// What publishes reported, for the next append.
+    private struct DeliveryReports {
+        /// Listeners whose channel had no subscriber left: they are forgotten.
+        var gone: Set<String> = []
+        /// Framed listeners a publish failed to reach (the command connection dropped with it in flight): the
+        /// offset of the first text they may have missed, re-sent from there.
+        var undelivered: [String: Int] = [:]
+    }
 
     /// `announcedToken` is the token a `createNewResumableStream` producer wrote to the generation key and
     /// published on the request channel; `nil` for a producer that created the id with `SET NX`.
@@ -51,6 +63,8 @@ final class Producer: Sendable {
         self.configuration = configuration
         self.publisher = publisher
         sentinel = Sentinel(keys: keys, publisher: publisher, configuration: configuration)
+        identity = StreamIdentity(keys)
+        textFramePrefix = ChunkFrame.textPrefix(identity)
         self.logger = logger
         self.metrics = metrics
         self.output = output
@@ -129,12 +143,11 @@ final class Producer: Sendable {
         let characters = chunk.utf16.count
         guard characters > 0 else { return }
         try state.withLock { state in
-            let gone = goneListeners.withLock { gone in
-                defer { gone.removeAll() }
-                return gone
-            }
-            let listeners = try state.machine.append(chunk, characters: characters, forgetting: gone)
-            if !listeners.isEmpty { publish(chunk, characters: characters, to: listeners) }
+            let reported = takeReports()
+            let fanout = try state.machine.append(
+                chunk, characters: characters, forgetting: reported.gone, undelivered: reported.undelivered)
+            for resend in fanout.resends { publish(resend) }
+            if !fanout.audience.isEmpty { publish(chunk, characters: characters, at: fanout.offset, to: fanout.audience) }
         }
     }
 
@@ -170,8 +183,8 @@ final class Producer: Sendable {
                 case .generation:
                     // Forged or stale announcements change nothing: the generation key must agree.
                     if await isReplaced() { return replaced() }
-                case .resume(let listenerID, let skipCharacters):
-                    answer(listenerID: listenerID, skipCharacters: skipCharacters)
+                case .resume(let listenerID, let skipCharacters, let wantsFrames):
+                    answer(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: wantsFrames)
                 }
             }
         }
@@ -188,18 +201,18 @@ final class Producer: Sendable {
         logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.streamID)"])
     }
 
-    private func answer(listenerID: String, skipCharacters: Int) {
+    private func answer(listenerID: String, skipCharacters: Int, wantsFrames: Bool) {
         let channel = keys.chunks(for: listenerID)
         let answered = state.withLock { state in
-            switch state.machine.resumeRequested(on: channel, skipCharacters: skipCharacters) {
+            switch state.machine.resumeRequested(on: channel, skipCharacters: skipCharacters, wantsFrames: wantsFrames) {
             case .leaveToAnotherProducer:
                 return false
             case .replayThenLive(let replay):
-                sendReplay(replay, to: channel)
+                sendReplay(replay, framed: wantsFrames)
                 return true
-            case .replayThenDone(let replay):
-                sendReplay(replay, to: channel)
-                publisher.enqueuePublish(WireProtocol.doneMessage, to: channel, onReceivers: nil)
+            case .replayThenDone(let replay, let length):
+                sendReplay(replay, framed: wantsFrames)
+                publisher.enqueuePublish(endMessage(framed: wantsFrames, length: length), to: channel, onReceivers: nil)
                 return true
             }
         }
@@ -209,12 +222,20 @@ final class Producer: Sendable {
     }
 
     /// The replay is the acknowledgement, so it goes out even when empty.
-    private func sendReplay(_ replay: String, to channel: String) {
-        if replay.isEmpty {
-            publisher.enqueuePublish("", to: channel, onReceivers: nil)
+    private func sendReplay(_ replay: ProducerStateMachine.Delivery, framed: Bool) {
+        if replay.text.isEmpty {
+            let acknowledgement = framed ? ChunkFrame.encodeText("", at: replay.offset, prefix: textFramePrefix) : ""
+            publisher.enqueuePublish(acknowledgement, to: replay.channel, onReceivers: nil)
+        } else if framed {
+            publish(replay)
         } else {
-            publish(replay, characters: nil, to: [channel])
+            publish(replay.text, characters: nil, at: replay.offset, to: .init(plain: [replay.channel]))
         }
+    }
+
+    /// The end of the stream for one kind of listener: the DONE message, or an end frame with the length.
+    private func endMessage(framed: Bool, length: Int) -> String {
+        framed ? ChunkFrame.encodeEnd(length: length, identity: identity) : WireProtocol.doneMessage
     }
 
     private func checkStoredStopRequest() async {
@@ -224,19 +245,50 @@ final class Producer: Sendable {
         stop()
     }
 
-    /// Publishes text to listeners in bounded pieces; a listener whose channel has no subscriber left is
-    /// dropped, so a follower that went away costs nothing more.
-    private func publish(_ text: String, characters: Int?, to channels: [String]) {
-        let dropIfGone: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
-            if receivers == 0 { self?.dropListener(channel) }
+    /// Publishes text that starts at `offset` in the stream to `audience`, in bounded pieces: plain to the plain
+    /// listeners, framed to the framed ones. A listener whose channel has no subscriber left is forgotten at the
+    /// next append, so a follower that went away costs nothing more; a framed one that a publish failed to
+    /// reach gets the text again from there.
+    private func publish(_ text: String, characters: Int?, at offset: Int, to audience: ProducerStateMachine.Audience) {
+        let pieces = text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters)
+        if !audience.plain.isEmpty {
+            let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
+                if receivers == 0 { self?.report { $0.gone.insert(channel) } }
+            }
+            for piece in pieces { publisher.enqueuePublish(piece, toEach: audience.plain, onReceivers: report) }
         }
-        for piece in text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters) {
-            publisher.enqueuePublish(piece, toEach: channels, onReceivers: dropIfGone)
+        if !audience.framed.isEmpty {
+            var pieceOffset = offset
+            for piece in pieces {
+                let start = pieceOffset
+                pieceOffset += pieces.count == 1 ? characters ?? piece.utf16.count : piece.utf16.count
+                let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
+                    switch receivers {
+                    case 0?: self?.report { $0.gone.insert(channel) }
+                    case nil: self?.report { $0.undelivered[channel] = min($0.undelivered[channel] ?? start, start) }
+                    default: break
+                    }
+                }
+                let frame = ChunkFrame.encodeText(piece, at: start, prefix: textFramePrefix)
+                publisher.enqueuePublish(frame, toEach: audience.framed, onReceivers: report)
+            }
         }
     }
 
-    private func dropListener(_ channel: String) {
-        goneListeners.withLock { _ = $0.insert(channel) }
+    /// Publishes a delivery to its framed listener.
+    private func publish(_ delivery: ProducerStateMachine.Delivery) {
+        publish(delivery.text, characters: nil, at: delivery.offset, to: .init(framed: [delivery.channel]))
+    }
+
+    private func report(_ update: @Sendable (inout DeliveryReports) -> Void) {
+        reports.withLock(update)
+    }
+
+    private func takeReports() -> DeliveryReports {
+        reports.withLock { reports in
+            defer { reports = DeliveryReports() }
+            return reports
+        }
     }
 
     // MARK: lifetime
@@ -250,18 +302,23 @@ final class Producer: Sendable {
     }
 
     private func finish(_ ending: StreamEnding) async {
-        let listeners = state.withLock { $0.machine.finish() }
+        let (listeners, length) = state.withLock { $0.machine.finish() }
         if case .failed = ending {} else { output.finish() }
         metrics.record(ending)
         do {
-            // Before the DONE messages, on the same connection: a consumer that got DONE reads DONE here.
+            // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
             if !(try await sentinel.finalise(as: ending, fencedBy: token)) {
                 logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.streamID)"])
             }
         } catch {
             logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.streamID)", "error": "\(error)"])
         }
-        publisher.enqueuePublish(WireProtocol.doneMessage, toEach: listeners, onReceivers: nil)
+        // The last publishes may have been lost with a connection that dropped; the finalisation waited for the
+        // next one, so framed listeners get what they missed before their end.
+        let undelivered = takeReports().undelivered
+        for resend in state.withLock({ $0.machine.resends(for: undelivered, among: listeners.framed) }) { publish(resend) }
+        publisher.enqueuePublish(WireProtocol.doneMessage, toEach: listeners.plain, onReceivers: nil)
+        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: length, identity: identity), toEach: listeners.framed, onReceivers: nil)
         logger.debug("stream finished", metadata: ["stream.id": "\(keys.streamID)", "stream.ending": "\(ending)"])
     }
 }

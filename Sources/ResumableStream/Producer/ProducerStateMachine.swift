@@ -14,14 +14,43 @@ struct ProducerStateMachine {
         case replaced
     }
 
+    /// The chunk channels of the listeners, in the order they asked: those that take plain text (TypeScript
+    /// consumers, and anyone who did not ask for frames) and those that take ``ChunkFrame``s.
+    struct Audience: Equatable {
+        var plain: [String] = []
+        var framed: [String] = []
+
+        var isEmpty: Bool { plain.isEmpty && framed.isEmpty }
+
+        fileprivate mutating func removeAll(in gone: Set<String>) {
+            plain.removeAll { gone.contains($0) }
+            framed.removeAll { gone.contains($0) }
+        }
+    }
+
+    /// Text to publish to one listener from `offset` (UTF-16 code units into the stream) on.
+    struct Delivery: Equatable {
+        let channel: String
+        let text: String
+        let offset: Int
+    }
+
     /// The answer to a resume request.
     enum ResumeAction: Equatable {
         /// Another producer of the id answers it: publish nothing.
         case leaveToAnotherProducer
         /// Publish the replay (even when empty: it is the acknowledgement); the listener gets the live chunks.
-        case replayThenLive(String)
-        /// Publish the replay, then the DONE message: the stream finished.
-        case replayThenDone(String)
+        case replayThenLive(Delivery)
+        /// Publish the replay, then the end: the stream finished at `length`.
+        case replayThenDone(Delivery, length: Int)
+    }
+
+    /// What to publish for a chunk: first the re-sends (text a framed listener may have missed when a publish
+    /// failed, from where it failed up to this chunk), then the chunk at `offset` to `audience`.
+    struct Fanout: Equatable {
+        var resends: [Delivery]
+        var audience: Audience
+        var offset: Int
     }
 
     private(set) var role: Role
@@ -31,10 +60,11 @@ struct ProducerStateMachine {
     private(set) var isStopRequested = false
     /// Everything the source produced, for replays.
     private(set) var buffer = ""
-    /// `buffer`'s length in UTF-16 code units, the unit of `skipCharacters` and of the buffer limit.
+    /// `buffer`'s length in UTF-16 code units, the unit of `skipCharacters`, of frame offsets and of the buffer
+    /// limit.
     private(set) var bufferedCharacters = 0
-    /// Chunk channels of the listeners, in the order they asked.
-    private(set) var listeners: [String] = []
+    /// Who gets the live chunks.
+    private(set) var listeners = Audience()
     /// The most UTF-16 code units the buffer may hold (``ResumableStreamConfiguration/maxBufferedCharacters``).
     private let bufferLimit: Int?
 
@@ -54,25 +84,36 @@ struct ProducerStateMachine {
         role == .awaitingOwnAnnouncement
     }
 
-    /// Buffers a chunk of `characters` UTF-16 code units (more than zero) and forgets the listeners in `gone`
-    /// (their channel had no subscriber left). Returns the listeners to publish the chunk to, or throws
-    /// ``ResumableStreamError/bufferLimitExceeded(_:)`` and buffers nothing.
-    mutating func append(_ chunk: String, characters: Int, forgetting gone: Set<String>) throws(ResumableStreamError) -> [String] {
+    /// Buffers a chunk of `characters` UTF-16 code units (more than zero), forgets the listeners in `gone`
+    /// (their channel had no subscriber left), and says what to publish: `undelivered` maps framed listeners
+    /// to the offset of the first text a failed publish may have lost. Throws
+    /// ``ResumableStreamError/bufferLimitExceeded(_:)`` and buffers nothing if the chunk does not fit.
+    mutating func append(
+        _ chunk: String, characters: Int, forgetting gone: Set<String>, undelivered: [String: Int]
+    ) throws(ResumableStreamError) -> Fanout {
         let total = bufferedCharacters + characters
         if let bufferLimit, total > bufferLimit { throw .bufferLimitExceeded(bufferLimit) }
+        if !gone.isEmpty { listeners.removeAll(in: gone) }
+        let resends = undelivered.isEmpty ? [] : resends(for: undelivered, among: listeners.framed)
+        let offset = bufferedCharacters
         buffer += chunk
         bufferedCharacters = total
-        if !gone.isEmpty { listeners.removeAll { gone.contains($0) } }
-        return listeners
+        return Fanout(resends: resends, audience: listeners, offset: offset)
     }
 
     /// A resume request on `channel` for the stream from `skipCharacters` on (JavaScript `slice` semantics).
-    /// A listener of a running stream is registered for the live chunks.
-    mutating func resumeRequested(on channel: String, skipCharacters: Int) -> ResumeAction {
+    /// A listener of a running stream is registered for the live chunks, as a framed one if `wantsFrames`.
+    mutating func resumeRequested(on channel: String, skipCharacters: Int, wantsFrames: Bool) -> ResumeAction {
         guard role == .answering else { return .leaveToAnotherProducer }
-        let replay = buffer.jsSlice(from: skipCharacters, utf16Count: bufferedCharacters)
-        if isFinished { return .replayThenDone(replay) }
-        listeners.append(channel)
+        let count = bufferedCharacters
+        let offset = skipCharacters < 0 ? max(0, count + max(skipCharacters, -count)) : min(skipCharacters, count)
+        let replay = Delivery(channel: channel, text: buffer.jsSlice(from: offset, utf16Count: count), offset: offset)
+        if isFinished { return .replayThenDone(replay, length: count) }
+        if wantsFrames {
+            listeners.framed.append(channel)
+        } else {
+            listeners.plain.append(channel)
+        }
         return .replayThenLive(replay)
     }
 
@@ -91,11 +132,20 @@ struct ProducerStateMachine {
         isStopRequested = true
     }
 
-    /// The source ended: returns the listeners to send the DONE message to. Requests answered from now on get
-    /// the replay and then DONE.
-    mutating func finish() -> [String] {
+    /// The source ended: returns the listeners to send the end to, and the stream's length. Requests answered
+    /// from now on get the replay and then the end.
+    mutating func finish() -> (audience: Audience, length: Int) {
         isFinished = true
-        defer { listeners = [] }
-        return listeners
+        defer { listeners = Audience() }
+        return (listeners, bufferedCharacters)
+    }
+
+    /// The text each of the `framed` listeners in `undelivered` may have missed (a publish to it failed), from
+    /// the offset where it failed to the end of the buffer.
+    func resends(for undelivered: [String: Int], among framed: [String]) -> [Delivery] {
+        framed.compactMap { channel in
+            guard let offset = undelivered[channel], offset < bufferedCharacters else { return nil }
+            return Delivery(channel: channel, text: buffer.jsSlice(from: offset, utf16Count: bufferedCharacters), offset: offset)
+        }
     }
 }

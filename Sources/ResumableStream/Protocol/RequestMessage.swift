@@ -2,8 +2,10 @@ import Foundation
 
 /// A message on the request channel.
 enum RequestMessage: Equatable, Sendable {
-    /// A consumer asks for the replay from `skipCharacters` and then the live chunks, on its own channel.
-    case resume(listenerID: String, skipCharacters: Int)
+    /// A consumer asks for the replay from `skipCharacters` and then the live chunks, on its own channel; in
+    /// ``ChunkFrame``s if `wantsFrames` (our addition, `"framing":1`: a Swift follower asks, a TypeScript
+    /// producer ignores it and answers in plain text).
+    case resume(listenerID: String, skipCharacters: Int, wantsFrames: Bool = false)
     /// Someone asks the producer to stop (our addition; a TypeScript producer ignores it).
     case stop
     /// A producer started by `createNewResumableStream` announces itself with its token (our addition): from
@@ -13,11 +15,13 @@ enum RequestMessage: Equatable, Sendable {
     /// The largest request we parse; anything larger is not ours.
     static let maximumSize = 16 * 1024
 
-    /// The TypeScript consumer's exact bytes: `{"listenerId":"…"}` plus `,"skipCharacters":n` when given.
-    static func encodeResume(listenerID: String, skipCharacters: Int?) -> String {
-        let id = listenerID.jsonQuoted
-        guard let skipCharacters else { return "{\"listenerId\":\(id)}" }
-        return "{\"listenerId\":\(id),\"skipCharacters\":\(skipCharacters)}"
+    /// The TypeScript consumer's exact bytes: `{"listenerId":"…"}` plus `,"skipCharacters":n` when given,
+    /// then `,"framing":1` for a follower that wants ``ChunkFrame``s.
+    static func encodeResume(listenerID: String, skipCharacters: Int?, wantsFrames: Bool = false) -> String {
+        var request = "{\"listenerId\":" + listenerID.jsonQuoted
+        if let skipCharacters { request += ",\"skipCharacters\":\(skipCharacters)" }
+        if wantsFrames { request += ",\"framing\":1" }
+        return request + "}"
     }
 
     static let encodedStop = "{\"stop\":true}"
@@ -33,16 +37,17 @@ enum RequestMessage: Equatable, Sendable {
         if fields.listenerId == nil, let token = fields.generation, !token.isEmpty { return .generation(token) }
         if fields.stop == true, fields.listenerId == nil { return .stop }
         guard let listenerID = fields.listenerId, !listenerID.isEmpty else { return nil }
-        return .resume(listenerID: listenerID, skipCharacters: truncated(fields.skipCharacters ?? 0))
+        return .resume(listenerID: listenerID, skipCharacters: truncated(fields.skipCharacters ?? 0), wantsFrames: fields.framing == 1)
     }
 
     /// The fields we read; a field of the wrong type counts as missing, as `x || 0` treats it in TypeScript.
     private struct Fields: Decodable {
-        enum CodingKeys: String, CodingKey { case listenerId, skipCharacters, stop, generation }
+        enum CodingKeys: String, CodingKey { case listenerId, skipCharacters, stop, generation, framing }
         let listenerId: String?
         let skipCharacters: Double?
         let stop: Bool?
         let generation: String?
+        let framing: Double?
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -50,6 +55,7 @@ enum RequestMessage: Equatable, Sendable {
             skipCharacters = try? container.decodeIfPresent(Double.self, forKey: .skipCharacters)
             stop = try? container.decodeIfPresent(Bool.self, forKey: .stop)
             generation = try? container.decodeIfPresent(String.self, forKey: .generation)
+            framing = try? container.decodeIfPresent(Double.self, forKey: .framing)
         }
     }
 

@@ -16,6 +16,9 @@ struct StreamMetrics: Sendable {
     let relayedBytes: Counter
     /// `resumable_stream.follower.too_slow`: followers dropped because their reader fell too far behind.
     let slowFollowers: Counter
+    /// `resumable_stream.follower.recovered`: followers that missed text (a publish or a subscription lost in a
+    /// reconnect) and asked their producer again from their offset, without an error.
+    let recoveries: Counter
     /// `resumable_stream.resume.duration`: from a resume call to the producer's acknowledgement.
     let resumeLatency: Timer
 
@@ -32,6 +35,7 @@ struct StreamMetrics: Sendable {
         relayedChunks = Counter(label: "resumable_stream.follower.chunks", factory: factory)
         relayedBytes = Counter(label: "resumable_stream.follower.bytes", factory: factory)
         slowFollowers = Counter(label: "resumable_stream.follower.too_slow", factory: factory)
+        recoveries = Counter(label: "resumable_stream.follower.recovered", factory: factory)
         resumeLatency = Timer(label: "resumable_stream.resume.duration", factory: factory)
     }
 

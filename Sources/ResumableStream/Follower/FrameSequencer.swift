@@ -1,0 +1,66 @@
+/// What a follower makes of each message on its listener channel, as a value: plain text from a TypeScript
+/// producer, or ``ChunkFrame``s from a Swift one, which it puts in order by offset.
+///
+/// The producer's first message (the acknowledgement) decides: a frame of this stream means a Swift producer
+/// answered the request for frames, anything else a producer that sends plain text, as TypeScript does. With
+/// frames, the follower knows the offset of every character it has: it drops what it already has (a re-send),
+/// asks again from its own offset when a frame starts past it (a publish was lost), checks the end frame's
+/// length, and ignores anything that is not a frame of its own stream (another stream's producer made to
+/// publish here by a forged request).
+struct FrameSequencer {
+    enum Mode: Equatable {
+        /// No message yet.
+        case undecided
+        /// A producer that sends plain text and the DONE message.
+        case plain
+        /// A producer that sends frames.
+        case framed
+    }
+
+    enum Outcome: Equatable {
+        /// Give this text to the reader (it may be empty: an empty acknowledgement).
+        case deliver(String)
+        /// The stream ended, with every character delivered.
+        case end
+        /// Text is missing from `offset` on: ask the producer again from there.
+        case missing(from: Int)
+        /// Nothing to do: a duplicate, or a message that is not for this follower.
+        case ignore
+    }
+
+    private let identity: StreamIdentity
+    private(set) var mode = Mode.undecided
+    /// The offset in the stream (UTF-16 code units) of the next character the reader gets; known with frames.
+    private(set) var nextOffset: Int?
+
+    init(identity: StreamIdentity) {
+        self.identity = identity
+    }
+
+    /// A message arrived on the listener channel.
+    mutating func receive(_ message: String) -> Outcome {
+        if mode == .undecided {
+            if let frame = ChunkFrame.parse(message), frame.identity == identity {
+                mode = .framed
+                nextOffset = frame.offset
+            } else {
+                mode = .plain
+            }
+        }
+        guard mode == .framed, let next = nextOffset else {
+            return message == WireProtocol.doneMessage ? .end : .deliver(message)
+        }
+        guard let frame = ChunkFrame.parse(message), frame.identity == identity else { return .ignore }
+        switch frame.kind {
+        case .end:
+            return frame.offset > next ? .missing(from: next) : .end
+        case .text(let text):
+            if frame.offset > next { return .missing(from: next) }
+            let end = frame.offset + text.utf16.count
+            guard end > next || (end == next && frame.offset == next) else { return .ignore }
+            nextOffset = end
+            // A re-send overlaps what the reader has: only the rest (offsets fall on scalar boundaries).
+            return .deliver(frame.offset == next ? text : text.jsSlice(from: next - frame.offset))
+        }
+    }
+}

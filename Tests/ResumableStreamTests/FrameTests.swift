@@ -1,0 +1,92 @@
+@testable import ResumableStream
+import Testing
+
+/// Frames for Swift followers, and how a follower orders them, without a backend.
+@Suite("Chunk frames and their sequencing", .timeLimit(.minutes(1)))
+struct FrameTests {
+    private let keys = StreamKeys(keyPrefix: "p", streamID: "s")
+    private var identity: StreamIdentity { StreamIdentity(keys) }
+    private var prefix: String { ChunkFrame.textPrefix(identity) }
+
+    private func text(_ text: String, at offset: Int, identity: StreamIdentity? = nil) -> String {
+        ChunkFrame.encodeText(text, at: offset, prefix: ChunkFrame.textPrefix(identity ?? self.identity))
+    }
+
+    @Test func framesRoundTripAndCarryTheStreamsIdentity() {
+        #expect(identity.hex.count == 8)
+        #expect(StreamIdentity(StreamKeys(keyPrefix: "q", streamID: "s")) != identity, "the key prefix counts")
+        #expect(ChunkFrame.parse(text("héllo\n😀:x", at: 42)) == ChunkFrame(identity: identity, offset: 42, kind: .text("héllo\n😀:x")))
+        #expect(ChunkFrame.parse(text("", at: 0)) == ChunkFrame(identity: identity, offset: 0, kind: .text("")))
+        #expect(ChunkFrame.parse(ChunkFrame.encodeEnd(length: 7, identity: identity)) == ChunkFrame(identity: identity, offset: 7, kind: .end))
+        #expect(text("abc", at: 3) == "\u{1}F\(identity.hex)3:abc")
+    }
+
+    @Test func plainTextAndMalformedFramesAreNotFrames() {
+        let hex = identity.hex
+        for message in ["", "plain text", WireProtocol.doneMessage, "\u{1}", "\u{1}X\(hex)1:a", "\u{1}F\(hex):a",
+                        "\u{1}F\(hex)12a", "\u{1}F\(hex.uppercased())1:a", "\u{1}Fzzzzzzzz1:a", "\u{1}F\(hex)-1:a",
+                        "\u{1}F\(hex)1234567890123456789:a", "\u{1}E\(hex)5:trailing", "\u{1}F\(hex.prefix(4))"] {
+            #expect(ChunkFrame.parse(message) == nil, "\(message.debugDescription)")
+        }
+    }
+
+    @Test func resumeRequestsAskForFramesWithAFieldTypeScriptIgnores() {
+        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, wantsFrames: true) == #"{"listenerId":"L","skipCharacters":3,"framing":1}"#)
+        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, wantsFrames: true) == #"{"listenerId":"L","framing":1}"#)
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1}"#) == .resume(listenerID: "L", skipCharacters: 0, wantsFrames: true))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2}"#) == .resume(listenerID: "L", skipCharacters: 0, wantsFrames: false))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":"1"}"#) == .resume(listenerID: "L", skipCharacters: 0, wantsFrames: false))
+    }
+
+    @Test func aTypeScriptProducersPlainTextIsRelayedAsItIs() {
+        var sequencer = FrameSequencer(identity: identity)
+        #expect(sequencer.receive("replay") == .deliver("replay"))
+        #expect(sequencer.mode == .plain && sequencer.nextOffset == nil)
+        #expect(sequencer.receive(text("looks like a frame", at: 6)) == .deliver(text("looks like a frame", at: 6)))
+        #expect(sequencer.receive(WireProtocol.doneMessage) == .end)
+    }
+
+    @Test func framesAreDeliveredInOrderFromTheReplaysOffset() {
+        var sequencer = FrameSequencer(identity: identity)
+        #expect(sequencer.receive(text("", at: 5)) == .deliver(""))
+        #expect(sequencer.mode == .framed && sequencer.nextOffset == 5)
+        #expect(sequencer.receive(text("ab", at: 5)) == .deliver("ab"))
+        #expect(sequencer.receive(text("😀", at: 7)) == .deliver("😀"))
+        #expect(sequencer.nextOffset == 9)
+        #expect(sequencer.receive(ChunkFrame.encodeEnd(length: 9, identity: identity)) == .end)
+    }
+
+    @Test func duplicatesAreDroppedAndAnOverlappingResendGivesOnlyWhatIsNew() {
+        var sequencer = FrameSequencer(identity: identity)
+        _ = sequencer.receive(text("abc", at: 0))
+        #expect(sequencer.receive(text("abc", at: 0)) == .ignore)
+        #expect(sequencer.receive(text("bc", at: 1)) == .ignore)
+        #expect(sequencer.receive(text("", at: 3)) == .deliver(""))  // a recovery's empty acknowledgement
+        #expect(sequencer.receive(text("c😀d", at: 2)) == .deliver("😀d"))
+        #expect(sequencer.nextOffset == 6)
+    }
+
+    @Test func aFrameOrAnEndPastTheOffsetSaysWhatIsMissing() {
+        var sequencer = FrameSequencer(identity: identity)
+        _ = sequencer.receive(text("abc", at: 0))
+        #expect(sequencer.receive(text("f", at: 5)) == .missing(from: 3))
+        #expect(sequencer.receive(ChunkFrame.encodeEnd(length: 4, identity: identity)) == .missing(from: 3))
+        #expect(sequencer.nextOffset == 3)
+        #expect(sequencer.receive(text("de", at: 3)) == .deliver("de"))
+    }
+
+    @Test func anotherStreamsFramesAndPlainTextAreIgnoredOnceFramed() {
+        let other = StreamIdentity(StreamKeys(keyPrefix: "p", streamID: "other"))
+        var sequencer = FrameSequencer(identity: identity)
+        #expect(sequencer.receive(text("mine", at: 0)) == .deliver("mine"))
+        #expect(sequencer.receive(text("injected", at: 4, identity: other)) == .ignore)
+        #expect(sequencer.receive("plain injected") == .ignore)
+        #expect(sequencer.receive(WireProtocol.doneMessage) == .ignore)
+        #expect(sequencer.receive(text(" too", at: 4)) == .deliver(" too"))
+
+        // Before the first message, another stream's frame is no acknowledgement of frames.
+        var fresh = FrameSequencer(identity: identity)
+        #expect(fresh.receive(text("x", at: 0, identity: other)) == .deliver(text("x", at: 0, identity: other)))
+        #expect(fresh.mode == .plain)
+    }
+}
