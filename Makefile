@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test test-tsan test-asan fuzz demo bench soak clean
+.PHONY: setup build test test-tsan test-asan fuzz chaos demo bench soak clean
 
 setup:
 	@scripts/setup.sh
@@ -14,12 +14,12 @@ test: setup
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
 # The sanitizers build into folders of their own and run the tests one at a time: a sanitized build is several
-# times slower, and the handshake's timeouts are real time.
+# times slower, and the handshake's timeouts are real time (the chaos test runs 200 streams there).
 test-tsan: setup
-	$(SWIFT) test --sanitize=thread --build-path .build-tsan --no-parallel $(SWIFT_TEST_FLAGS)
+	CHAOS_STREAMS=200 $(SWIFT) test --sanitize=thread --build-path .build-tsan --no-parallel $(SWIFT_TEST_FLAGS)
 
 test-asan: setup
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
+	CHAOS_STREAMS=200 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
 
 # libFuzzer over what the library reads from channels: FUZZ_SECONDS (60) of coverage-guided inputs, seeded
 # from Fuzz/seeds; new inputs go to .build/fuzz/corpus, a crashing one to .build/fuzz/crash-*.
@@ -33,6 +33,11 @@ fuzz: setup
 		-o .build/fuzz/request-parser > .build/fuzz/build.log 2>&1 || { cat .build/fuzz/build.log; exit 1; }
 	.build/fuzz/request-parser -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=Fuzz/request.dict \
 		-artifact_prefix=.build/fuzz/ .build/fuzz/corpus Fuzz/seeds
+
+# 10,000 streams with followers through a proxy that injects seeded random faults (CHAOS_SEED repeats a run).
+CHAOS_STREAMS ?= 10000
+chaos: setup
+	CHAOS_STREAMS=$(CHAOS_STREAMS) $(SWIFT) test --filter ChaosTests
 
 demo:
 	@scripts/demo.sh

@@ -34,6 +34,11 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// of this size (TypeScript consumers concatenate them), so that it cannot trip Redis's pub/sub output
     /// buffer limit on the shared subscriber connection. Default 64 Ki.
     public var replayPieceSize: Int
+    /// How long a producer goes on answering resume requests after its stream finished, with the rest of the
+    /// text and the end, before it stops listening: a follower that missed the end in a Redis reconnect asks
+    /// again from its offset and still gets everything. It costs no command, only a later `UNSUBSCRIBE`; the
+    /// shutdown cuts it short. Default 2 s.
+    public var lingerAfterFinish: Duration
     /// How long a stop request waits, stored, for a producer that was not listening yet. Default 60 s.
     public var stopRequestTTL: Duration
     /// How long running producers may take to finish when the context runs as a service and the service
@@ -52,7 +57,8 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         followerBacklogLimit: Int? = 16 * 1024 * 1024,
         replayPieceSize: Int = 64 * 1024,
         stopRequestTTL: Duration = .seconds(60),
-        shutdownGracePeriod: Duration = .seconds(30)
+        shutdownGracePeriod: Duration = .seconds(30),
+        lingerAfterFinish: Duration = .seconds(2)
     ) {
         self.keyPrefix = keyPrefix
         self.runningTTL = runningTTL
@@ -65,5 +71,6 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.replayPieceSize = max(2, replayPieceSize)
         self.stopRequestTTL = stopRequestTTL
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.lingerAfterFinish = lingerAfterFinish
     }
 }

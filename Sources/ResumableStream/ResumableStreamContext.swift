@@ -192,7 +192,8 @@ public final class ResumableStreamContext: Sendable {
     }
 
     /// Stops accepting new streams, lets running producers finish for up to `gracePeriod`, stops the ones
-    /// still running (their streams end as stopped), and closes the Redis connections the context opened.
+    /// still running (their streams end as stopped) and the finished ones that still answer late requests, and
+    /// closes the Redis connections the context opened.
     public func shutdown(gracePeriod: Duration) async {
         registry.withLock { $0.beginShutdown() }
         if !(await drain(timeout: gracePeriod)) {
@@ -201,6 +202,9 @@ public final class ResumableStreamContext: Sendable {
             for producer in remaining { producer.stop() }
             for producer in remaining { await producer.waitUntilFinished() }
         }
+        let lingering = registry.withLock { Array($0.lingering.values) }
+        for producer in lingering { producer.stop() }
+        for producer in lingering { await producer.waitUntilFinished() }
         refresher.cancel()
         watchdog.cancel()
         if let ownedConnections {
@@ -251,12 +255,14 @@ public final class ResumableStreamContext: Sendable {
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
         refresher.insert(producer)
-        producer.start(source: makeStream, requests: requests) { [self] in
+        producer.start(source: makeStream, requests: requests, onFinish: { [self] in
             refresher.remove(producer)
-            let (remaining, drained) = registry.withLock { $0.remove(producer) }
+            let (remaining, drained) = registry.withLock { $0.finished(producer) }
             metrics.activeProducers.record(remaining)
             for waiter in drained { waiter.resume() }
-        }
+        }, onEnd: { [self] in
+            registry.withLock { $0.ended(producer) }
+        })
         logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
         return ResumableTextStream(chunks: chunks)
     }

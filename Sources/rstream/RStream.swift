@@ -61,7 +61,8 @@ struct ConnectionOptions: ParsableArguments {
         } catch let code as ExitCode {
             throw code
         } catch {
-            let code = error as? ResumableStreamError == .producerUnreachable ? ExitCode.producerUnreachable : .failure
+            let code = (error as? RStreamError)?.exitCode
+                ?? (error as? ResumableStreamError == .producerUnreachable ? ExitCode.producerUnreachable : .failure)
             let message = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
             try? FileHandle.standardError.write(contentsOf: Data("rstream: \(message)\n".utf8))
             throw code
@@ -164,9 +165,10 @@ struct Stop: AsyncParsableCommand {
     }
 }
 
-/// A failure of the tool itself, with its message.
+/// A failure of the tool itself, or an outcome without a stream: its one-line message and exit code.
 struct RStreamError: Error, CustomStringConvertible {
     let description: String
+    var exitCode = ExitCode.failure
 }
 
 extension ExitCode {
@@ -178,13 +180,16 @@ extension ExitCode {
     static let producerUnreachable = ExitCode(5)
 }
 
-/// The stream of `result`; for an outcome without a stream, throws its exit code.
+/// The stream of `result`; for an outcome without a stream, throws its message and exit code.
 func stream(of result: ResumableStreamResult) throws -> ResumableTextStream {
     switch result {
     case .created(let stream), .resumed(let stream): return stream
-    case .alreadyDone: throw ExitCode.alreadyDone
-    case .notFound: throw ExitCode.notFound
-    case .producerUnreachable: throw ExitCode.producerUnreachable
+    case .alreadyDone: throw RStreamError(description: "the stream is already done", exitCode: .alreadyDone)
+    case .notFound: throw RStreamError(description: "there is no such stream", exitCode: .notFound)
+    case .producerUnreachable:
+        throw RStreamError(
+            description: "the stream's producer did not answer (it may have crashed: the id is free again once its running TTL passes)",
+            exitCode: .producerUnreachable)
     }
 }
 

@@ -59,7 +59,8 @@ struct CommandLineToolTests {
         #expect(stopped.status == 3 && stopped.output == "already-done\n")
 
         let missing = try await rstream(["resume", "nothing-here"], prefix: prefix)
-        #expect(missing.status == 4)
+        #expect(missing.status == 4 && missing.error == "rstream: there is no such stream\n")
+        #expect(resumed.error == "rstream: the stream is already done\n")
         #expect(try await rstream(["status", "nothing-here"], prefix: prefix).output == "none\n")
     }
 

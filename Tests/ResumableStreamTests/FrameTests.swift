@@ -69,8 +69,8 @@ struct FrameTests {
     @Test func aFrameOrAnEndPastTheOffsetSaysWhatIsMissing() {
         var sequencer = FrameSequencer(identity: identity)
         _ = sequencer.receive(text("abc", at: 0))
-        #expect(sequencer.receive(text("f", at: 5)) == .missing(from: 3))
-        #expect(sequencer.receive(ChunkFrame.encodeEnd(length: 4, identity: identity)) == .missing(from: 3))
+        #expect(sequencer.receive(text("f", at: 5)) == .ahead(missingFrom: 3))
+        #expect(sequencer.receive(ChunkFrame.encodeEnd(length: 4, identity: identity)) == .incomplete(missingFrom: 3))
         #expect(sequencer.nextOffset == 3)
         #expect(sequencer.receive(text("de", at: 3)) == .deliver("de"))
     }

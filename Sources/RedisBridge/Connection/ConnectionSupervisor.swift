@@ -21,6 +21,7 @@ final class ConnectionSupervisor {
     private var lifecycle = ConnectionStateMachine<HiredisConnection>()
     private var waiters: [(Result<HiredisConnection, RedisError>) -> Void] = []
     private var closeCompletions: [() -> Void] = []
+    /// The backoff timer while waiting to reconnect.
     private var reconnectTimer: DispatchSourceTimer?
     private let reconnects: Counter
     /// Told about (re)connections, drops, failed attempts, pushes and read events; set once, by the owner.
@@ -70,7 +71,10 @@ final class ConnectionSupervisor {
         case .waitForClose:
             closeCompletions.append(completion)
         case .completeNow(let failWaiters, let cancelReconnectTimer):
-            if cancelReconnectTimer { reconnectTimer?.cancel() }
+            if cancelReconnectTimer {
+                reconnectTimer?.cancel()
+                reconnectTimer = nil
+            }
             if failWaiters { self.failWaiters(.closed) }
             completion()
         }
@@ -141,7 +145,10 @@ final class ConnectionSupervisor {
     private func scheduleReconnect(afterFailedAttempts failedAttempts: Int) {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + backoff.delay(afterFailedAttempts: failedAttempts).dispatchInterval)
+        // The handler holds the supervisor until it fires or the close cancels it; dropping the timer then
+        // ends the cycle.
         timer.setEventHandler { [self] in
+            reconnectTimer = nil
             if lifecycle.reconnectTimerFired() { resolve() }
         }
         reconnectTimer = timer

@@ -4,9 +4,9 @@
 /// The producer's first message (the acknowledgement) decides: a frame of this stream means a Swift producer
 /// answered the request for frames, anything else a producer that sends plain text, as TypeScript does. With
 /// frames, the follower knows the offset of every character it has: it drops what it already has (a re-send),
-/// asks again from its own offset when a frame starts past it (a publish was lost), checks the end frame's
-/// length, and ignores anything that is not a frame of its own stream (another stream's producer made to
-/// publish here by a forged request).
+/// drops a frame that starts past it (a publish was lost: the producer knows, and sends that text again),
+/// checks the end frame's length, and ignores anything that is not a frame of its own stream (another stream's
+/// producer made to publish here by a forged request).
 struct FrameSequencer {
     enum Mode: Equatable {
         /// No message yet.
@@ -22,8 +22,11 @@ struct FrameSequencer {
         case deliver(String)
         /// The stream ended, with every character delivered.
         case end
-        /// Text is missing from `offset` on: ask the producer again from there.
-        case missing(from: Int)
+        /// A frame past the offset, dropped: text from `missingFrom` on was lost, and the producer's re-send
+        /// should follow on this channel.
+        case ahead(missingFrom: Int)
+        /// The end came, but text from `missingFrom` on never did: ask the producer again from there.
+        case incomplete(missingFrom: Int)
         /// Nothing to do: a duplicate, or a message that is not for this follower.
         case ignore
     }
@@ -53,9 +56,9 @@ struct FrameSequencer {
         guard let frame = ChunkFrame.parse(message), frame.identity == identity else { return .ignore }
         switch frame.kind {
         case .end:
-            return frame.offset > next ? .missing(from: next) : .end
+            return frame.offset > next ? .incomplete(missingFrom: next) : .end
         case .text(let text):
-            if frame.offset > next { return .missing(from: next) }
+            if frame.offset > next { return .ahead(missingFrom: next) }
             let end = frame.offset + text.utf16.count
             guard end > next || (end == next && frame.offset == next) else { return .ignore }
             nextOffset = end

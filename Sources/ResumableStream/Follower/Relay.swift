@@ -90,9 +90,11 @@ final class Relay: Sendable {
         }
     }
 
-    private static let maximumFruitlessRecoveries = 3
+    private static let maximumFruitlessRecoveries = 5
 
     private func relayMessages(of subscription: Subscription, with sequencer: inout FrameSequencer) async -> Interruption {
+        // Since when frames come past the offset: the producer's re-send has the ack timeout to fill the gap.
+        var gapSince: ContinuousClock.Instant?
         for await message in subscription {
             switch message {
             case .gap:
@@ -114,11 +116,16 @@ final class Relay: Sendable {
                 case .end:
                     await end(with: follower.sentinel.ending())
                     return .ended
-                case .missing(let offset):
+                case .incomplete(let offset):
                     return .missing(from: offset)
+                case .ahead(let offset):
+                    let since = gapSince ?? .now
+                    if ContinuousClock.now - since >= follower.configuration.ackTimeout { return .missing(from: offset) }
+                    gapSince = since
                 case .ignore, .deliver(""):
                     break
                 case .deliver(let text):
+                    gapSince = nil
                     if let backlog, !backlog.admit(text.utf8.count) {
                         // Returning drops the subscription: the producer sees nobody on the channel and
                         // forgets this listener. The reader gets what it was handed, then the error.
@@ -140,7 +147,8 @@ final class Relay: Sendable {
 
     /// Asks the producer again for the stream from `offset`, on a fresh listener channel (the old one may
     /// still carry stale text; dropping its subscription makes the producer forget it), retrying until the
-    /// ack timeout. `nil` if the producer no longer listens or Redis cannot be reached.
+    /// ack timeout while Redis cannot be reached or nobody listens for requests (the producer's own
+    /// subscription may be coming back from the same reconnect). `nil` if that lasts the whole ack timeout.
     private func resubscribe(from offset: Int) async -> Subscription? {
         let deadline = ContinuousClock.now + follower.configuration.ackTimeout
         repeat {
@@ -149,9 +157,7 @@ final class Relay: Sendable {
             if let subscription = try? await follower.subscriber.textSubscription(to: channel) {
                 state.withLock { $0.channel = channel }
                 let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: offset, wantsFrames: true)
-                let receivers = try? await follower.publisher.publish(request, to: follower.keys.requests)
-                if receivers == 0 { return nil }
-                if receivers != nil {
+                if let receivers = try? await follower.publisher.publish(request, to: follower.keys.requests), receivers > 0 {
                     follower.metrics.recoveries.increment()
                     return subscription
                 }

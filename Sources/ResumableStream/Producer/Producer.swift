@@ -43,6 +43,8 @@ final class Producer: Sendable {
         /// Framed listeners a publish failed to reach (the command connection dropped with it in flight): the
         /// offset of the first text they may have missed, re-sent from there.
         var undelivered: [String: Int] = [:]
+        /// Whether a re-send of `undelivered` is on its way (``resendUndelivered()``).
+        var isResendScheduled = false
     }
 
     /// `announcedToken` is the token a `createNewResumableStream` producer wrote to the generation key and
@@ -70,18 +72,21 @@ final class Producer: Sendable {
         self.output = output
     }
 
-    /// Starts the producer's task, which the context owns: it reads the source, serves requests, and calls
-    /// `onFinish` once everything is finalised.
+    /// Starts the producer's task, which the context owns: it reads the source, serves requests, calls
+    /// `onFinish` once the stream is finalised, goes on answering requests for
+    /// ``ResumableStreamConfiguration/lingerAfterFinish`` (unless stopped), and calls `onEnd` when it stopped
+    /// listening.
     func start<Source: AsyncSequence & SendableMetatype>(
         source makeSource: @escaping @Sendable () async throws -> Source,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
-        onFinish: @escaping @Sendable () -> Void
+        onFinish: @escaping @Sendable () -> Void,
+        onEnd: @escaping @Sendable () -> Void
     ) where Source.Element == String {
         // Type-erased here, so the task does not capture the generic source type.
         let pumpSource: @Sendable () async -> StreamEnding = { [self] in await pump(makeSource) }
         let task = Task {
-            await run(pumpSource, requests: requests)
-            onFinish()
+            await run(pumpSource, requests: requests, onFinish: onFinish)
+            onEnd()
         }
         let stopAtOnce = state.withLock { state in
             state.task = task
@@ -99,20 +104,25 @@ final class Producer: Sendable {
         task?.cancel()
     }
 
-    /// Waits until the producer finished and finalised the stream.
+    /// Waits until the producer finished and stopped listening for requests.
     func waitUntilFinished() async {
         await state.withLock(\.task)?.value
     }
 
     private func run(
         _ pumpSource: @Sendable () async -> StreamEnding,
-        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable
+        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        onFinish: @Sendable () -> Void
     ) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.serve(requests) }
             group.addTask { await self.checkStoredStopRequest() }
             let ending = await pumpSource()
             await finish(ending)
+            onFinish()
+            // A follower that missed the end in a reconnect asks again from its offset: it gets the rest and the
+            // end. A stop (or the context's shutdown) cuts this short.
+            try? await Task.sleep(for: configuration.lingerAfterFinish)
             // Ends the request subscription (UNSUBSCRIBE).
             group.cancelAll()
         }
@@ -265,7 +275,7 @@ final class Producer: Sendable {
                 let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
                     switch receivers {
                     case 0?: self?.report { $0.gone.insert(channel) }
-                    case nil: self?.report { $0.undelivered[channel] = min($0.undelivered[channel] ?? start, start) }
+                    case nil: self?.reportUndelivered(channel, from: start)
                     default: break
                     }
                 }
@@ -282,6 +292,34 @@ final class Producer: Sendable {
 
     private func report(_ update: @Sendable (inout DeliveryReports) -> Void) {
         reports.withLock(update)
+    }
+
+    /// A publish failed to reach a framed listener: its text from `offset` on is sent again as soon as possible
+    /// (the follower waits for it), on the connection's next attempt.
+    private func reportUndelivered(_ channel: String, from offset: Int) {
+        let schedule = reports.withLock { reports in
+            reports.undelivered[channel] = min(reports.undelivered[channel] ?? offset, offset)
+            defer { reports.isResendScheduled = true }
+            return !reports.isResendScheduled
+        }
+        // A task of its own: the report may come while this producer holds its state (the in-process backend).
+        if schedule { Task { self.resendUndelivered() } }
+    }
+
+    /// Re-sends what failed publishes may have lost, under the state lock, so in order with the chunks. After
+    /// the source ended the finalisation does it, before the end frames.
+    private func resendUndelivered() {
+        state.withLock { state in
+            guard !state.machine.isFinished else { return reports.withLock { $0.isResendScheduled = false } }
+            let undelivered = reports.withLock { reports in
+                defer {
+                    reports.undelivered = [:]
+                    reports.isResendScheduled = false
+                }
+                return reports.undelivered
+            }
+            for resend in state.machine.resends(for: undelivered, among: state.machine.listeners.framed) { publish(resend) }
+        }
     }
 
     private func takeReports() -> DeliveryReports {

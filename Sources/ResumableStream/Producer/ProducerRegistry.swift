@@ -4,6 +4,9 @@
 struct ProducerRegistry: Sendable {
     /// The running producers, by identity.
     private(set) var producers: [ObjectIdentifier: Producer] = [:]
+    /// Producers that finished and still answer late requests for a while
+    /// (``ResumableStreamConfiguration/lingerAfterFinish``); the shutdown stops them.
+    private(set) var lingering: [ObjectIdentifier: Producer] = [:]
     /// Set once by ``beginShutdown()``: the context takes no new streams.
     private(set) var isShuttingDown = false
     /// Drain calls waiting for `producers` to become empty, by waiter id.
@@ -21,12 +24,18 @@ struct ProducerRegistry: Sendable {
         return producers.count
     }
 
-    /// Forgets a finished producer; returns how many still run, and the drain waiters to resume if none does.
-    mutating func remove(_ producer: Producer) -> (remaining: Int, drained: [CheckedContinuation<Void, Never>]) {
+    /// A producer finished: it lingers; returns how many still run, and the drain waiters to resume if none does.
+    mutating func finished(_ producer: Producer) -> (remaining: Int, drained: [CheckedContinuation<Void, Never>]) {
         producers[ObjectIdentifier(producer)] = nil
+        lingering[ObjectIdentifier(producer)] = producer
         guard producers.isEmpty else { return (producers.count, []) }
         defer { drainWaiters = [:] }
         return (0, Array(drainWaiters.values))
+    }
+
+    /// A producer stopped listening for requests: forgets it.
+    mutating func ended(_ producer: Producer) {
+        lingering[ObjectIdentifier(producer)] = nil
     }
 
     /// A new id for a drain waiter, taken before it suspends so that its cancellation can find it.
