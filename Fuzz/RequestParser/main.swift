@@ -1,7 +1,8 @@
 // A libFuzzer target (`make fuzz`) over what the library reads from channels it does not control: resume
-// requests, stop requests and producer announcements on the request channel, the stored ending of a stream,
-// and JavaScript-style slicing at any offset. Built with `swiftc -sanitize=fuzzer,address` together with
-// the wire-protocol files of Sources/ResumableStream/Protocol, whose internal types it calls directly.
+// requests, stop requests and producer announcements on the request channel, frames on chunk channels, the
+// stored ending of a stream, and JavaScript-style slicing at any offset. Built with
+// `swiftc -sanitize=fuzzer,address` together with the wire-protocol files of Sources/ResumableStream/Protocol,
+// whose internal types it calls directly.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
@@ -21,6 +22,15 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         break
     }
     _ = StreamEnding(json: text)
+
+    // A message on a chunk channel is a frame or not, and a frame survives its own encoding.
+    if let frame = ChunkFrame.parse(text) {
+        let encoded = switch frame.kind {
+        case .text(let payload): ChunkFrame.encodeText(payload, at: frame.offset, prefix: ChunkFrame.textPrefix(frame.identity))
+        case .end: ChunkFrame.encodeEnd(length: frame.offset, identity: frame.identity)
+        }
+        precondition(ChunkFrame.parse(encoded) == frame, "a frame changed in a round trip")
+    }
 
     // Slicing at any offset keeps exactly the code units after it (a cut surrogate pair becomes U+FFFD, one unit).
     if let first = bytes.first {
