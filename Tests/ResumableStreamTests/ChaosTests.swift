@@ -38,7 +38,7 @@ struct ChaosTests {
 
         let faults = Locked(0)
         let chaos = Task {
-            var generator = SplitMix64(seed: seed)
+            var generator = SplitMix64(state: seed)
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 40...200, using: &generator)))
                 proxy.injectRandomFault(using: &generator)
@@ -110,22 +110,5 @@ struct ChaosTests {
         }
         #expect(error is ResumableStreamError || error is RedisError, "\(id): \(error)")
         return .clearError("\(error)")
-    }
-}
-
-/// A seeded generator (SplitMix64), so that a chaos run repeats with its `CHAOS_SEED`.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

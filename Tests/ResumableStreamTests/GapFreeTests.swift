@@ -34,9 +34,15 @@ struct GapFreeTests {
         await following.shutdown(gracePeriod: .seconds(5))
     }
 
-    private func expectExact(_ followers: [ResumableTextStream]) async {
-        for follower in followers {
-            let (text, error) = await readAll(follower)
+    /// Reads every follower to its end, from now on (before the faults), in tasks of their own.
+    private func startReading(_ followers: [ResumableTextStream]) -> [Task<(text: String, error: (any Error)?), Never>] {
+        followers.map { follower in Task { await readAll(follower) } }
+    }
+
+    /// Each reader got the producer's exact text and no error.
+    private func expectExact(_ readers: [Task<(text: String, error: (any Error)?), Never>]) async {
+        for reader in readers {
+            let (text, error) = await reader.value
             #expect(error == nil, "\(String(describing: error))")
             #expect(text == lines.joined(), "\(text.count) of \(lines.joined().count) characters")
         }
@@ -46,7 +52,7 @@ struct GapFreeTests {
     /// publishes are lost for sure, while the followers' subscriber connection stays up and sees no gap.
     @Test func publishesLostWithTheProducersConnectionAreSentAgain() async throws {
         try await withProducerAndFollowers(3) { server, writer, followers in
-            let readers = followers.map { follower in Task { await readAll(follower) } }
+            let readers = startReading(followers)
             for line in lines.prefix(1_000) { writer.write(line) }
             _ = try await server.cli(["CLIENT", "PAUSE", "200", "WRITE"])
             for line in lines[1_000..<2_000] { writer.write(line) }
@@ -54,11 +60,7 @@ struct GapFreeTests {
             _ = try await server.cli(["CLIENT", "KILL", "TYPE", "normal"])
             for line in lines.suffix(1_000) { writer.write(line) }
             writer.close()
-            for reader in readers {
-                let (text, error) = await reader.value
-                #expect(error == nil, "\(String(describing: error))")
-                #expect(text == lines.joined(), "\(text.count) of \(lines.joined().count) characters")
-            }
+            await expectExact(readers)
         }
     }
 
@@ -66,18 +68,14 @@ struct GapFreeTests {
     /// asks again from its own offset instead of ending with `interrupted`.
     @Test func aFollowerWhoseSubscriptionDroppedAsksAgainFromItsOffset() async throws {
         try await withProducerAndFollowers(3) { server, writer, followers in
-            let readers = followers.map { follower in Task { await readAll(follower) } }
+            let readers = startReading(followers)
             for line in lines.prefix(1_500) { writer.write(line) }
             try await Task.sleep(for: .milliseconds(20))
             _ = try await server.cli(["CLIENT", "KILL", "TYPE", "pubsub"])
             for line in lines.suffix(1_500) { writer.write(line) }
             try await Task.sleep(for: .milliseconds(100))
             writer.close()
-            for reader in readers {
-                let (text, error) = await reader.value
-                #expect(error == nil, "\(String(describing: error))")
-                #expect(text == lines.joined(), "\(text.count) of \(lines.joined().count) characters")
-            }
+            await expectExact(readers)
         }
     }
 

@@ -6,18 +6,6 @@ import Testing
 
 @Suite("Hostile and unusual input", .timeLimit(.minutes(1)))
 struct HostileInputTests {
-    /// A deterministic generator, so that a failure can be replayed from its seed.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Random bytes, JSON-shaped text with wrong types, NaN-like and huge numbers, deep nesting, invalid UTF-8.
     static func hostileRequest(_ random: inout SplitMix64) -> String {
         let pieces = ["{", "}", "[", "]", "\"listenerId\"", "\"skipCharacters\"", "\"stop\"", "\"generation\"", ":", ",", "null", "true",

@@ -52,11 +52,11 @@ struct AwaitedReplies {
         isWaiting && now &- lastProgress > UInt64(max(0, timeout.nanoseconds))
     }
 
-    /// Empties the queue (the connection is gone): the replies nobody will get.
-    mutating func removeAll() -> [PendingReply] {
+    /// Empties the queue (the connection is gone): the replies nobody will get, in order.
+    mutating func removeAll() -> Deque<PendingReply> {
         defer { replies = Deque() }
         confirmations = 0
-        return Array(replies)
+        return replies
     }
 
     /// Silence is measured from the moment the connection starts waiting for something.
