@@ -81,15 +81,31 @@ if [ -z "$full" ] || [ "$full" != "$by_query" ] || [ "$full" != "$by_header" ] |
     exit 1
 fi
 
-echo "== Redis goes away: the instances answer 503 with a one-line reason, and log it"
+echo "== Redis goes away while B serves a follower: the instances answer 503 with a one-line reason and log it,"
+echo "   and B still stops within its bound when asked to (SIGTERM)"
+curl -sN "$a/streams/$id-3" >/dev/null & producer_client=$!
+sleep 0.5
+curl -sN "$b/streams/$id-3" >"$work/orphan.sse" & orphan=$!
+sleep 0.3
 redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-outage=$(curl -s -o "$work/outage.txt" -w '%{http_code}' "$a/streams/$id-3")
+outage=$(curl -s -o "$work/outage.txt" -w '%{http_code}' "$a/streams/$id-4")
 echo "   GET on A: $outage $(cat "$work/outage.txt")"
 logged=$(grep -c 'answering 503' "$work/a.log" || true)
+term_started=$(date +%s.%N)
+kill -TERM "${pids[1]}"
+for _ in $(seq 1 200); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 0.1; done
+term_seconds=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$term_started" "$(date +%s.%N)")
+if kill -0 "${pids[1]}" 2>/dev/null; then term_seconds=never; fi
+echo "   B exited $term_seconds s after SIGTERM; its follower got $(grep -c '^id: ' "$work/orphan.sse" || true) events"
+wait "$orphan" "$producer_client" 2>/dev/null || true
 echo "== a bad REDIS_URL is one line and exit code 2"
 bad_status=0
 REDIS_URL="bogus://nowhere" "$server" --port "$(free_port)" >"$work/bad.out" 2>"$work/bad.err" || bad_status=$?
 echo "   exit $bad_status: $(cat "$work/bad.err")"
+if [ "$term_seconds" = never ] || [ "${term_seconds%.*}" -ge 15 ]; then
+    echo "demo: FAILED: instance B did not stop within 15 s of SIGTERM with Redis gone" >&2
+    exit 1
+fi
 if [ "$outage" != 503 ] || [ "$logged" -lt 1 ] || [ "$bad_status" -ne 2 ] || [ "$(wc -l <"$work/bad.err")" -ne 1 ]; then
     echo "demo: FAILED: the outage was not a logged 503, or the bad configuration was not one line and exit 2" >&2
     exit 1

@@ -111,6 +111,11 @@ public final class RedisServer: @unchecked Sendable {
         await RedisServer.offload { self.killServer() }
     }
 
+    /// The server's log so far (empty for an external server).
+    public var log: String {
+        directory.flatMap { try? String(contentsOf: $0.appendingPathComponent("redis.log"), encoding: .utf8) } ?? ""
+    }
+
     /// Freezes the server (`SIGSTOP`): its port still accepts connections (the kernel completes them) but
     /// nothing is answered, as with a hung server or a black-holed network. ``thaw()`` resumes it.
     public func freeze() throws {
@@ -205,7 +210,6 @@ public final class RedisServer: @unchecked Sendable {
             if RedisServer.answersPing(port: port) { return }
             usleep(20_000)
         }
-        let log = directory.flatMap { try? String(contentsOf: $0.appendingPathComponent("redis.log"), encoding: .utf8) } ?? ""
         throw Failure.didNotStart(log.split(separator: "\n").suffix(5).joined(separator: "\n"))
     }
 

@@ -113,4 +113,53 @@ struct GapFreeTests {
             await context.shutdown(gracePeriod: .seconds(5))
         }
     }
+
+    /// One heavy stream makes Redis close the shared subscriber connection for overrunning its pub/sub output
+    /// buffer (a limit made small here; 32 MB by default): every follower of every stream of that process loses
+    /// messages. The light stream's followers recover from their offsets: the heavy stream no longer takes them
+    /// down with it.
+    @Test func aSubscriberConnectionClosedForItsOutputBufferCostsNoFollowerItsText() async throws {
+        let server = try await RedisServer.start(extraArguments: ["--client-output-buffer-limit", "pubsub 256kb 64kb 1"])
+        defer { try? server.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.reconnectInitialDelay = .milliseconds(10)
+        // Replay pieces well below the limit, as the README asks.
+        let configuration = ResumableStreamConfiguration(keyPrefix: "buffer-limit", watchdogInterval: .seconds(1), replayPieceSize: 16 * 1024)
+        let producing = ResumableStreamContext(redis: redis, configuration: configuration)
+        let following = ResumableStreamContext(redis: redis, configuration: configuration)
+        let (heavy, light) = (Writer(), Writer())
+        let heavyOwn = try await producing.resumableStream("heavy", makeStream: heavy.source).created()
+        let lightOwn = try await producing.resumableStream("light", makeStream: light.source).created()
+        var heavyFollowers: [ResumableTextStream] = []
+        for _ in 0..<10 { heavyFollowers.append(try await following.resumeExistingStream("heavy").resumed()) }
+        let lightFollowers = [try await following.resumeExistingStream("light").resumed(),
+                              try await following.resumeExistingStream("light").resumed()]
+        let heavyReaders = startReading(heavyFollowers)
+        let lightReaders = startReading(lightFollowers)
+        let block = String(repeating: "0123456789abcdef", count: 1024)
+        let heavyText = (0..<200).map { "\($0):" + block }
+        let lightText = (0..<50).map { "light \($0)\n" }
+        for (index, chunk) in heavyText.enumerated() {
+            heavy.write(chunk)
+            if index % 4 == 0 { light.write(lightText[index / 4]) }
+        }
+        heavy.close()
+        light.close()
+        #expect(try await heavyOwn.collect() == heavyText.joined())
+        #expect(try await lightOwn.collect() == lightText.joined())
+        // The heavy stream's own followers ask for their replays under the same small limit: each gets the exact
+        // text, or a clear error after an exact prefix, never a hole.
+        for reader in heavyReaders {
+            let (text, error) = await reader.value
+            #expect(heavyText.joined().hasPrefix(text))
+            #expect(error == nil ? text == heavyText.joined() : error as? ResumableStreamError == .interrupted, "\(String(describing: error))")
+        }
+        for reader in lightReaders {
+            let (text, error) = await reader.value
+            #expect(error == nil && text == lightText.joined(), "\(String(describing: error)), \(text.count) characters")
+        }
+        #expect(server.log.contains("output buffer limits"), "Redis never closed the subscriber connection: the test did not test")
+        await producing.shutdown(gracePeriod: .seconds(5))
+        await following.shutdown(gracePeriod: .seconds(5))
+    }
 }
