@@ -119,6 +119,7 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async throws -> [
         let context = bench.context()
         _ = try await context.resumableStream("warmup") { ChunkSource(count: 1, length: 5) }.stream?.collect()
         _ = await context.drain(timeout: .seconds(10))
+        try await Task.sleep(for: context.configuration.lingerAfterFinish + .milliseconds(300))
         let streamCount = bench.scaled(1000)
         let connectionsBefore = try await Measure.infoField(bench.commands, "stats", "total_connections_received")
         let sent = try await Measure.clientCommands(host: bench.server.host, port: bench.server.port) {
@@ -126,6 +127,8 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async throws -> [
                 _ = try await context.resumableStream("common-\(index)") { ChunkSource(count: 2, length: 10) }.stream?.collect()
             }
             _ = await context.drain(timeout: .seconds(30))
+            // Finished producers answer late requests for a while before they unsubscribe: count that too.
+            try await Task.sleep(for: context.configuration.lingerAfterFinish + .milliseconds(300))
         }
         // The monitor is a connection too.
         let connectionsAfter = try await Measure.infoField(bench.commands, "stats", "total_connections_received") - 1
