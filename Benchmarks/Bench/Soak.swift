@@ -56,6 +56,8 @@ func runSoak(_ bench: Bench) async throws -> Bool {
             batchStart = batch.upperBound
         }
         _ = await context.drain(timeout: .seconds(30))
+        // Finished producers keep their text while they answer late requests: measure after that.
+        try await Task.sleep(for: context.configuration.lingerAfterFinish + .milliseconds(300))
         _ = mallocTrim(0)
         return exact
     }
