@@ -101,6 +101,35 @@ struct FaultTests {
         #expect(ContinuousClock.now - shutdownStarted < .seconds(3))
     }
 
+    /// Redis blocked for longer than the command timeout (`DEBUG SLEEP`): every command in the meantime times
+    /// out, but the producer never stopped: its follower is not told that it did, and gets the exact text.
+    @Test func aStalledRedisIsNotAStoppedProducer() async throws {
+        let server = try await RedisServer.start(extraArguments: ["--enable-debug-command", "yes"])
+        defer { try? server.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.commandTimeout = .milliseconds(500)
+        redis.reconnectInitialDelay = .milliseconds(10)
+        let configuration = ResumableStreamConfiguration(keyPrefix: "stall", watchdogInterval: .milliseconds(200))
+        let producing = ResumableStreamContext(redis: redis, configuration: configuration)
+        let following = ResumableStreamContext(redis: redis, configuration: configuration)
+        let writer = Writer()
+        let own = try await producing.resumableStream("stalled", makeStream: writer.source).created()
+        let follower = try await following.resumeExistingStream("stalled").resumed()
+        writer.write("before the stall · ")
+        let stall = Task { try await server.cli(["DEBUG", "SLEEP", "2"]) }
+        try await Task.sleep(for: .milliseconds(100))
+        writer.write("during · ")
+        _ = try await stall.value
+        writer.write("after")
+        writer.close()
+        #expect(try await own.collect() == "before the stall · during · after")
+        let (text, error) = await outcome(of: follower)
+        #expect(error == nil, "\(String(describing: error))")
+        #expect(text == "before the stall · during · after")
+        await producing.shutdown(gracePeriod: .seconds(5))
+        await following.shutdown(gracePeriod: .seconds(5))
+    }
+
     @Test func followerWhoseSubscriberIsKilledAtTheEndStillEnds() async throws {
         let server = try await RedisServer.start()
         defer { try? server.stop() }

@@ -66,4 +66,14 @@ struct RelayStateMachineTests {
         #expect(!machine.isAcknowledged)
         #expect(machine.lastMessage == start)
     }
+
+    @Test func aSilenceWithAnotherCauseCanBeConcludedAgainLater() {
+        var machine = RelayStateMachine(startedAt: start)
+        _ = machine.producerChecked(listening: false)
+        #expect(machine.producerChecked(listening: false) == .concludeSilence)
+        machine.resumeWatching()
+        #expect(machine.strikes == 0 && !machine.isConcluding)
+        #expect(machine.producerChecked(listening: false) == .keepWaiting)
+        #expect(machine.producerChecked(listening: false) == .concludeSilence)
+    }
 }

@@ -90,6 +90,7 @@ final class Relay: Sendable {
         }
     }
 
+    /// Recoveries in a row from one offset before the follower gives up with `interrupted`.
     private static let maximumFruitlessRecoveries = 5
 
     private func relayMessages(of subscription: Subscription, with sequencer: inout FrameSequencer) async -> Interruption {
@@ -191,6 +192,11 @@ final class Relay: Sendable {
                 end(throwing: ResumableStreamError.interrupted)
             }
         case .running?, .absent?:
+            // Redis answers again: it may only have stalled (a long command, a failover) while the producer kept
+            // listening, in which case this follower goes on.
+            if await follower.producerIsListening() {
+                return state.withLock { $0.machine.resumeWatching() }
+            }
             end(throwing: ResumableStreamError.producerUnreachable)
         case nil:
             // Redis itself cannot be reached: whatever the producer does, this follower may have missed chunks.

@@ -57,6 +57,13 @@ struct RelayStateMachine {
         return .concludeSilence
     }
 
+    /// The silence had another cause (Redis stalled while the producer kept listening): strikes count from zero,
+    /// and a later silence can be concluded again.
+    mutating func resumeWatching() {
+        strikes = 0
+        isConcluding = false
+    }
+
     /// The relay's own probe came back through its channel.
     mutating func probeReceived() {
         isProbeReceived = true
