@@ -11,6 +11,8 @@ final class Relay: Sendable {
         var reader: Task<Void, Never>?
         /// The listener channel read now (a recovery moves to a fresh one).
         var channel: String
+        /// Whether the producer sends frames, so that the follower knows the length of what it must get.
+        var receivesFrames = false
     }
 
     /// What the reader reads: the relayed chunks.
@@ -113,7 +115,10 @@ final class Relay: Sendable {
                     ack.finish()
                     follower.watchdog.insert(self)
                 }
-                switch sequencer.receive(text) {
+                let wasUndecided = sequencer.mode == .undecided
+                let outcome = sequencer.receive(text)
+                if wasUndecided, sequencer.mode == .framed { state.withLock { $0.receivesFrames = true } }
+                switch outcome {
                 case .end:
                     await end(with: follower.sentinel.ending())
                     return .ended
@@ -185,6 +190,10 @@ final class Relay: Sendable {
     func concludeSilence() async {
         let sentinel = follower.sentinel
         switch try? await sentinel.state() {
+        case .done? where state.withLock(\.receivesFrames):
+            // Only the end frame says how long the stream is; without it, text may be missing even though the
+            // subscription was intact (the producer's own publishes were lost).
+            end(throwing: ResumableStreamError.interrupted)
         case .done?:
             if await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
                 end(with: await sentinel.ending())

@@ -16,6 +16,9 @@ final class Producer: Sendable {
     private struct State {
         var machine: ProducerStateMachine
         var task: Task<Void, Never>?
+        /// The framed listeners the end went to, once it did: a re-send after the end goes to them, with the end
+        /// again.
+        var endedFramedListeners: [String]?
     }
 
     let keys: StreamKeys
@@ -306,11 +309,14 @@ final class Producer: Sendable {
         if schedule { Task { self.resendUndelivered() } }
     }
 
-    /// Re-sends what failed publishes may have lost, under the state lock, so in order with the chunks. After
-    /// the source ended the finalisation does it, before the end frames.
+    /// Re-sends what failed publishes may have lost, under the state lock, so in order with the chunks. Between
+    /// the end of the source and the end frames the finalisation does it; after the end frames, the text and
+    /// the end again.
     private func resendUndelivered() {
         state.withLock { state in
-            guard !state.machine.isFinished else { return reports.withLock { $0.isResendScheduled = false } }
+            if state.machine.isFinished, state.endedFramedListeners == nil {
+                return reports.withLock { $0.isResendScheduled = false }
+            }
             let undelivered = reports.withLock { reports in
                 defer {
                     reports.undelivered = [:]
@@ -318,8 +324,23 @@ final class Producer: Sendable {
                 }
                 return reports.undelivered
             }
-            for resend in state.machine.resends(for: undelivered, among: state.machine.listeners.framed) { publish(resend) }
+            guard let ended = state.endedFramedListeners else {
+                for resend in state.machine.resends(for: undelivered, among: state.machine.listeners.framed) { publish(resend) }
+                return
+            }
+            sendTheEnd(to: ended.filter { undelivered[$0] != nil }, resending: undelivered, machine: state.machine)
         }
+    }
+
+    /// Re-sends to framed listeners what they may have missed (`undelivered`), then the end frame, whose failure
+    /// is reported like any other: the end reaches them while the producer lingers and Redis is there.
+    private func sendTheEnd(to framed: [String], resending undelivered: [String: Int], machine: ProducerStateMachine) {
+        for resend in machine.resends(for: undelivered, among: framed) { publish(resend) }
+        let length = machine.bufferedCharacters
+        let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
+            if receivers == nil { self?.reportUndelivered(channel, from: length) }
+        }
+        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: length, identity: identity), toEach: framed, onReceivers: report)
     }
 
     private func takeReports() -> DeliveryReports {
@@ -340,7 +361,7 @@ final class Producer: Sendable {
     }
 
     private func finish(_ ending: StreamEnding) async {
-        let (listeners, length) = state.withLock { $0.machine.finish() }
+        let listeners = state.withLock { $0.machine.finish() }.audience
         if case .failed = ending {} else { output.finish() }
         metrics.record(ending)
         do {
@@ -353,10 +374,11 @@ final class Producer: Sendable {
         }
         // The last publishes may have been lost with a connection that dropped; the finalisation waited for the
         // next one, so framed listeners get what they missed before their end.
-        let undelivered = takeReports().undelivered
-        for resend in state.withLock({ $0.machine.resends(for: undelivered, among: listeners.framed) }) { publish(resend) }
         publisher.enqueuePublish(WireProtocol.doneMessage, toEach: listeners.plain, onReceivers: nil)
-        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: length, identity: identity), toEach: listeners.framed, onReceivers: nil)
+        state.withLock { state in
+            sendTheEnd(to: listeners.framed, resending: takeReports().undelivered, machine: state.machine)
+            state.endedFramedListeners = listeners.framed
+        }
         logger.debug("stream finished", metadata: ["stream.id": "\(keys.streamID)", "stream.ending": "\(ending)"])
     }
 }
