@@ -187,10 +187,11 @@ final class Producer: Sendable {
                         "stream.id": "\(keys.streamID)", "request.bytes": "\(text.utf8.count)",
                     ])
                 case .stop:
-                    stop()
                     // Received: the stored copy was for a producer that was not listening yet, and must not
-                    // stop the next stream with this id.
+                    // stop the next stream with this id. Deleted before stopping, so that it is gone by the time
+                    // this stream counts as finished.
                     try? await publisher.delete(keys.stopFlag)
+                    stop()
                 case .generation(let announced) where announced == token:
                     state.withLock { $0.machine.ownAnnouncementReceived() }
                 case .generation:
