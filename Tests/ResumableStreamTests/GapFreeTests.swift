@@ -119,7 +119,7 @@ struct GapFreeTests {
     /// messages, asks again from its offset, and ends with the exact text or a clear error after an exact prefix
     /// (`interrupted`, or `producerUnreachable` once the producer stopped lingering).
     @Test func aSubscriberConnectionClosedForItsOutputBufferLeavesNoHole() async throws {
-        let server = try await RedisServer.start(extraArguments: ["--client-output-buffer-limit", "pubsub 256kb 64kb 1"])
+        let server = try await RedisServer.start(extraArguments: ["--client-output-buffer-limit", "pubsub 128kb 32kb 1"])
         defer { try? server.stop() }
         var redis = try RedisConfiguration(url: server.url)
         redis.reconnectInitialDelay = .milliseconds(10)
@@ -139,9 +139,9 @@ struct GapFreeTests {
         let block = String(repeating: "0123456789abcdef", count: 1024)
         var heavyText: [String] = []
         var lightText: [String] = []
-        // Bursts of 3.2 MB until Redis has closed the subscriber connection (at most 5).
+        // Bursts of 1.6 MB until Redis has closed the subscriber connection (at most 5).
         for _ in 0..<5 where !server.log.contains("output buffer limits") {
-            for _ in 0..<200 {
+            for _ in 0..<100 {
                 heavyText.append("\(heavyText.count):" + block)
                 heavy.write(heavyText[heavyText.count - 1])
                 if heavyText.count % 4 == 0 {
