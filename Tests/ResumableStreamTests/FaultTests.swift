@@ -9,17 +9,7 @@ import Testing
 struct FaultTests {
     /// Reads a stream to its end or its error, giving up (as a failure) after `limit`: never a hang.
     private func outcome(of stream: ResumableTextStream, within limit: Duration = .seconds(10)) async -> (text: String, error: (any Error)?) {
-        await withTaskGroup(of: (String, (any Error)?)?.self) { group in
-            group.addTask { await readAll(stream) }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            guard let first else { return ("", CancellationError()) }
-            return (first.0, first.1)
-        }
+        await withDeadline(limit) { await readAll(stream) } ?? ("", CancellationError())
     }
 
     @Test func redisKilledMidStreamLosesNothingSilently() async throws {

@@ -18,14 +18,12 @@ struct Follower: Sendable {
         let deadline = started + configuration.ackTimeout
         var wait = configuration.ackRetryInterval
         while true {
-            // A fresh listener id per attempt: a TypeScript producer registers every request it gets, so a
-            // repeated id would receive every chunk twice.
-            let listenerID = UUID().uuidString.lowercased()
+            // A fresh listener id per attempt (see `newListenerID()`).
+            let listenerID = Self.newListenerID()
             let relay = try await Relay.start(follower: self, channel: keys.chunks(for: listenerID))
-            let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: true)
             let receivers: Int
             do {
-                receivers = try await publisher.publish(request, to: keys.requests)
+                receivers = try await askForStream(on: listenerID, from: skipCharacters)
             } catch {
                 relay.cancel()  // releases the listener channel's subscription
                 throw error
@@ -49,6 +47,19 @@ struct Follower: Sendable {
             }
             wait = wait * 2
         }
+    }
+
+    /// A fresh listener id: a TypeScript producer registers every request it gets, so a repeated id would
+    /// receive every chunk twice.
+    static func newListenerID() -> String {
+        UUID().uuidString.lowercased()
+    }
+
+    /// Publishes the resume request for `listenerID` (from `skipCharacters`, asking for frames); returns how
+    /// many producers listen for requests.
+    func askForStream(on listenerID: String, from skipCharacters: Int?) async throws -> Int {
+        let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: true)
+        return try await publisher.publish(request, to: keys.requests)
     }
 
     /// The stream's identity, which a Swift producer's frames carry.

@@ -158,12 +158,11 @@ final class Relay: Sendable {
     private func resubscribe(from offset: Int) async -> Subscription? {
         let deadline = ContinuousClock.now + follower.configuration.ackTimeout
         repeat {
-            let listenerID = UUID().uuidString.lowercased()
+            let listenerID = Follower.newListenerID()
             let channel = follower.keys.chunks(for: listenerID)
             if let subscription = try? await follower.subscriber.textSubscription(to: channel) {
                 state.withLock { $0.channel = channel }
-                let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: offset, wantsFrames: true)
-                if let receivers = try? await follower.publisher.publish(request, to: follower.keys.requests), receivers > 0 {
+                if let receivers = try? await follower.askForStream(on: listenerID, from: offset), receivers > 0 {
                     follower.metrics.recoveries.increment()
                     return subscription
                 }

@@ -362,7 +362,7 @@ final class Producer: Sendable {
     }
 
     private func finish(_ ending: StreamEnding) async {
-        let listeners = state.withLock { $0.machine.finish() }.audience
+        let listeners = state.withLock { $0.machine.finish() }
         if case .failed = ending {} else { output.finish() }
         metrics.record(ending)
         do {

@@ -132,12 +132,12 @@ struct ProducerStateMachine {
         isStopRequested = true
     }
 
-    /// The source ended: returns the listeners to send the end to, and the stream's length. Requests answered
-    /// from now on get the replay and then the end.
-    mutating func finish() -> (audience: Audience, length: Int) {
+    /// The source ended: returns the listeners to send the end to. Requests answered from now on get the
+    /// replay and then the end.
+    mutating func finish() -> Audience {
         isFinished = true
         defer { listeners = Audience() }
-        return (listeners, bufferedCharacters)
+        return listeners
     }
 
     /// The text each of the `framed` listeners in `undelivered` may have missed (a publish to it failed), from
