@@ -30,6 +30,14 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// pub/sub output-buffer limit never closes it. A replay counts too: a reader that resumes a stream longer than
     /// this must keep up with Redis. `nil`: no limit. Default 16 MiB.
     public var followerBacklogLimit: Int?
+    /// Flow control for this process's followers of Swift producers: the most text (UTF-16 code units) a
+    /// producer sends a follower beyond what the follower confirmed receiving (it confirms every half window,
+    /// with a `PUBLISH` on the request channel). It bounds what one follower can have in flight in Redis's
+    /// output buffer of the subscriber connection that every stream of the process shares, so that a fast
+    /// stream with many followers cannot make Redis close it under the others; what is held back goes out as
+    /// the follower confirms, merged into few messages. Followers of TypeScript producers and TypeScript
+    /// followers have no flow control. At least 1 Ki; `nil`: no limit. Default 64 Ki.
+    public var followerWindow: Int?
     /// The largest message a replay is published in, in UTF-16 code units. A large replay goes out in pieces
     /// of this size (TypeScript consumers concatenate them), so that it cannot trip Redis's pub/sub output
     /// buffer limit on the shared subscriber connection. Default 64 Ki.
@@ -56,6 +64,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         maxBufferedCharacters: Int? = nil,
         followerBacklogLimit: Int? = 16 * 1024 * 1024,
         replayPieceSize: Int = 64 * 1024,
+        followerWindow: Int? = 64 * 1024,
         stopRequestTTL: Duration = .seconds(60),
         shutdownGracePeriod: Duration = .seconds(30),
         lingerAfterFinish: Duration = .seconds(2)
@@ -69,6 +78,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.maxBufferedCharacters = maxBufferedCharacters
         self.followerBacklogLimit = followerBacklogLimit.map { max(1, $0) }
         self.replayPieceSize = max(2, replayPieceSize)
+        self.followerWindow = followerWindow.map { max(RequestMessage.windowRange.lowerBound, min($0, RequestMessage.windowRange.upperBound)) }
         self.stopRequestTTL = stopRequestTTL
         self.shutdownGracePeriod = shutdownGracePeriod
         self.lingerAfterFinish = lingerAfterFinish

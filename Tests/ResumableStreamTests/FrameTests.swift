@@ -31,11 +31,32 @@ struct FrameTests {
     }
 
     @Test func resumeRequestsAskForFramesWithAFieldTypeScriptIgnores() {
-        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, wantsFrames: true) == #"{"listenerId":"L","skipCharacters":3,"framing":1}"#)
-        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, wantsFrames: true) == #"{"listenerId":"L","framing":1}"#)
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1}"#) == .resume(listenerID: "L", skipCharacters: 0, wantsFrames: true))
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2}"#) == .resume(listenerID: "L", skipCharacters: 0, wantsFrames: false))
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":"1"}"#) == .resume(listenerID: "L", skipCharacters: 0, wantsFrames: false))
+        let windowed = Framing(window: 4096)
+        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, framing: Framing()) == #"{"listenerId":"L","skipCharacters":3,"framing":1}"#)
+        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, framing: windowed) == #"{"listenerId":"L","framing":1,"window":4096}"#)
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing()))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: windowed))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":"1"}"#) == .resume(listenerID: "L", skipCharacters: 0))
+    }
+
+    @Test func hostileWindowsAreClampedSoThatNoneCostsAMessagePerCharacterOrOverflows() {
+        for (window, clamped) in [("0", 1024), ("-5", 1024), ("1e300", 1 << 30), ("8192.9", 8192)] {
+            let request = #"{"listenerId":"L","framing":1,"window":"# + window + "}"
+            #expect(RequestMessage.parse(request) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing(window: clamped)))
+        }
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":"big"}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing()))
+    }
+
+    @Test func confirmationsAreNeverTakenForResumeRequests() {
+        let confirmation = RequestMessage.encodeReceived(listenerID: "L", offset: 65536)
+        #expect(confirmation == #"{"received":65536,"listener":"L"}"#)
+        #expect(RequestMessage.parse(confirmation) == .received(listenerID: "L", offset: 65536))
+        #expect(RequestMessage.parse(#"{"received":-3,"listener":"L"}"#) == .received(listenerID: "L", offset: 0))
+        #expect(RequestMessage.parse(#"{"received":1,"listener":""}"#) == nil)
+        #expect(RequestMessage.parse(#"{"received":"1","listener":"L"}"#) == nil)
+        // With a listenerId it is a resume request, as TypeScript reads it.
+        #expect(RequestMessage.parse(#"{"received":1,"listener":"L","listenerId":"M"}"#) == .resume(listenerID: "M", skipCharacters: 0))
     }
 
     @Test func aTypeScriptProducersPlainTextIsRelayedAsItIs() {

@@ -8,7 +8,8 @@ import Testing
 struct HostileInputTests {
     /// Random bytes, JSON-shaped text with wrong types, NaN-like and huge numbers, deep nesting, invalid UTF-8.
     static func hostileRequest(_ random: inout SplitMix64) -> String {
-        let pieces = ["{", "}", "[", "]", "\"listenerId\"", "\"skipCharacters\"", "\"stop\"", "\"generation\"", ":", ",", "null", "true",
+        let pieces = ["{", "}", "[", "]", "\"listenerId\"", "\"skipCharacters\"", "\"stop\"", "\"generation\"", "\"framing\"", "\"window\"",
+                      "\"received\"", "\"listener\"", ":", ",", "null", "true",
                       "false", "-", "1e309", "NaN", "-0", "2.5", "99999999999999999999999", "\"\\u0000\"", "\"😀\"", "\"",
                       "\\", "\u{FFFD}", " ", "\n"]
         switch random.next() % 4 {
@@ -23,7 +24,8 @@ struct HostileInputTests {
         default:
             let skip = ["null", "-5", "1e300", "\"7\"", "[1]", "{}", "3.99", "-1e300", "true"][Int(random.next() % 9)]
             let id = ["\"L\"", "1", "null", "\"\"", "[\"L\"]", "\"\(String(repeating: "x", count: Int(random.next() % 300)))\""][Int(random.next() % 6)]
-            return "{\"listenerId\":\(id),\"skipCharacters\":\(skip)}"
+            let framing = random.next() % 2 == 0 ? "" : ",\"framing\":1,\"window\":\(skip)"
+            return "{\"listenerId\":\(id),\"skipCharacters\":\(skip)\(framing)}"
         }
     }
 
@@ -40,6 +42,8 @@ struct HostileInputTests {
                 accepted += 1
             case .generation(let token)?:
                 #expect(!token.isEmpty)
+            case .received(let listener, let offset)?:
+                #expect(!listener.isEmpty && offset >= 0)
             case .stop?, nil:
                 break
             }

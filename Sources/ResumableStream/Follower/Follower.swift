@@ -20,7 +20,7 @@ struct Follower: Sendable {
         while true {
             // A fresh listener id per attempt (see `newListenerID()`).
             let listenerID = Self.newListenerID()
-            let relay = try await Relay.start(follower: self, channel: keys.chunks(for: listenerID))
+            let relay = try await Relay.start(follower: self, listenerID: listenerID)
             let receivers: Int
             do {
                 receivers = try await askForStream(on: listenerID, from: skipCharacters)
@@ -55,10 +55,11 @@ struct Follower: Sendable {
         UUID().uuidString.lowercased()
     }
 
-    /// Publishes the resume request for `listenerID` (from `skipCharacters`, asking for frames); returns how
-    /// many producers listen for requests.
+    /// Publishes the resume request for `listenerID` (from `skipCharacters`, asking for frames within the
+    /// configured window); returns how many producers listen for requests.
     func askForStream(on listenerID: String, from skipCharacters: Int?) async throws -> Int {
-        let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: true)
+        let framing = Framing(window: configuration.followerWindow)
+        let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
         return try await publisher.publish(request, to: keys.requests)
     }
 

@@ -35,6 +35,8 @@ struct FrameSequencer {
     private(set) var mode = Mode.undecided
     /// The offset in the stream (UTF-16 code units) of the next character the reader gets; known with frames.
     private(set) var nextOffset: Int?
+    /// The offset of the first frame, where the producer's reply started; known with frames.
+    private(set) var startOffset: Int?
 
     init(identity: StreamIdentity) {
         self.identity = identity
@@ -46,6 +48,7 @@ struct FrameSequencer {
             if let frame = ChunkFrame.parse(message), frame.identity == identity {
                 mode = .framed
                 nextOffset = frame.offset
+                startOffset = frame.offset
             } else {
                 mode = .plain
             }

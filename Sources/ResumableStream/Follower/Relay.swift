@@ -9,10 +9,15 @@ final class Relay: Sendable {
     private struct State {
         var machine = RelayStateMachine(startedAt: .now)
         var reader: Task<Void, Never>?
-        /// The listener channel read now (a recovery moves to a fresh one).
-        var channel: String
+        /// The listener id whose channel is read now (a recovery moves to a fresh one).
+        var listenerID: String
         /// Whether the producer sends frames, so that the follower knows the length of what it must get.
         var receivesFrames = false
+        /// With frames: the offset up to which the follower confirmed receiving the stream, the base of the
+        /// producer's window (``ResumableStreamConfiguration/followerWindow``).
+        var confirmed: Int?
+        /// Whether the last confirmation's publish failed: the watchdog's next round sends it again.
+        var isConfirmationLost = false
     }
 
     /// What the reader reads: the relayed chunks.
@@ -28,8 +33,8 @@ final class Relay: Sendable {
     /// What the reader has not taken yet, against ``ResumableStreamConfiguration/followerBacklogLimit``.
     private let backlog: FollowerBacklog?
 
-    private init(channel: String, follower: Follower) {
-        state = Locked(State(channel: channel))
+    private init(listenerID: String, follower: Follower) {
+        state = Locked(State(listenerID: listenerID))
         self.follower = follower
         let backlogLimit = follower.configuration.followerBacklogLimit
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
@@ -39,10 +44,11 @@ final class Relay: Sendable {
         (acks, ack) = AsyncStream<Void>.makeStream()
     }
 
-    /// Subscribes to `channel` (returning once the subscription is active) and starts relaying it.
-    static func start(follower: Follower, channel: String) async throws -> Relay {
-        let relay = Relay(channel: channel, follower: follower)
-        let subscription = try await follower.subscriber.textSubscription(to: channel)
+    /// Subscribes to the channel of `listenerID` (returning once the subscription is active) and starts
+    /// relaying it.
+    static func start(follower: Follower, listenerID: String) async throws -> Relay {
+        let relay = Relay(listenerID: listenerID, follower: follower)
+        let subscription = try await follower.subscriber.textSubscription(to: follower.keys.chunks(for: listenerID))
         let reader = Task { await relay.relay(subscription) }
         relay.state.withLock { $0.reader = reader }
         // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
@@ -117,7 +123,12 @@ final class Relay: Sendable {
                 }
                 let wasUndecided = sequencer.mode == .undecided
                 let outcome = sequencer.receive(text)
-                if wasUndecided, sequencer.mode == .framed { state.withLock { $0.receivesFrames = true } }
+                if wasUndecided, sequencer.mode == .framed, let start = sequencer.startOffset {
+                    state.withLock { state in
+                        state.receivesFrames = true
+                        state.confirmed = start
+                    }
+                }
                 switch outcome {
                 case .end:
                     await end(with: follower.sentinel.ending())
@@ -142,6 +153,7 @@ final class Relay: Sendable {
                     follower.metrics.relayedChunks.increment()
                     follower.metrics.relayedBytes.increment(by: text.utf8.count)
                     output.yield(text)
+                    if let offset = sequencer.nextOffset { confirm(upTo: offset) }
                 }
             }
         }
@@ -159,9 +171,11 @@ final class Relay: Sendable {
         let deadline = ContinuousClock.now + follower.configuration.ackTimeout
         repeat {
             let listenerID = Follower.newListenerID()
-            let channel = follower.keys.chunks(for: listenerID)
-            if let subscription = try? await follower.subscriber.textSubscription(to: channel) {
-                state.withLock { $0.channel = channel }
+            if let subscription = try? await follower.subscriber.textSubscription(to: follower.keys.chunks(for: listenerID)) {
+                state.withLock { state in
+                    state.listenerID = listenerID
+                    state.confirmed = offset
+                }
                 if let receivers = try? await follower.askForStream(on: listenerID, from: offset), receivers > 0 {
                     follower.metrics.recoveries.increment()
                     return subscription
@@ -172,9 +186,31 @@ final class Relay: Sendable {
         return nil
     }
 
-    /// Whether nothing arrived for a watchdog interval; a relay that heard something starts counting again.
+    /// Confirms to a framed producer that the stream arrived up to `offset`, once that is half a window past
+    /// the last confirmation (or, `resending`, the confirmation whose publish failed).
+    private func confirm(upTo offset: Int, resending: Bool = false) {
+        guard let window = follower.configuration.followerWindow else { return }
+        let listenerID: String? = state.withLock { state in
+            guard let confirmed = state.confirmed, resending ? state.isConfirmationLost : offset - confirmed >= window / 2
+            else { return nil }
+            state.confirmed = offset
+            state.isConfirmationLost = false
+            return state.listenerID
+        }
+        guard let listenerID else { return }
+        let confirmation = RequestMessage.encodeReceived(listenerID: listenerID, offset: offset)
+        follower.publisher.enqueuePublish(confirmation, to: follower.keys.requests) { [weak self] receivers in
+            // Nobody receiving it is not a loss: the producer's request subscription is reconnecting, and the
+            // gap it sees opens every window.
+            if receivers == nil { self?.state.withLock { $0.isConfirmationLost = true } }
+        }
+    }
+
+    /// Whether nothing arrived for a watchdog interval; a relay that heard something starts counting again. A
+    /// confirmation whose publish failed is sent again here, so the producer does not hold back for good.
     func isSilent() -> Bool {
         let interval = follower.configuration.watchdogInterval
+        if let lost = state.withLock({ $0.isConfirmationLost ? $0.confirmed : nil }) { confirm(upTo: lost, resending: true) }
         return state.withLock { $0.machine.checkSilence(at: .now, interval: interval) }
     }
 
@@ -218,7 +254,8 @@ final class Relay: Sendable {
     /// own channel answers it: messages arrive in order, so a probe that comes back without a gap before it
     /// means the subscription was intact since the last chunk.
     private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
-        guard (try? await follower.publisher.publish(probe, to: state.withLock(\.channel))) != nil else { return false }
+        let channel = follower.keys.chunks(for: state.withLock(\.listenerID))
+        guard (try? await follower.publisher.publish(probe, to: channel)) != nil else { return false }
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
             if state.withLock(\.machine.isProbeReceived) { return true }

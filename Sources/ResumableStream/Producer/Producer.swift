@@ -16,9 +16,6 @@ final class Producer: Sendable {
     private struct State {
         var machine: ProducerStateMachine
         var task: Task<Void, Never>?
-        /// The framed listeners the end went to, once it did: a re-send after the end goes to them, with the end
-        /// again.
-        var endedFramedListeners: [String]?
     }
 
     let keys: StreamKeys
@@ -123,15 +120,28 @@ final class Producer: Sendable {
             let ending = await pumpSource()
             await finish(ending)
             onFinish()
-            // A follower that missed the end in a reconnect asks again from its offset: it gets the rest and the
-            // end. A stop (or the context's shutdown) cuts this short.
-            try? await Task.sleep(for: configuration.lingerAfterFinish)
+            await linger()
             // Ends the request subscription (UNSUBSCRIBE).
             group.cancelAll()
         }
     }
 
     private var isStopRequested: Bool { state.withLock(\.machine.isStopRequested) }
+
+    /// Goes on answering after the end for ``ResumableStreamConfiguration/lingerAfterFinish``: a follower that
+    /// missed the end in a reconnect asks again from its offset, and gets the rest and the end. Longer while
+    /// framed followers that have not got everything yet confirm progress (their window lets them have the
+    /// rest only as they confirm). A stop (or the context's shutdown) cuts it short.
+    private func linger() async {
+        var confirmations = state.withLock(\.machine.confirmations)
+        while (try? await Task.sleep(for: configuration.lingerAfterFinish)) != nil {
+            let (progressed, serving) = state.withLock { state in
+                (state.machine.confirmations, state.machine.isServingFramedListeners)
+            }
+            guard serving, progressed != confirmations else { return }
+            confirmations = progressed
+        }
+    }
 
     // MARK: source
 
@@ -159,7 +169,7 @@ final class Producer: Sendable {
             let reported = takeReports()
             let fanout = try state.machine.append(
                 chunk, characters: characters, forgetting: reported.gone, undelivered: reported.undelivered)
-            for resend in fanout.resends { publish(resend) }
+            for catchUp in fanout.catchUps { send(catchUp, framed: true) }
             if !fanout.audience.isEmpty { publish(chunk, characters: characters, at: fanout.offset, to: fanout.audience) }
         }
     }
@@ -174,6 +184,10 @@ final class Producer: Sendable {
             case .gap:
                 logger.debug("resume requests may have been lost in a Redis reconnect; consumers ask again",
                              metadata: ["stream.id": "\(keys.streamID)"])
+                // So may confirmations of framed followers: none may wait for one that will never come.
+                state.withLock { state in
+                    for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
+                }
                 // Announcements may have been lost too: the generation key says who runs the id now, and an
                 // announced producer that missed its own announcement makes another.
                 if await isReplaced() { return replaced() }
@@ -197,8 +211,13 @@ final class Producer: Sendable {
                 case .generation:
                     // Forged or stale announcements change nothing: the generation key must agree.
                     if await isReplaced() { return replaced() }
-                case .resume(let listenerID, let skipCharacters, let wantsFrames):
-                    answer(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: wantsFrames)
+                case .resume(let listenerID, let skipCharacters, let framing):
+                    answer(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
+                case .received(let listenerID, let offset):
+                    let channel = keys.chunks(for: listenerID)
+                    state.withLock { state in
+                        if let delivery = state.machine.received(on: channel, upTo: offset) { send(delivery, framed: true) }
+                    }
                 }
             }
         }
@@ -215,41 +234,37 @@ final class Producer: Sendable {
         logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.streamID)"])
     }
 
-    private func answer(listenerID: String, skipCharacters: Int, wantsFrames: Bool) {
+    private func answer(listenerID: String, skipCharacters: Int, framing: Framing?) {
         let channel = keys.chunks(for: listenerID)
         let answered = state.withLock { state in
-            switch state.machine.resumeRequested(on: channel, skipCharacters: skipCharacters, wantsFrames: wantsFrames) {
-            case .leaveToAnotherProducer:
-                return false
-            case .replayThenLive(let replay):
-                sendReplay(replay, framed: wantsFrames)
-                return true
-            case .replayThenDone(let replay, let length):
-                sendReplay(replay, framed: wantsFrames)
-                publisher.enqueuePublish(endMessage(framed: wantsFrames, length: length), to: channel, onReceivers: nil)
-                return true
-            }
+            guard let reply = state.machine.resumeRequested(on: channel, skipCharacters: skipCharacters, framing: framing)
+            else { return false }
+            send(reply, framed: framing != nil)
+            return true
         }
         logger.debug(answered ? "serving a follower" : "leaving a request to another producer of this id", metadata: [
             "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
         ])
     }
 
-    /// The replay is the acknowledgement, so it goes out even when empty.
-    private func sendReplay(_ replay: ProducerStateMachine.Delivery, framed: Bool) {
-        if replay.text.isEmpty {
-            let acknowledgement = framed ? ChunkFrame.encodeText("", at: replay.offset, prefix: textFramePrefix) : ""
-            publisher.enqueuePublish(acknowledgement, to: replay.channel, onReceivers: nil)
-        } else if framed {
-            publish(replay)
-        } else {
-            publish(replay.text, characters: nil, at: replay.offset, to: .init(plain: [replay.channel]))
+    /// Publishes a delivery to its listener, framed or plain, and then the end if it ends the stream. A reply to
+    /// a request is the acknowledgement, so it goes out even when its text is empty.
+    private func send(_ delivery: ProducerStateMachine.Delivery, framed: Bool) {
+        let end = delivery.offset + delivery.text.utf16.count
+        if !delivery.text.isEmpty {
+            let audience = framed ? ProducerStateMachine.Audience(framed: [delivery.channel]) : .init(plain: [delivery.channel])
+            publish(delivery.text, characters: end - delivery.offset, at: delivery.offset, to: audience)
+        } else if !(framed && delivery.endsStream) {
+            let acknowledgement = framed ? ChunkFrame.encodeText("", at: delivery.offset, prefix: textFramePrefix) : ""
+            publisher.enqueuePublish(acknowledgement, to: delivery.channel, onReceivers: nil)
         }
-    }
-
-    /// The end of the stream for one kind of listener: the DONE message, or an end frame with the length.
-    private func endMessage(framed: Bool, length: Int) -> String {
-        framed ? ChunkFrame.encodeEnd(length: length, identity: identity) : WireProtocol.doneMessage
+        guard delivery.endsStream else { return }
+        guard framed else { return publisher.enqueuePublish(WireProtocol.doneMessage, to: delivery.channel, onReceivers: nil) }
+        // The end frame's failure is reported like any other: the end reaches the follower while the producer
+        // lingers and Redis is there.
+        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: end, identity: identity), to: delivery.channel) { [weak self] receivers in
+            if receivers == nil { self?.reportUndelivered(delivery.channel, from: end) }
+        }
     }
 
     private func checkStoredStopRequest() async {
@@ -289,11 +304,6 @@ final class Producer: Sendable {
         }
     }
 
-    /// Publishes a delivery to its framed listener.
-    private func publish(_ delivery: ProducerStateMachine.Delivery) {
-        publish(delivery.text, characters: nil, at: delivery.offset, to: .init(framed: [delivery.channel]))
-    }
-
     private func report(_ update: @Sendable (inout DeliveryReports) -> Void) {
         reports.withLock(update)
     }
@@ -310,14 +320,10 @@ final class Producer: Sendable {
         if schedule { Task { self.resendUndelivered() } }
     }
 
-    /// Re-sends what failed publishes may have lost, under the state lock, so in order with the chunks. Between
-    /// the end of the source and the end frames the finalisation does it; after the end frames, the text and
-    /// the end again.
+    /// Re-sends what failed publishes may have lost, under the state lock, so in order with the chunks (and
+    /// with the end, which follows the text).
     private func resendUndelivered() {
         state.withLock { state in
-            if state.machine.isFinished, state.endedFramedListeners == nil {
-                return reports.withLock { $0.isResendScheduled = false }
-            }
             let undelivered = reports.withLock { reports in
                 defer {
                     reports.undelivered = [:]
@@ -325,23 +331,8 @@ final class Producer: Sendable {
                 }
                 return reports.undelivered
             }
-            guard let ended = state.endedFramedListeners else {
-                for resend in state.machine.resends(for: undelivered, among: state.machine.listeners.framed) { publish(resend) }
-                return
-            }
-            sendTheEnd(to: ended.filter { undelivered[$0] != nil }, resending: undelivered, machine: state.machine)
+            for delivery in state.machine.redeliver(undelivered) { send(delivery, framed: true) }
         }
-    }
-
-    /// Re-sends to framed listeners what they may have missed (`undelivered`), then the end frame, whose failure
-    /// is reported like any other: the end reaches them while the producer lingers and Redis is there.
-    private func sendTheEnd(to framed: [String], resending undelivered: [String: Int], machine: ProducerStateMachine) {
-        for resend in machine.resends(for: undelivered, among: framed) { publish(resend) }
-        let length = machine.bufferedCharacters
-        let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
-            if receivers == nil { self?.reportUndelivered(channel, from: length) }
-        }
-        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: length, identity: identity), toEach: framed, onReceivers: report)
     }
 
     private func takeReports() -> DeliveryReports {
@@ -362,7 +353,7 @@ final class Producer: Sendable {
     }
 
     private func finish(_ ending: StreamEnding) async {
-        let listeners = state.withLock { $0.machine.finish() }
+        state.withLock { $0.machine.finish() }
         if case .failed = ending {} else { output.finish() }
         metrics.record(ending)
         do {
@@ -373,12 +364,10 @@ final class Producer: Sendable {
         } catch {
             logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.streamID)", "error": "\(error)"])
         }
-        // The last publishes may have been lost with a connection that dropped; the finalisation waited for the
-        // next one, so framed listeners get what they missed before their end.
-        publisher.enqueuePublish(WireProtocol.doneMessage, toEach: listeners.plain, onReceivers: nil)
         state.withLock { state in
-            sendTheEnd(to: listeners.framed, resending: takeReports().undelivered, machine: state.machine)
-            state.endedFramedListeners = listeners.framed
+            let (plain, framed) = state.machine.finalised()
+            publisher.enqueuePublish(WireProtocol.doneMessage, toEach: plain, onReceivers: nil)
+            for delivery in framed { send(delivery, framed: true) }
         }
         logger.debug("stream finished", metadata: ["stream.id": "\(keys.streamID)", "stream.ending": "\(ending)"])
     }

@@ -2,6 +2,11 @@
 /// listeners that get the live chunks, whose resume requests it answers, and whether it finished or was asked
 /// to stop. Each transition returns what the producer must publish; the producer runs them under its lock and
 /// issues the publishes there, so a listener gets its replay before any later chunk.
+///
+/// A framed listener (a Swift follower) may ask for flow control: the producer sends it at most a window of
+/// text beyond what it confirmed receiving, and the rest as its confirmations come, in pieces that merge what
+/// accumulated meanwhile. So one fast stream with many followers cannot fill Redis's output buffer of the
+/// subscriber connection its followers share with every other stream of their process.
 struct ProducerStateMachine {
     /// Whose resume requests the producer answers.
     enum Role: Equatable {
@@ -14,48 +19,56 @@ struct ProducerStateMachine {
         case replaced
     }
 
-    /// The chunk channels of the listeners, in the order they asked: those that take plain text (TypeScript
-    /// consumers, and anyone who did not ask for frames) and those that take ``ChunkFrame``s.
+    /// The chunk channels of the listeners that take a live chunk, in the order they asked: those that take
+    /// plain text (TypeScript consumers, and anyone who did not ask for frames) and those that take
+    /// ``ChunkFrame``s.
     struct Audience: Equatable {
         var plain: [String] = []
         var framed: [String] = []
 
         var isEmpty: Bool { plain.isEmpty && framed.isEmpty }
+    }
 
-        fileprivate mutating func removeAll(in gone: Set<String>) {
-            plain.removeAll { gone.contains($0) }
-            framed.removeAll { gone.contains($0) }
+    /// A follower that takes ``ChunkFrame``s, and how far it got.
+    struct FramedListener: Equatable {
+        let channel: String
+        /// The most text (UTF-16 code units) it takes beyond what it confirmed; `nil` for no limit.
+        let window: Int?
+        /// Where the text published to it ends.
+        var sent: Int
+        /// Where the text it confirmed receiving ends.
+        var confirmed: Int
+        /// Whether its end frame went out.
+        var isEndSent = false
+
+        /// How far its window lets it be sent: up to `end` at most.
+        func windowEnd(atMost end: Int) -> Int {
+            window.map { min(end, confirmed + $0) } ?? end
         }
     }
 
-    /// Text to publish to one listener from `offset` (UTF-16 code units into the stream) on.
+    /// Text to publish to one listener from `offset` (UTF-16 code units into the stream) on; then the end (the
+    /// DONE message, or an end frame) if `endsStream`.
     struct Delivery: Equatable {
         let channel: String
         let text: String
         let offset: Int
+        var endsStream = false
     }
 
-    /// The answer to a resume request.
-    enum ResumeAction: Equatable {
-        /// Another producer of the id answers it: publish nothing.
-        case leaveToAnotherProducer
-        /// Publish the replay (even when empty: it is the acknowledgement); the listener gets the live chunks.
-        case replayThenLive(Delivery)
-        /// Publish the replay, then the end: the stream finished at `length`.
-        case replayThenDone(Delivery, length: Int)
-    }
-
-    /// What to publish for a chunk: first the re-sends (text a framed listener may have missed when a publish
-    /// failed, from where it failed up to this chunk), then the chunk at `offset` to `audience`.
+    /// What to publish for a chunk: first the catch-ups (text for framed listeners that are behind: a window
+    /// reopened, or a publish failed), then the chunk at `offset` to `audience`.
     struct Fanout: Equatable {
-        var resends: [Delivery]
+        var catchUps: [Delivery]
         var audience: Audience
         var offset: Int
     }
 
     private(set) var role: Role
-    /// Whether the source ended and the listeners were handed to ``finish()``.
+    /// Whether the source ended: nothing more is appended.
     private(set) var isFinished = false
+    /// Whether the sentinel says how the stream ended, so that listeners may get the end.
+    private(set) var isFinalised = false
     /// Whether ``requestStop()`` was called: the source ends as stopped.
     private(set) var isStopRequested = false
     /// Everything the source produced, for replays.
@@ -63,8 +76,13 @@ struct ProducerStateMachine {
     /// `buffer`'s length in UTF-16 code units, the unit of `skipCharacters`, of frame offsets and of the buffer
     /// limit.
     private(set) var bufferedCharacters = 0
-    /// Who gets the live chunks.
-    private(set) var listeners = Audience()
+    /// Plain listeners, in the order they asked; they get every chunk, and the DONE message at the end.
+    private(set) var plainListeners: [String] = []
+    /// Framed listeners, in the order they asked.
+    private(set) var framedListeners: [FramedListener] = []
+    /// How many confirmations moved a framed listener on: a producer that lingers after the end goes on while
+    /// its followers make progress.
+    private(set) var confirmations = 0
     /// The most UTF-16 code units the buffer may hold (``ResumableStreamConfiguration/maxBufferedCharacters``).
     private let bufferLimit: Int?
 
@@ -72,6 +90,11 @@ struct ProducerStateMachine {
     init(isAnnounced: Bool, bufferLimit: Int?) {
         role = isAnnounced ? .awaitingOwnAnnouncement : .answering
         self.bufferLimit = bufferLimit
+    }
+
+    /// Who takes a live chunk now.
+    var listeners: Audience {
+        Audience(plain: plainListeners, framed: framedListeners.map(\.channel))
     }
 
     /// Whether the sentinel's expiry is still this producer's to extend: not once it finished or was replaced.
@@ -84,37 +107,82 @@ struct ProducerStateMachine {
         role == .awaitingOwnAnnouncement
     }
 
+    /// Whether a framed listener has not been sent the whole stream and its end yet.
+    var isServingFramedListeners: Bool {
+        framedListeners.contains { !$0.isEndSent }
+    }
+
     /// Buffers a chunk of `characters` UTF-16 code units (more than zero), forgets the listeners in `gone`
-    /// (their channel had no subscriber left), and says what to publish: `undelivered` maps framed listeners
-    /// to the offset of the first text a failed publish may have lost. Throws
-    /// ``ResumableStreamError/bufferLimitExceeded(_:)`` and buffers nothing if the chunk does not fit.
+    /// (their channel had no subscriber left), takes back what failed publishes may have lost (`undelivered`:
+    /// framed listeners and the offset of the first text that may be missing), and says what to publish.
+    /// Throws ``ResumableStreamError/bufferLimitExceeded(_:)`` and buffers nothing if the chunk does not fit.
     mutating func append(
         _ chunk: String, characters: Int, forgetting gone: Set<String>, undelivered: [String: Int]
     ) throws(ResumableStreamError) -> Fanout {
         let total = bufferedCharacters + characters
         if let bufferLimit, total > bufferLimit { throw .bufferLimitExceeded(bufferLimit) }
-        if !gone.isEmpty { listeners.removeAll(in: gone) }
-        let resends = undelivered.isEmpty ? [] : resends(for: undelivered, among: listeners.framed)
+        if !gone.isEmpty {
+            plainListeners.removeAll { gone.contains($0) }
+            framedListeners.removeAll { gone.contains($0.channel) }
+        }
+        takeBack(undelivered)
         let offset = bufferedCharacters
         buffer += chunk
         bufferedCharacters = total
-        return Fanout(resends: resends, audience: listeners, offset: offset)
+        var fanout = Fanout(catchUps: [], audience: Audience(plain: plainListeners), offset: offset)
+        for index in framedListeners.indices {
+            // Live if the whole chunk fits in its window; else cut at the window.
+            if framedListeners[index].sent == offset, framedListeners[index].windowEnd(atMost: total) == total {
+                framedListeners[index].sent = total
+                fanout.audience.framed.append(framedListeners[index].channel)
+            } else if let catchUp = catchUp(index) {
+                fanout.catchUps.append(catchUp)
+            }
+        }
+        return fanout
     }
 
-    /// A resume request on `channel` for the stream from `skipCharacters` on (JavaScript `slice` semantics).
-    /// A listener of a running stream is registered for the live chunks, as a framed one if `wantsFrames`.
-    mutating func resumeRequested(on channel: String, skipCharacters: Int, wantsFrames: Bool) -> ResumeAction {
-        guard role == .answering else { return .leaveToAnotherProducer }
+    /// A resume request on `channel` for the stream from `skipCharacters` on (JavaScript `slice` semantics),
+    /// in frames if `framing` is given, with its window. Returns the first delivery, the acknowledgement
+    /// (even when its text is empty), or `nil` if another producer of the id answers. The listener is
+    /// registered for the live chunks and the end.
+    mutating func resumeRequested(on channel: String, skipCharacters: Int, framing: Framing?) -> Delivery? {
+        guard role == .answering else { return nil }
         let count = bufferedCharacters
         let offset = skipCharacters < 0 ? max(0, count + max(skipCharacters, -count)) : min(skipCharacters, count)
-        let replay = Delivery(channel: channel, text: buffer.jsSlice(from: offset, utf16Count: count), offset: offset)
-        if isFinished { return .replayThenDone(replay, length: count) }
-        if wantsFrames {
-            listeners.framed.append(channel)
-        } else {
-            listeners.plain.append(channel)
+        guard let framing else {
+            if !isFinalised { plainListeners.append(channel) }
+            return Delivery(channel: channel, text: slice(from: offset, to: count), offset: offset, endsStream: isFinalised)
         }
-        return .replayThenLive(replay)
+        framedListeners.append(FramedListener(channel: channel, window: framing.window, sent: offset, confirmed: offset))
+        return catchUp(framedListeners.count - 1) ?? Delivery(channel: channel, text: "", offset: offset)
+    }
+
+    /// The framed listener on `channel` confirmed receiving the stream up to `offset`: what its window lets it
+    /// have now.
+    mutating func received(on channel: String, upTo offset: Int) -> Delivery? {
+        guard let index = framedListeners.firstIndex(where: { $0.channel == channel }) else { return nil }
+        let confirmed = min(max(framedListeners[index].confirmed, offset), framedListeners[index].sent)
+        if confirmed > framedListeners[index].confirmed { confirmations += 1 }
+        framedListeners[index].confirmed = confirmed
+        return catchUp(index)
+    }
+
+    /// Confirmations may have been lost (the request subscription had a gap): every framed listener counts as
+    /// having received what was sent, so that none waits for a confirmation that will never come. It costs at
+    /// most a window more in flight, once per gap.
+    mutating func confirmationsMayHaveBeenLost() -> [Delivery] {
+        framedListeners.indices.compactMap { index in
+            framedListeners[index].confirmed = framedListeners[index].sent
+            return catchUp(index)
+        }
+    }
+
+    /// Failed publishes may have lost text for the framed listeners in `undelivered` from the given offsets
+    /// on: what to send them again.
+    mutating func redeliver(_ undelivered: [String: Int]) -> [Delivery] {
+        takeBack(undelivered)
+        return framedListeners.indices.compactMap { undelivered[framedListeners[$0].channel] == nil ? nil : catchUp($0) }
     }
 
     /// The producer's own announcement arrived: requests after it are this producer's.
@@ -132,20 +200,66 @@ struct ProducerStateMachine {
         isStopRequested = true
     }
 
-    /// The source ended: returns the listeners to send the end to. Requests answered from now on get the
-    /// replay and then the end.
-    mutating func finish() -> Audience {
+    /// The source ended: nothing more is appended. Listeners get the end once ``finalised()``.
+    mutating func finish() {
         isFinished = true
-        defer { listeners = Audience() }
-        return listeners
     }
 
-    /// The text each of the `framed` listeners in `undelivered` may have missed (a publish to it failed), from
-    /// the offset where it failed to the end of the buffer.
-    func resends(for undelivered: [String: Int], among framed: [String]) -> [Delivery] {
-        framed.compactMap { channel in
-            guard let offset = undelivered[channel], offset < bufferedCharacters else { return nil }
-            return Delivery(channel: channel, text: buffer.jsSlice(from: offset, utf16Count: bufferedCharacters), offset: offset)
+    /// The sentinel says how the stream ended: returns the plain listeners to send the DONE message to, and
+    /// the framed listeners' deliveries (their end, once they have all the text). Requests answered from now
+    /// on end with the end.
+    mutating func finalised() -> (plain: [String], deliveries: [Delivery]) {
+        isFinished = true
+        isFinalised = true
+        defer { plainListeners = [] }
+        return (plainListeners, framedListeners.indices.compactMap { catchUp($0) })
+    }
+
+    /// Moves back where the framed listeners in `undelivered` were sent up to, to the offset a failed publish
+    /// may have lost text from (not before what they confirmed).
+    private mutating func takeBack(_ undelivered: [String: Int]) {
+        guard !undelivered.isEmpty else { return }
+        for index in framedListeners.indices {
+            guard let offset = undelivered[framedListeners[index].channel], offset <= framedListeners[index].sent else { continue }
+            framedListeners[index].sent = max(framedListeners[index].confirmed, offset)
+            framedListeners[index].isEndSent = false
         }
     }
+
+    /// What the framed listener at `index` may have now: the text it was not sent yet, up to its window, and
+    /// the end if that completes a finalised stream. `nil` if nothing.
+    private mutating func catchUp(_ index: Int) -> Delivery? {
+        var listener = framedListeners[index]
+        guard !listener.isEndSent else { return nil }
+        let start = listener.sent
+        let end = listener.windowEnd(atMost: bufferedCharacters)
+        let text = end > start ? slice(from: start, to: end) : ""
+        listener.sent = start + text.utf16.count
+        listener.isEndSent = isFinalised && listener.sent == bufferedCharacters
+        framedListeners[index] = listener
+        guard !text.isEmpty || listener.isEndSent else { return nil }
+        return Delivery(channel: listener.channel, text: text, offset: start, endsStream: listener.isEndSent)
+    }
+
+    /// The buffer from `start` up to `end`, or just before it so as not to cut a surrogate pair. A start inside
+    /// a surrogate pair (a request's `skipCharacters` can ask for one) gives U+FFFD for its low half, as
+    /// JavaScript's `slice` does, so the text keeps its length in UTF-16 code units.
+    private func slice(from start: Int, to end: Int) -> String {
+        let utf16 = buffer.utf16
+        let startIndex = utf16.index(utf16.startIndex, offsetBy: start)
+        var endIndex = end < bufferedCharacters ? utf16.index(startIndex, offsetBy: end - start) : utf16.endIndex
+        if endIndex.samePosition(in: buffer.unicodeScalars) == nil { endIndex = utf16.index(before: endIndex) }
+        guard endIndex > startIndex else { return "" }
+        guard let aligned = startIndex.samePosition(in: buffer.unicodeScalars) else {
+            return "\u{FFFD}" + String(buffer[utf16.index(after: startIndex)..<endIndex])
+        }
+        return String(buffer[aligned..<endIndex])
+    }
+}
+
+/// A follower's request for ``ChunkFrame``s (our addition to the request; TypeScript producers ignore it).
+struct Framing: Equatable, Sendable {
+    /// The most text (UTF-16 code units) the producer may send beyond what the follower confirmed receiving;
+    /// `nil` for no limit.
+    var window: Int?
 }

@@ -3,9 +3,12 @@ import Foundation
 /// A message on the request channel.
 enum RequestMessage: Equatable, Sendable {
     /// A consumer asks for the replay from `skipCharacters` and then the live chunks, on its own channel; in
-    /// ``ChunkFrame``s if `wantsFrames` (our addition, `"framing":1`: a Swift follower asks, a TypeScript
-    /// producer ignores it and answers in plain text).
-    case resume(listenerID: String, skipCharacters: Int, wantsFrames: Bool = false)
+    /// ``ChunkFrame``s if `framing` is given (our addition, `"framing":1` and optionally `"window":n`: a Swift
+    /// follower asks, a TypeScript producer ignores it and answers in plain text).
+    case resume(listenerID: String, skipCharacters: Int, framing: Framing? = nil)
+    /// A framed follower confirms that it received its stream up to `offset` (our addition: sent only to a
+    /// producer that answered in frames), which opens its window further.
+    case received(listenerID: String, offset: Int)
     /// Someone asks the producer to stop (our addition; a TypeScript producer ignores it).
     case stop
     /// A producer started by `createNewResumableStream` announces itself with its token (our addition): from
@@ -15,13 +18,26 @@ enum RequestMessage: Equatable, Sendable {
     /// The largest request we parse; anything larger is not ours.
     static let maximumSize = 16 * 1024
 
+    /// The smallest and largest window a request may ask for: a smaller one would cost a confirmation per few
+    /// characters, a larger one is no limit.
+    static let windowRange = 1024...(1 << 30)
+
     /// The TypeScript consumer's exact bytes: `{"listenerId":"…"}` plus `,"skipCharacters":n` when given,
-    /// then `,"framing":1` for a follower that wants ``ChunkFrame``s.
-    static func encodeResume(listenerID: String, skipCharacters: Int?, wantsFrames: Bool = false) -> String {
+    /// then `,"framing":1` (and `,"window":n`) for a follower that wants ``ChunkFrame``s.
+    static func encodeResume(listenerID: String, skipCharacters: Int?, framing: Framing? = nil) -> String {
         var request = "{\"listenerId\":" + listenerID.jsonQuoted
         if let skipCharacters { request += ",\"skipCharacters\":\(skipCharacters)" }
-        if wantsFrames { request += ",\"framing\":1" }
+        if let framing {
+            request += ",\"framing\":1"
+            if let window = framing.window { request += ",\"window\":\(window)" }
+        }
         return request + "}"
+    }
+
+    /// A framed follower's confirmation: `{"received":n,"listener":"…"}` (no `listenerId`, so that it is never
+    /// taken for a resume request).
+    static func encodeReceived(listenerID: String, offset: Int) -> String {
+        "{\"received\":\(offset),\"listener\":" + listenerID.jsonQuoted + "}"
     }
 
     static let encodedStop = "{\"stop\":true}"
@@ -36,18 +52,27 @@ enum RequestMessage: Equatable, Sendable {
         else { return nil }
         if fields.listenerId == nil, let token = fields.generation, !token.isEmpty { return .generation(token) }
         if fields.stop == true, fields.listenerId == nil { return .stop }
+        if fields.listenerId == nil, let listenerID = fields.listener, !listenerID.isEmpty, let offset = fields.received {
+            return .received(listenerID: listenerID, offset: max(0, truncated(offset)))
+        }
         guard let listenerID = fields.listenerId, !listenerID.isEmpty else { return nil }
-        return .resume(listenerID: listenerID, skipCharacters: truncated(fields.skipCharacters ?? 0), wantsFrames: fields.framing == 1)
+        let framing = fields.framing == 1 ? Framing(window: fields.window.map { window in
+            truncated(window).clamped(to: windowRange)
+        }) : nil
+        return .resume(listenerID: listenerID, skipCharacters: truncated(fields.skipCharacters ?? 0), framing: framing)
     }
 
     /// The fields we read; a field of the wrong type counts as missing, as `x || 0` treats it in TypeScript.
     private struct Fields: Decodable {
-        enum CodingKeys: String, CodingKey { case listenerId, skipCharacters, stop, generation, framing }
+        enum CodingKeys: String, CodingKey { case listenerId, skipCharacters, stop, generation, framing, window, received, listener }
         let listenerId: String?
         let skipCharacters: Double?
         let stop: Bool?
         let generation: String?
         let framing: Double?
+        let window: Double?
+        let received: Double?
+        let listener: String?
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -56,6 +81,9 @@ enum RequestMessage: Equatable, Sendable {
             stop = try? container.decodeIfPresent(Bool.self, forKey: .stop)
             generation = try? container.decodeIfPresent(String.self, forKey: .generation)
             framing = try? container.decodeIfPresent(Double.self, forKey: .framing)
+            window = try? container.decodeIfPresent(Double.self, forKey: .window)
+            received = try? container.decodeIfPresent(Double.self, forKey: .received)
+            listener = try? container.decodeIfPresent(String.self, forKey: .listener)
         }
     }
 
@@ -65,5 +93,12 @@ enum RequestMessage: Equatable, Sendable {
         if value >= Double(Int.max) { return Int.max }
         if value <= Double(Int.min) { return Int.min }
         return Int(value.rounded(.towardZero))
+    }
+}
+
+extension Comparable {
+    /// `self`, moved into `range`.
+    fileprivate func clamped(to range: ClosedRange<Self>) -> Self {
+        min(max(self, range.lowerBound), range.upperBound)
     }
 }
