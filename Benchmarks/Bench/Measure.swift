@@ -91,6 +91,25 @@ enum Measure {
         return counts
     }
 
+    /// How many PUBLISH commands the server ran so far.
+    static func publishCalls(_ commands: RedisCommandConnection) async throws -> Int {
+        let line = try await info(commands, "commandstats").first { $0.hasPrefix("cmdstat_publish:") } ?? ""
+        return line.split(separator: ",").first.flatMap { Int($0.split(separator: "=").last ?? "") } ?? 0
+    }
+
+    /// The largest output buffer (`omem`, bytes) of a pub/sub client, sampled every millisecond until cancelled.
+    static func peakSubscriberOutputBuffer(_ commands: RedisCommandConnection) async throws -> Int {
+        var peak = 0
+        while !Task.isCancelled {
+            let clients = try await commands.send(["CLIENT", "LIST", "TYPE", "pubsub"]).string ?? ""
+            for field in clients.split(whereSeparator: { $0 == " " || $0 == "\n" }) where field.hasPrefix("omem=") {
+                peak = max(peak, Int(field.dropFirst(5)) ?? 0)
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return peak
+    }
+
     static func infoField(_ commands: RedisCommandConnection, _ section: String, _ field: String) async throws -> Int {
         let line = try await info(commands, section).first { $0.hasPrefix("\(field):") } ?? ""
         return Int(line.dropFirst(field.count + 1)) ?? -1

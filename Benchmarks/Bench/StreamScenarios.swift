@@ -172,12 +172,16 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async throws -> [
                         ratio: p50 / bridge.redisBenchmarkIncrP50, target: "<= 2 round trips", met: p50 <= 2 * bridge.redisBenchmarkIncrP50))
     }
 
-    // 3 and 6. Followers of one producer: 20-character chunks to 1 and 10 followers, then 1-character chunks.
+    // 3 and 6. Followers of one producer: 20-character chunks to 1 and 10 followers, then 1-character chunks;
+    // then 10 followers again without flow control, with Redis's output buffer and the messages it took.
     var oneFollowerRate = 0.0
-    for (followers, length) in [(1, 20), (10, 20), (1, 1)] {
+    var windowed: (rate: Double, peak: Int, messages: Double)?
+    for (followers, length, window) in [(1, 20, true), (10, 20, true), (1, 1, true), (10, 20, false)] {
         let source = ChunkSource(count: bench.scaled(200_000), length: length)
         let expected = TextHash.of(source.text)
-        let context = bench.context()
+        let context = window ? bench.context() : bench.context(followerWindow: nil)
+        let publishesBefore = try await Measure.publishCalls(bench.commands)
+        let sampler = Task { try await Measure.peakSubscriberOutputBuffer(bench.commands) }
         let (gate, open) = AsyncStream<Void>.makeStream()
         let producer = try await context.resumableStream("fanout") { () -> ChunkSource in
             for await _ in gate {}
@@ -194,8 +198,21 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async throws -> [
         let rate = Double(source.count) / Measure.seconds(clock.now - started)
         let ownHash = try await own
         let correct = ownHash == expected && received.allSatisfy { $0 == expected }
+        sampler.cancel()
+        let peak = try await sampler.value
+        let messages = Double(try await Measure.publishCalls(bench.commands) - publishesBefore) / Double(source.count * followers)
         await context.shutdown(gracePeriod: .seconds(10))
-        if length == 1 {
+        if followers == 10, window {
+            windowed = (rate, peak, messages)
+        } else if followers == 10, let windowed {
+            let figures = { (rate: Double, peak: Int, messages: Double) in
+                String(format: "%.0f k chunks/s, %.2f PUBLISH/chunk, output buffer peak %.1f MB", rate / 1e3, messages, Double(peak) / 1e6)
+            }
+            rows.append(Row(scenario: "3", figure: "10 followers, default window", measured: figures(windowed.rate, windowed.peak, windowed.messages),
+                            baseline: "no window: " + figures(rate, peak, messages),
+                            ratio: Double(windowed.peak) / Double(max(peak, 1)), target: "peak <= 10 windows (1.3 MB)",
+                            met: windowed.peak <= 10 * 2 * 64 * 1024, correct: correct))
+        } else if length == 1 {
             rows.append(Row(scenario: "6", figure: "1 follower, 1-char chunks", measured: String(format: "%.0f k chunks/s", rate / 1e3),
                             baseline: String(format: "scenario 3, 1 follower: %.0f k chunks/s", oneFollowerRate / 1e3),
                             ratio: rate / oneFollowerRate, target: ">= 0.5x", met: rate >= 0.5 * oneFollowerRate, correct: correct))
