@@ -90,4 +90,143 @@ struct FlowControlTests {
             }
         }
     }
+
+    /// With a window of 1 Ki (a confirmation every 512 characters), every command connection and then every
+    /// subscriber connection is killed, again and again, mid-stream: confirmations are lost with them, and
+    /// windows must open again by themselves (the producer's request subscription sees a gap, a follower sends
+    /// a confirmation whose publish failed again). Every follower gets the exact text with no error.
+    @Test func confirmationsLostInDropsHoldNothingBack() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.reconnectInitialDelay = .milliseconds(10)
+        let configuration = ResumableStreamConfiguration(keyPrefix: "lost-confirmations", watchdogInterval: .milliseconds(300), followerWindow: 1024)
+        let producing = ResumableStreamContext(redis: redis, configuration: configuration)
+        let following = ResumableStreamContext(redis: redis, configuration: configuration)
+        let writer = Writer()
+        let own = try await producing.resumableStream("s", makeStream: writer.source).created()
+        var readers: [Task<(text: String, error: (any Error)?), Never>] = []
+        for _ in 0..<3 {
+            let follower = try await following.resumeExistingStream("s").resumed()
+            readers.append(Task { await readAll(follower) })
+        }
+        var text = ""
+        for round in 0..<6 {
+            for line in 0..<500 {
+                let next = "round \(round) line \(line) of a stream with a small window\n"
+                text += next
+                writer.write(next)
+            }
+            try await Task.sleep(for: .milliseconds(30))
+            _ = try await server.cli(["CLIENT", "KILL", "TYPE", round % 2 == 0 ? "normal" : "pubsub"])
+        }
+        writer.close()
+        #expect(try await own.collect() == text)
+        for reader in readers {
+            let (received, error) = await reader.value
+            #expect(error == nil, "\(String(describing: error))")
+            #expect(received == text, "\(received.utf16.count) of \(text.utf16.count) characters")
+        }
+        await producing.shutdown(gracePeriod: .seconds(5))
+        await following.shutdown(gracePeriod: .seconds(5))
+    }
+
+    /// A window whose confirmations are lost opens again: with frames of 1 Ki, the first three confirmations
+    /// are lost, either as publishes that failed (the follower sends again at its next watchdog round) or in a
+    /// reconnect of the producer's request subscription (the gap it sees opens every window). Without either,
+    /// the producer would hold the rest back for good and the follower would wait for it.
+    @Test(arguments: [ConfirmationLosingBackend.Loss.failedPublish, .subscriptionGap])
+    func lostConfirmationsHoldNothingBack(_ loss: ConfirmationLosingBackend.Loss) async throws {
+        let backend = ConfirmationLosingBackend(losing: 3, as: loss)
+        let configuration = ResumableStreamConfiguration(watchdogInterval: .milliseconds(100), followerWindow: 1024)
+        let context = ResumableStreamContext(configuration: configuration, publisher: backend, subscriber: backend)
+        let writer = Writer()
+        _ = try await context.resumableStream("s", makeStream: writer.source).created()
+        let follower = try await context.resumeExistingStream("s").resumed()
+        let text = (0..<200).map { "line \($0) past a window of 1 Ki\n" }.joined()
+        writer.write(text)
+        writer.close()
+        let read = await withDeadline(.seconds(10)) { await readAll(follower) }
+        #expect(read?.error == nil, "\(String(describing: read?.error))")
+        #expect(read?.text == text, "the follower waited for good")
+        #expect(backend.lost == 3)
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
+}
+
+/// An in-process backend that loses the first few confirmations of framed followers.
+final class ConfirmationLosingBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
+    enum Loss: Sendable, CustomTestStringConvertible {
+        /// The publish fails, and says so.
+        case failedPublish
+        /// The publish reaches nobody, because the producer's request subscription was reconnecting: it sees a
+        /// gap.
+        case subscriptionGap
+
+        var testDescription: String { self == .failedPublish ? "a failed publish" : "a gap in the producer's subscription" }
+    }
+
+    private let backend = InMemoryBackend()
+    private let loss: Loss
+    private let toLose: Locked<Int>
+    private let count: Int
+    /// The request subscriptions, to which a lost confirmation yields a gap.
+    private let requestSubscriptions = Locked<[AsyncStream<ResumableStreamMessage>.Continuation]>([])
+
+    init(losing count: Int, as loss: Loss) {
+        toLose = Locked(count)
+        self.count = count
+        self.loss = loss
+    }
+
+    /// How many confirmations were lost.
+    var lost: Int { count - toLose.withLock { $0 } }
+
+    func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?) {
+        let loses = message.hasPrefix(#"{"received""#) && toLose.withLock { remaining in
+            defer { remaining = max(0, remaining - 1) }
+            return remaining > 0
+        }
+        guard loses else { return backend.enqueuePublish(message, to: channel, onReceivers: onReceivers) }
+        switch loss {
+        case .failedPublish:
+            onReceivers?(nil)
+        case .subscriptionGap:
+            for subscription in requestSubscriptions.withLock({ $0 }) { subscription.yield(.gap) }
+            onReceivers?(1)
+        }
+    }
+
+    func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable {
+        let messages = try await backend.textSubscription(to: channel)
+        guard channel.contains(":request:") else { return messages }
+        // The backend's messages and the injected gaps, in one sequence.
+        let (merged, continuation) = AsyncStream<ResumableStreamMessage>.makeStream()
+        requestSubscriptions.withLock { $0.append(continuation) }
+        let forward = Task {
+            for await message in messages { continuation.yield(message) }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in forward.cancel() }
+        return merged
+    }
+
+    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
+        try await backend.setIfAbsent(key, to: value, expiresIn: expiresIn)
+    }
+    func increment(_ key: String) async throws -> Int? { try await backend.increment(key) }
+    func value(of key: String) async throws -> String? { try await backend.value(of: key) }
+    func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
+        try await backend.setValue(value, for: key, expiresIn: expiresIn)
+    }
+    func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
+        try await backend.setValue(value, for: key, expiresIn: expiresIn, fencedBy: fence, token: token)
+    }
+    func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
+        try await backend.extendExpiry(of: key, to: duration, unlessItHolds: finalValue, fencedBy: fence, token: token)
+    }
+    func setExpiry(of key: String, to duration: Duration) async throws { try await backend.setExpiry(of: key, to: duration) }
+    func delete(_ key: String) async throws { try await backend.delete(key) }
+    func publish(_ message: String, to channel: String) async throws -> Int { try await backend.publish(message, to: channel) }
+    func subscriberCount(of channel: String) async throws -> Int { try await backend.subscriberCount(of: channel) }
 }
