@@ -42,6 +42,12 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// of this size (TypeScript consumers concatenate them), so that it cannot trip Redis's pub/sub output
     /// buffer limit on the shared subscriber connection. Default 64 Ki.
     public var replayPieceSize: Int
+    /// How long a finished stream's whole text stays in Redis (`P:text:<id>`, at most ``doneTTL``), so that
+    /// any instance serves the rest of it to a client that comes back after the end: a resume that says where
+    /// the client is (a `skipCharacters`) gets ``ResumableStreamResult/finished(_:)``. It is written in the
+    /// same step that marks the stream `DONE`, at no extra command; it costs Redis the text's bytes for that
+    /// long. `nil`: nothing is kept, as in TypeScript. Default `nil`.
+    public var finishedStreamRetention: Duration?
     /// How long a producer goes on answering resume requests after its stream finished, with the rest of the
     /// text and the end, before it stops listening: a follower that missed the end in a Redis reconnect asks
     /// again from its offset and still gets everything. It costs no command, only a later `UNSUBSCRIBE`; the
@@ -65,6 +71,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         followerBacklogLimit: Int? = 16 * 1024 * 1024,
         replayPieceSize: Int = 64 * 1024,
         followerWindow: Int? = 64 * 1024,
+        finishedStreamRetention: Duration? = nil,
         stopRequestTTL: Duration = .seconds(60),
         shutdownGracePeriod: Duration = .seconds(30),
         lingerAfterFinish: Duration = .seconds(2)
@@ -82,5 +89,6 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.stopRequestTTL = stopRequestTTL
         self.shutdownGracePeriod = shutdownGracePeriod
         self.lingerAfterFinish = lingerAfterFinish
+        self.finishedStreamRetention = finishedStreamRetention
     }
 }

@@ -112,7 +112,7 @@ public final class ResumableStreamContext: Sendable {
         requests = nil  // a follower does not listen for requests: dropping it unsubscribes
         switch try await sentinel.join() {
         case .done:
-            return .alreadyDone
+            return try await follower(keys).finishedStream(from: skipCharacters)
         case .recreated:
             let listening = try await subscriber.textSubscription(to: keys.requests)
             return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
@@ -149,7 +149,7 @@ public final class ResumableStreamContext: Sendable {
         let keys = try streamKeys(streamID)
         switch try await sentinel(keys).state() {
         case .absent: return .notFound
-        case .done: return .alreadyDone
+        case .done: return try await follower(keys).finishedStream(from: skipCharacters)
         case .running: return try await follower(keys).follow(skipCharacters: skipCharacters)
         }
     }
@@ -264,6 +264,6 @@ public final class ResumableStreamContext: Sendable {
             registry.withLock { $0.ended(producer) }
         })
         logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
-        return ResumableTextStream(chunks: chunks)
+        return ResumableTextStream(chunks: chunks, startOffset: 0)
     }
 }

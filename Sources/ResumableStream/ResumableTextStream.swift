@@ -11,10 +11,22 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
     let chunks: AsyncThrowingStream<String, any Error>
     /// A follower's unread bytes; `nil` for a producer's own stream.
     let backlog: FollowerBacklog?
+    /// Where the first chunk starts in the whole stream, in UTF-16 code units, when that is known: 0 for a
+    /// producer's own stream; the producer's answer for a follower of a Swift producer and for the rest of a
+    /// finished stream (a `skipCharacters` past the end starts at the end). `nil` for a follower of a
+    /// TypeScript producer, which does not say: it starts at the `skipCharacters` asked for, unless that is
+    /// past the end.
+    public let startOffset: Int?
 
-    init(chunks: AsyncThrowingStream<String, any Error>, backlog: FollowerBacklog? = nil) {
+    init(chunks: AsyncThrowingStream<String, any Error>, backlog: FollowerBacklog? = nil, startOffset: Int?) {
         self.chunks = chunks
         self.backlog = backlog
+        self.startOffset = startOffset
+    }
+
+    /// The same stream, known to start at `offset`.
+    func starting(at offset: Int?) -> ResumableTextStream {
+        ResumableTextStream(chunks: chunks, backlog: backlog, startOffset: offset)
     }
 
     /// Creates the iterator.

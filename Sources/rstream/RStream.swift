@@ -83,13 +83,21 @@ struct Produce: AsyncParsableCommand {
         "The stream's expiry while it runs, refreshed by the producer: the id is free again this long after the producer died.",
         valueName: "seconds"))
     var runningTTL: Double = 300
+    @Option(help: ArgumentHelp(
+        "Keep the whole text in Redis this long after the stream finished, so that `resume --skip N` still gets the rest.",
+        valueName: "seconds"))
+    var retain: Double?
 
     func validate() throws {
         guard runningTTL >= 0.01 else { throw ValidationError("--running-ttl must be at least 0.01 seconds") }
+        if let retain, retain < 0.001 { throw ValidationError("--retain must be at least 0.001 seconds") }
     }
 
     func run() async throws {
-        try await options.withContext(configure: { $0.runningTTL = .milliseconds(Int(runningTTL * 1000)) }) { context in
+        try await options.withContext(configure: { configuration in
+            configuration.runningTTL = .milliseconds(Int(runningTTL * 1000))
+            configuration.finishedStreamRetention = retain.map { .milliseconds(Int($0 * 1000)) }
+        }) { context in
             let result = try await context.resumableStream(id) { standardInputLines() }
             if case .created(let own) = result {
                 // The producer outlives its reader: with standard output closed, it goes on for its followers.
@@ -183,7 +191,7 @@ extension ExitCode {
 /// The stream of `result`; for an outcome without a stream, throws its message and exit code.
 func stream(of result: ResumableStreamResult) throws -> ResumableTextStream {
     switch result {
-    case .created(let stream), .resumed(let stream): return stream
+    case .created(let stream), .resumed(let stream), .finished(let stream): return stream
     case .alreadyDone: throw RStreamError(description: "the stream is already done", exitCode: .alreadyDone)
     case .notFound: throw RStreamError(description: "there is no such stream", exitCode: .notFound)
     case .producerUnreachable:

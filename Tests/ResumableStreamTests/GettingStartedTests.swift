@@ -14,7 +14,7 @@ func makeTokenStream() -> AsyncStream<String> {
 /// What a `GET /streams/{id}?resumeAt=N` handler answers: a status and a `text/event-stream` body.
 func handle(_ streams: ResumableStreamContext, id: String, resumeAt: Int?) async throws -> (status: Int, body: String) {
     switch try await streams.resumableStream(id, skipCharacters: resumeAt, makeStream: makeTokenStream) {
-    case .created(let stream), .resumed(let stream):
+    case .created(let stream), .resumed(let stream), .finished(let stream):
         var body = ""
         for try await event in stream.serverSentEvents(startingAt: resumeAt ?? 0) { body += event }
         return (200, body)
@@ -34,7 +34,7 @@ struct GettingStartedTests {
         let streams = ResumableStreamContext(publisher: backend, subscriber: backend)
         let first = try await handle(streams, id: "article", resumeAt: nil)
         #expect(first.status == 200)
-        #expect(first.body.hasPrefix("id: 5\ndata: \"Hello\"\n\n"))
+        #expect(first.body.hasPrefix("retry: 1000\n\nid: 5\ndata: \"Hello\"\n\n"))
         #expect(first.body.hasSuffix("id: 15\ndata: \" 🌍\"\n\n"))
         _ = await streams.drain(timeout: .seconds(5))
         let again = try await handle(streams, id: "article", resumeAt: 5)

@@ -160,7 +160,7 @@ struct FencedStepTests {
             #expect(try await !publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: ""))
             #expect(try await publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
             // Finished: no refresh, even by the owner, so the DONE keeps its own expiry.
-            #expect(try await publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(3600), fencedBy: generation, token: "successor"))
+            #expect(try await publisher.setValues([(sentinel, "DONE", .seconds(3600))], fencedBy: generation, token: "successor"))
             #expect(try await !publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
             // A missing key is not created.
             #expect(try await !publisher.extendExpiry(of: uniqueName("missing"), to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
@@ -178,14 +178,14 @@ struct FencedStepTests {
             let (sentinel, generation) = (uniqueName("sentinel"), uniqueName("generation"))
             try await publisher.setValue("1", for: sentinel, expiresIn: .seconds(60))
             try await publisher.setValue("new", for: generation, expiresIn: .seconds(60))
-            #expect(try await !publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: "old"))
-            #expect(try await !publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: ""))
+            #expect(try await !publisher.setValues([(sentinel, "DONE", .seconds(60))], fencedBy: generation, token: "old"))
+            #expect(try await !publisher.setValues([(sentinel, "DONE", .seconds(60))], fencedBy: generation, token: ""))
             #expect(try await publisher.value(of: sentinel) == "1")
-            #expect(try await publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: "new"))
+            #expect(try await publisher.setValues([(sentinel, "DONE", .seconds(60))], fencedBy: generation, token: "new"))
             #expect(try await publisher.value(of: sentinel) == "DONE")
             try await publisher.delete(generation)
             // Without a generation key anyone finalises (the SET NX producer, whose token is empty).
-            #expect(try await publisher.setValue("DONE", for: sentinel, expiresIn: .seconds(60), fencedBy: generation, token: ""))
+            #expect(try await publisher.setValues([(sentinel, "DONE", .seconds(60))], fencedBy: generation, token: ""))
             try await publisher.delete(sentinel)
         }
     }

@@ -37,7 +37,7 @@ struct SentinelTests {
             #expect(try await sentinel.create() == false)
             #expect(try await sentinel.join() == .running)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "2")
-            #expect(try await sentinel.finalise(as: .completed, fencedBy: ""))
+            #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "DONE")
             #expect(try await sentinel.state() == .done)
             #expect(try await sentinel.join() == .done)
@@ -59,7 +59,7 @@ struct SentinelTests {
     func finaliseRecordsAnEndingOtherThanCompleted(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
             #expect(try await sentinel.create())
-            #expect(try await sentinel.finalise(as: .failed("boom"), fencedBy: ""))
+            #expect(try await sentinel.finalise(as: .failed("boom"), fencedBy: "", text: ""))
             #expect(try await sentinel.state() == .done)
             #expect(await sentinel.ending() == .failed("boom"))
             let meta = try await sentinel.publisher.value(of: sentinel.keys.meta)
@@ -71,7 +71,7 @@ struct SentinelTests {
     func completedEndingWritesNoMeta(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
             #expect(try await sentinel.create())
-            #expect(try await sentinel.finalise(as: .completed, fencedBy: ""))
+            #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
             #expect(await sentinel.ending() == .completed)
         }
@@ -83,11 +83,11 @@ struct SentinelTests {
             try await sentinel.publisher.setValue("successor", for: sentinel.keys.generation, expiresIn: .seconds(60))
             try await sentinel.markRunning()
             #expect(try await sentinel.refresh(fencedBy: "replaced") == false)
-            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "replaced") == false)
+            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "replaced", text: "") == false)
             #expect(try await sentinel.state() == .running)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
             #expect(try await sentinel.refresh(fencedBy: "successor"))
-            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "successor"))
+            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "successor", text: ""))
             #expect(try await sentinel.state() == .done)
             #expect(await sentinel.ending() == .stopped)
         }
@@ -98,7 +98,7 @@ struct SentinelTests {
         try await withSentinel(backend) { sentinel throws in
             #expect(try await sentinel.create())
             #expect(try await sentinel.refresh(fencedBy: ""))
-            #expect(try await sentinel.finalise(as: .completed, fencedBy: ""))
+            #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
             #expect(try await sentinel.refresh(fencedBy: "") == false)
             #expect(try await sentinel.state() == .done)
         }
@@ -108,7 +108,7 @@ struct SentinelTests {
     func markRunningReplacesAFinishedStreamAndForgetsItsEnding(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
             #expect(try await sentinel.create())
-            #expect(try await sentinel.finalise(as: .stopped, fencedBy: ""))
+            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "", text: ""))
             try await sentinel.markRunning()
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
             #expect(try await sentinel.state() == .running)

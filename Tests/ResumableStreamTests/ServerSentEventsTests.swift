@@ -1,5 +1,5 @@
 import Foundation
-import ResumableStream
+@testable import ResumableStream
 import Testing
 
 @Suite("Server-sent events", .timeLimit(.minutes(1)))
@@ -32,7 +32,8 @@ struct ServerSentEventsTests {
             let (text, lastEventID) = try parse(events)
             #expect(text == chunks.joined())
             #expect(lastEventID == String(chunks.joined().utf16.count))
-            #expect(events.allSatisfy { $0.split(separator: "\n").count == 2 })
+            #expect(events.first == "retry: 1000\n\n")
+            #expect(events.dropFirst().allSatisfy { $0.split(separator: "\n").count == 2 })
         }
     }
 
@@ -79,7 +80,54 @@ struct ServerSentEventsTests {
             var events: [String] = []
             for try await event in resumed.serverSentEvents(startingAt: skip) { events.append(event) }
             #expect(try parse(events).text == "later")
-            #expect(try parse(events).lastEventID == String(Int.max))
+            // The Swift producer said where its answer starts: at the end, 0, not at the client's number.
+            #expect(try parse(events).lastEventID == "5")
+        }
+    }
+
+    /// A follower of a TypeScript producer does not know where its text starts: the ids count from the
+    /// client's number, and saturate rather than trap.
+    @Test func idsFromAnUnknownStartCountFromTheClientsOffsetAndSaturate() async throws {
+        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
+        output.yield("abc")
+        output.finish()
+        var events: [String] = []
+        for try await event in ResumableTextStream(chunks: chunks, startOffset: nil).serverSentEvents(startingAt: .max - 1, retry: nil) {
+            events.append(event)
+        }
+        #expect(events == ["id: \(Int.max)\ndata: \"abc\"\n\n"])
+    }
+
+    /// While the source pauses, a comment line keeps the response alive; it carries no id and no data, so the
+    /// text and the offsets are unchanged.
+    @Test func aPausedStreamSendsHeartbeatsThatChangeNothing() async throws {
+        try await withContext(.inMemory) { context in
+            let writer = Writer()
+            let stream = try await context.resumableStream("sse", makeStream: writer.source).created()
+            var iterator = stream.serverSentEvents(retry: .milliseconds(1500), heartbeat: .milliseconds(50)).makeAsyncIterator()
+            #expect(try await iterator.next() == "retry: 1500\n\n")
+            writer.write("before")
+            #expect(try await iterator.next() == "id: 6\ndata: \"before\"\n\n")
+            #expect(try await iterator.next() == ": ping\n\n")
+            #expect(try await iterator.next() == ": ping\n\n")
+            writer.write(" after")
+            writer.close()
+            var rest: [String] = []
+            while let event = try await iterator.next() { rest.append(event) }
+            #expect(rest.filter { !$0.hasPrefix(":") } == ["id: 12\ndata: \" after\"\n\n"])
+        }
+    }
+
+    /// Without a retry field or heartbeats, the response is the data events only.
+    @Test func retryAndHeartbeatCanBeTurnedOff() async throws {
+        try await withContext(.inMemory) { context in
+            let writer = Writer()
+            let stream = try await context.resumableStream("sse", makeStream: writer.source).created()
+            writer.write("x")
+            writer.close()
+            var events: [String] = []
+            for try await event in stream.serverSentEvents(retry: nil, heartbeat: nil) { events.append(event) }
+            #expect(events == ["id: 1\ndata: \"x\"\n\n"])
         }
     }
 }

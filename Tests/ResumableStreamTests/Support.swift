@@ -95,6 +95,20 @@ extension ResumableStreamResult {
         return stream
     }
 
+    /// The stream of a `.finished` result, or a recorded issue.
+    func finished(sourceLocation: SourceLocation = #_sourceLocation) throws -> ResumableTextStream {
+        guard case .finished(let stream) = self else {
+            Issue.record("expected .finished, got \(self)", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+        return stream
+    }
+
+    /// Whether it is `.alreadyDone`.
+    var isAlreadyDone: Bool {
+        if case .alreadyDone = self { true } else { false }
+    }
+
     /// The stream of a `.resumed` result, or a recorded issue.
     func resumed(sourceLocation: SourceLocation = #_sourceLocation) throws -> ResumableTextStream {
         guard case .resumed(let stream) = self else {
@@ -106,9 +120,11 @@ extension ResumableStreamResult {
 }
 
 /// The in-process backend behind a publisher that counts what it publishes to each channel, and that can act
-/// just before an awaited `publish` goes out (`beforePublish` gets the backend, the message and the channel) and
-/// change what a subscription receives (`rewriteIncoming` gets the channel, the subscription's number on that
-/// channel from 0, and the message), for example to turn a message into a gap as a reconnect would.
+/// just before an awaited `publish` goes out (`beforePublish` gets the backend, the message and the channel),
+/// fail an enqueued publish as a dropped connection would (when `failsEnqueued` says so for the message and the
+/// channel, it reaches nobody and reports `nil`), and change what a subscription receives (`rewriteIncoming`
+/// gets the channel, the subscription's number on that channel from 0, and the message), for example to turn a
+/// message into a gap as a reconnect would.
 final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
     typealias Rewrite = @Sendable (_ channel: String, _ subscription: Int, _ message: ResumableStreamMessage) -> ResumableStreamMessage
     let base = InMemoryBackend()
@@ -116,12 +132,15 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     private let subscriptions = Locked<[String: Int]>([:])
     private let beforePublish: (@Sendable (InMemoryBackend, String, String) async throws -> Void)?
     private let rewriteIncoming: Rewrite?
+    private let failsEnqueued: (@Sendable (_ message: String, _ channel: String) -> Bool)?
 
     init(
         beforePublish: (@Sendable (_ base: InMemoryBackend, _ message: String, _ channel: String) async throws -> Void)? = nil,
+        failsEnqueued: (@Sendable (_ message: String, _ channel: String) -> Bool)? = nil,
         rewriteIncoming: Rewrite? = nil
     ) {
         self.beforePublish = beforePublish
+        self.failsEnqueued = failsEnqueued
         self.rewriteIncoming = rewriteIncoming
     }
 
@@ -136,8 +155,8 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
         try await base.setValue(value, for: key, expiresIn: expiresIn)
     }
-    func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
-        try await base.setValue(value, for: key, expiresIn: expiresIn, fencedBy: fence, token: token)
+    func setValues(_ values: [(key: String, value: String, expiresIn: Duration)], fencedBy fence: String, token: String) async throws -> Bool {
+        try await base.setValues(values, fencedBy: fence, token: token)
     }
     func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
         try await base.extendExpiry(of: key, to: duration, unlessItHolds: finalValue, fencedBy: fence, token: token)
@@ -151,6 +170,7 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     }
     func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?) {
         counts.withLock { $0[channel, default: 0] += 1 }
+        if failsEnqueued?(message, channel) == true { return onReceivers?(nil) ?? () }
         base.enqueuePublish(message, to: channel, onReceivers: onReceivers)
     }
     func subscriberCount(of channel: String) async throws -> Int { try await base.subscriberCount(of: channel) }

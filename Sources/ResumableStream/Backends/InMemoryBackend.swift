@@ -70,11 +70,11 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         state.withLock { $0.entries[key] = Entry(value: value, expiry: expiresIn.map { .now + $0 }) }
     }
 
-    public func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
-        let expiry = ContinuousClock.now + expiresIn
+    public func setValues(_ values: [(key: String, value: String, expiresIn: Duration)], fencedBy fence: String, token: String) async throws -> Bool {
+        let now = ContinuousClock.now
         return state.withLock { state in
-            state.fenced(by: fence, token: token, expiry: expiry) { state in
-                state.entries[key] = Entry(value: value, expiry: expiry)
+            state.fenced(by: fence, token: token, expiry: now + (values.first?.expiresIn ?? .zero)) { state in
+                for entry in values { state.entries[entry.key] = Entry(value: entry.value, expiry: now + entry.expiresIn) }
                 return true
             }
         }

@@ -17,17 +17,19 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         try await set(key, to: value, expiresIn: expiresIn)
     }
 
-    /// KEYS: key, fence. ARGV: value, expiry in milliseconds, token.
+    /// KEYS: fence, then the keys to set. ARGV: token, then each key's value and expiry in milliseconds.
     private static let fencedSetScript = """
-        local fence = redis.call('GET', KEYS[2])
-        if fence and fence ~= ARGV[3] then return 0 end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        if fence then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+        local fence = redis.call('GET', KEYS[1])
+        if fence and fence ~= ARGV[1] then return 0 end
+        for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 2], 'PX', ARGV[2 * i - 1]) end
+        if fence then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
         return 1
         """
 
-    public func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool {
-        let reply = try await eval(Self.fencedSetScript, keys: [key, fence], arguments: [.string(value), .milliseconds(expiresIn), .string(token)])
+    public func setValues(_ values: [(key: String, value: String, expiresIn: Duration)], fencedBy fence: String, token: String) async throws -> Bool {
+        var arguments: [RESPArgument] = [.string(token)]
+        for entry in values { arguments += [.string(entry.value), .milliseconds(entry.expiresIn)] }
+        let reply = try await eval(Self.fencedSetScript, keys: [fence] + values.map(\.key), arguments: arguments)
         return reply.int == 1
     }
 

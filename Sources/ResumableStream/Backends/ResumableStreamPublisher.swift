@@ -13,11 +13,13 @@ public protocol ResumableStreamPublisher: Sendable {
     func value(of key: String) async throws -> String?
     /// `SET key value [EX ttl]`.
     func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws
-    /// Sets `key` to `value` with an expiry, in one atomic step, unless `fence` holds a value other than
-    /// `token`; a `fence` that holds `token` gets the same expiry. Returns whether `key` was set. This keeps a
-    /// producer that was replaced (``ResumableStreamContext/createNewResumableStream(_:makeStream:)``) from
-    /// finalising its successor's stream. Redis: a Lua script.
-    func setValue(_ value: String, for key: String, expiresIn: Duration, fencedBy fence: String, token: String) async throws -> Bool
+    /// Sets each key of `values` to its value with its expiry, all in one atomic step, unless `fence` holds a
+    /// value other than `token`; a `fence` that holds `token` gets the first value's expiry. Returns whether
+    /// the keys were set. This keeps a producer that was replaced
+    /// (``ResumableStreamContext/createNewResumableStream(_:makeStream:)``) from finalising its successor's
+    /// stream, and a stream's ending, its retained text and its `DONE` from ever disagreeing. Redis: a Lua
+    /// script.
+    func setValues(_ values: [(key: String, value: String, expiresIn: Duration)], fencedBy fence: String, token: String) async throws -> Bool
     /// Sets the expiry of `key` (and of `fence`, if it holds `token`), in one atomic step, unless `fence` holds
     /// a value other than `token` or `key` holds `finalValue`. Returns whether `key` got the expiry. This keeps
     /// a producer's refresh from shortening the expiry of a finished stream, or extending a successor's.

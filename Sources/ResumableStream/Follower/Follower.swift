@@ -32,14 +32,14 @@ struct Follower: Sendable {
             if receivers > 0, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
                 metrics.resumed.increment()
                 metrics.resumeLatency.record(duration: ContinuousClock.now - started)
-                return .resumed(relay.stream)
+                return .resumed(relay.stream.starting(at: relay.startOffset))
             }
             relay.cancel()
             if ContinuousClock.now >= deadline || receivers == 0 {
                 // Nobody listens on the request channel: the producer finished, crashed, or (a TypeScript
                 // producer) has not subscribed yet, which the retry covers until the deadline.
                 switch try await sentinel.state() {
-                case .done: return .alreadyDone
+                case .done: return try await finishedStream(from: skipCharacters)
                 case .absent: return .notFound
                 case .running: if ContinuousClock.now >= deadline { return .producerUnreachable }
                 }
@@ -47,6 +47,21 @@ struct Follower: Sendable {
             }
             wait = wait * 2
         }
+    }
+
+    /// A finished stream: the rest of its retained text for a caller that says where it is (`skipCharacters`,
+    /// JavaScript `slice` rules), then its ending; ``ResumableStreamResult/alreadyDone`` for a caller that does
+    /// not, or when nothing was retained.
+    func finishedStream(from skipCharacters: Int?) async throws -> ResumableStreamResult {
+        guard let skipCharacters, let text = try await sentinel.retainedText() else { return .alreadyDone }
+        let ending = await sentinel.ending()
+        let count = text.utf16.count
+        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
+        let rest = text.jsSlice(from: skipCharacters, utf16Count: count)
+        if !rest.isEmpty { output.yield(rest) }
+        output.finish(throwing: ending.readerError)
+        metrics.resumed.increment()
+        return .finished(ResumableTextStream(chunks: chunks, startOffset: String.jsSliceOffset(skipCharacters, count: count)))
     }
 
     /// A fresh listener id: a TypeScript producer registers every request it gets, so a repeated id would

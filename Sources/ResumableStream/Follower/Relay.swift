@@ -13,6 +13,8 @@ final class Relay: Sendable {
         var listenerID: String
         /// Whether the producer sends frames, so that the follower knows the length of what it must get.
         var receivesFrames = false
+        /// With frames: where the producer's answer starts in the stream.
+        var startOffset: Int?
         /// With frames: the offset up to which the follower confirmed receiving the stream, the base of the
         /// producer's window (``ResumableStreamConfiguration/followerWindow``).
         var confirmed: Int?
@@ -39,7 +41,7 @@ final class Relay: Sendable {
         let backlogLimit = follower.configuration.followerBacklogLimit
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
         backlog = backlogLimit.map(FollowerBacklog.init(limit:))
-        stream = ResumableTextStream(chunks: chunks, backlog: backlog)
+        stream = ResumableTextStream(chunks: chunks, backlog: backlog, startOffset: nil)
         self.output = output
         (acks, ack) = AsyncStream<Void>.makeStream()
     }
@@ -56,6 +58,9 @@ final class Relay: Sendable {
         relay.output.onTermination = { [weak relay] _ in relay?.cancel() }
         return relay
     }
+
+    /// Where the relayed text starts in the stream, known once a Swift producer acknowledged with frames.
+    var startOffset: Int? { state.withLock(\.startOffset) }
 
     /// Waits for the producer's first message (the replay, possibly empty).
     func waitForAck(within timeout: Duration) async -> Bool {
@@ -116,18 +121,20 @@ final class Relay: Sendable {
             case .message(let text) where text == probe:
                 state.withLock { $0.machine.probeReceived() }
             case .message(let text):
-                if state.withLock({ $0.machine.messageReceived(at: .now) }) == .acknowledgeAndJoinWatchdog {
-                    ack.yield()
-                    ack.finish()
-                    follower.watchdog.insert(self)
-                }
                 let wasUndecided = sequencer.mode == .undecided
                 let outcome = sequencer.receive(text)
                 if wasUndecided, sequencer.mode == .framed, let start = sequencer.startOffset {
                     state.withLock { state in
                         state.receivesFrames = true
+                        state.startOffset = start
                         state.confirmed = start
                     }
+                }
+                // After the sequencer, so that the handshake knows where the text starts.
+                if state.withLock({ $0.machine.messageReceived(at: .now) }) == .acknowledgeAndJoinWatchdog {
+                    ack.yield()
+                    ack.finish()
+                    follower.watchdog.insert(self)
                 }
                 switch outcome {
                 case .end:
@@ -265,12 +272,8 @@ final class Relay: Sendable {
     }
 
     private func end(with ending: StreamEnding) {
-        if case .failed(let message) = ending {
-            end(throwing: ResumableStreamError.producerFailed(message))
-        } else {
-            output.finish()
-            follower.watchdog.remove(self)
-        }
+        output.finish(throwing: ending.readerError)
+        follower.watchdog.remove(self)
     }
 
     private func end(throwing error: any Error) {

@@ -358,7 +358,7 @@ final class Producer: Sendable {
         metrics.record(ending)
         do {
             // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
-            if !(try await sentinel.finalise(as: ending, fencedBy: token)) {
+            if !(try await sentinel.finalise(as: ending, fencedBy: token, text: state.withLock(\.machine.buffer))) {
                 logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.streamID)"])
             }
         } catch {

@@ -149,7 +149,7 @@ struct ProducerStateMachine {
     mutating func resumeRequested(on channel: String, skipCharacters: Int, framing: Framing?) -> Delivery? {
         guard role == .answering else { return nil }
         let count = bufferedCharacters
-        let offset = skipCharacters < 0 ? max(0, count + max(skipCharacters, -count)) : min(skipCharacters, count)
+        let offset = String.jsSliceOffset(skipCharacters, count: count)
         guard let framing else {
             if !isFinalised { plainListeners.append(channel) }
             return Delivery(channel: channel, text: slice(from: offset, to: count), offset: offset, endsStream: isFinalised)

@@ -1,5 +1,6 @@
-/// The sentinel key of one stream (`P:sentinel:<id>`) and the meta key that records how a finished stream
-/// ended: every read and write of them, with the TypeScript package's commands and values.
+/// The sentinel key of one stream (`P:sentinel:<id>`), the meta key that records how a finished stream ended,
+/// and the key that retains a finished stream's text: every read and write of them, with the TypeScript
+/// package's commands and values.
 ///
 /// The sentinel is absent before a stream exists and after it expired; it holds a count of callers (or
 /// `"1"`) while a producer runs, and ``WireProtocol/doneValue`` once the stream finished.
@@ -33,6 +34,9 @@ struct Sentinel: Sendable {
     let runningTTL: Duration
     /// The expiry once finished (``ResumableStreamConfiguration/doneTTL``).
     let doneTTL: Duration
+    /// How long a finished stream's text is kept (``ResumableStreamConfiguration/finishedStreamRetention``),
+    /// never longer than the `DONE` it belongs to.
+    let retention: Duration?
 
     /// The sentinel of the stream with `keys`, with the expiries of `configuration`.
     init(keys: StreamKeys, publisher: any ResumableStreamPublisher, configuration: ResumableStreamConfiguration) {
@@ -40,6 +44,7 @@ struct Sentinel: Sendable {
         self.publisher = publisher
         runningTTL = configuration.runningTTL
         doneTTL = configuration.doneTTL
+        retention = configuration.finishedStreamRetention.map { min($0, configuration.doneTTL) }
     }
 
     /// The state, with one `GET`.
@@ -67,10 +72,11 @@ struct Sentinel: Sendable {
     }
 
     /// Marks the stream running for a producer that replaces whatever ran (`SET` with the running expiry), and
-    /// forgets how an earlier stream of the id ended (`DEL` of the meta key).
+    /// forgets how an earlier stream of the id ended and its text (`DEL` of the meta and text keys).
     func markRunning() async throws {
         try await publisher.setValue("1", for: keys.sentinel, expiresIn: runningTTL)
         try await publisher.delete(keys.meta)
+        try await publisher.delete(keys.text)
     }
 
     /// Extends a running sentinel by the running expiry (and the generation key with it, if it holds `token`),
@@ -82,14 +88,19 @@ struct Sentinel: Sendable {
     }
 
     /// Marks the stream finished with the done expiry, unless the generation key names another producer than
-    /// `token`: first the meta key for an ending other than completed (TypeScript consumers take `DONE` as
-    /// completed and never read it), then `DONE`. Returns whether the sentinel was set.
-    func finalise(as ending: StreamEnding, fencedBy token: String) async throws -> Bool {
-        if ending != .completed {
-            _ = try await publisher.setValue(ending.json, for: keys.meta, expiresIn: doneTTL, fencedBy: keys.generation, token: token)
-        }
-        return try await publisher.setValue(
-            WireProtocol.doneValue, for: keys.sentinel, expiresIn: doneTTL, fencedBy: keys.generation, token: token)
+    /// `token`, in one step: `DONE`, the meta key for an ending other than completed (TypeScript consumers take
+    /// `DONE` as completed and never read it), and with a retention the stream's whole `text`. Returns whether
+    /// the sentinel was set.
+    func finalise(as ending: StreamEnding, fencedBy token: String, text: @autoclosure () -> String) async throws -> Bool {
+        var values = [(key: keys.sentinel, value: WireProtocol.doneValue, expiresIn: doneTTL)]
+        if ending != .completed { values.append((keys.meta, ending.json, doneTTL)) }
+        if let retention { values.append((keys.text, text(), retention)) }
+        return try await publisher.setValues(values, fencedBy: keys.generation, token: token)
+    }
+
+    /// A finished stream's retained text, if it was kept and has not expired.
+    func retainedText() async throws -> String? {
+        try await publisher.value(of: keys.text)
     }
 
     /// How a finished stream (or one whose DONE message was lost) really ended, from the meta key; completed

@@ -11,6 +11,12 @@ enum StreamEnding: Equatable, Sendable {
         let error: String?
     }
 
+    /// What a reader of the stream gets at its end: ``ResumableStreamError/producerFailed(_:)`` for a failed
+    /// stream, nothing (a clean end) otherwise.
+    var readerError: ResumableStreamError? {
+        if case .failed(let message) = self { .producerFailed(message) } else { nil }
+    }
+
     var json: String {
         let fields = switch self {
         case .completed: Fields(state: "completed", error: nil)

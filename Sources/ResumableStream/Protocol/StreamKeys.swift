@@ -16,6 +16,9 @@ struct StreamKeys: Sendable {
     func chunks(for listenerID: String) -> String { "\(prefix):chunk:\(listenerID)" }
     /// `P:meta:<id>` (our addition, ignored by TypeScript): how a finished stream ended, as JSON.
     var meta: String { "\(prefix):meta:\(streamID)" }
+    /// `P:text:<id>` (our addition): a finished stream's whole text, kept for
+    /// ``ResumableStreamConfiguration/finishedStreamRetention``.
+    var text: String { "\(prefix):text:\(streamID)" }
     /// `P:stop:<id>` (our addition): a stop request stored for a producer that is not listening yet.
     var stopFlag: String { "\(prefix):stop:\(streamID)" }
     /// `P:generation:<id>` (our addition): the token of the producer that

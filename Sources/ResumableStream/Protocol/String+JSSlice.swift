@@ -4,7 +4,7 @@ extension String {
     /// Node's UTF-8 encoder writes as U+FFFD; so does this.
     func jsSlice(from start: Int, utf16Count: Int? = nil) -> String {
         let count = utf16Count ?? utf16.count
-        let offset = start < 0 ? Swift.max(0, count + Swift.max(start, -count)) : start
+        let offset = Self.jsSliceOffset(start, count: count)
         guard offset < count else { return "" }
         guard offset > 0 else { return self }
         let index = utf16.index(utf16.startIndex, offsetBy: offset)
@@ -13,5 +13,11 @@ extension String {
         }
         let next = utf16.index(after: index)
         return "\u{FFFD}" + String(self[next...])
+    }
+
+    /// Where JavaScript's `slice(start)` starts in a string of `count` UTF-16 code units: a negative start
+    /// counts from the end, and the result is within `0...count`.
+    static func jsSliceOffset(_ start: Int, count: Int) -> Int {
+        start < 0 ? Swift.max(0, count + Swift.max(start, -count)) : Swift.min(start, count)
     }
 }

@@ -7,26 +7,43 @@ import Foundation
 ///
 /// Each chunk goes out as one event whose `data:` is the chunk as a JSON string, so that newlines, `\r` and
 /// any other character arrive unchanged (SSE itself would turn `\r` and `\r\n` into `\n`). A client reads it
-/// with `JSON.parse(event.data)`:
+/// with `JSON.parse(event.data)`. The response starts with a `retry:` field, so that a browser reconnects in
+/// time (its default is 3 s), and a comment line keeps it alive while the source pauses, so that proxies and
+/// load balancers do not close it:
 ///
 /// ```
+/// retry: 1000
+///
 /// id: 11
 /// data: "Hello, wor"
 ///
+/// : ping
+///
 /// ```
 public struct ServerSentEvents: AsyncSequence, Sendable {
-    /// One complete event, ready to write to the response.
+    /// One complete event (or the `retry:` field, or a heartbeat comment), ready to write to the response.
     public typealias Element = String
     /// What iteration can throw: the stream's errors.
     public typealias Failure = any Error
 
     private let stream: ResumableTextStream
     private let startOffset: Int
+    private let retry: Duration?
+    private let heartbeat: Duration?
 
-    /// The events of `stream`, for a client that already has `offset` UTF-16 code units of it.
-    public init(_ stream: ResumableTextStream, startingAt offset: Int = 0) {
+    /// The events of `stream`, for a client that asked for it from `offset` (the `skipCharacters` it resumed
+    /// with). The ids count from where the stream really starts when it knows (``ResumableTextStream/startOffset``:
+    /// a Swift producer says, so an offset past the end gives ids from the end), else from `offset`.
+    ///
+    /// - Parameters:
+    ///   - retry: the reconnection delay the response asks a browser for; `nil` sends none. Default 1 s.
+    ///   - heartbeat: after this long without an event, a comment line (`: ping`); `nil` sends none. Default
+    ///     15 s, under the 30 to 60 s idle timeouts of common proxies and load balancers.
+    public init(_ stream: ResumableTextStream, startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15)) {
         self.stream = stream
-        startOffset = Swift.max(0, offset)
+        startOffset = stream.startOffset ?? Swift.max(0, offset)
+        self.retry = retry
+        self.heartbeat = heartbeat.map { Swift.max($0, .milliseconds(1)) }
     }
 
     /// The `skipCharacters` for a request: the `Last-Event-ID` header if it holds a number (an `EventSource`
@@ -38,31 +55,84 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         return nil
     }
 
-    /// Creates the iterator.
+    /// Creates the iterator. Its events come from a task that reads the stream one chunk per event asked for
+    /// (so a slow client holds the stream back, as it would reading it directly), with a heartbeat beside it;
+    /// both end when the iterator is dropped.
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(chunks: stream.makeAsyncIterator(), offset: startOffset)
+        let (events, output) = AsyncThrowingStream<String, any Error>.makeStream()
+        let (demands, demand) = AsyncStream<Void>.makeStream()
+        let lastEvent = Locked(ContinuousClock.now)
+        let pump = Task { [stream, startOffset, heartbeat] in
+            let beat = heartbeat.map { interval in
+                Task {
+                    while (try? await Task.sleep(until: lastEvent.withLock { $0 } + interval)) != nil {
+                        let now = ContinuousClock.now
+                        let due = lastEvent.withLock { last in
+                            guard now - last >= interval else { return false }
+                            last = now
+                            return true
+                        }
+                        if due { output.yield(": ping\n\n") }
+                    }
+                }
+            }
+            defer { beat?.cancel() }
+            var chunks = stream.makeAsyncIterator()
+            var offset = startOffset
+            for await _ in demands {
+                do {
+                    guard let chunk = try await chunks.next() else { return output.finish() }
+                    // The start offset may come from the client: saturate rather than trap on a hostile one.
+                    let (sum, overflow) = offset.addingReportingOverflow(chunk.utf16.count)
+                    offset = overflow ? .max : sum
+                    lastEvent.withLock { $0 = .now }
+                    output.yield("id: \(offset)\ndata: \(chunk.jsonQuoted)\n\n")
+                } catch {
+                    return output.finish(throwing: error)
+                }
+            }
+        }
+        output.onTermination = { _ in
+            demand.finish()
+            pump.cancel()
+        }
+        return AsyncIterator(events: events.makeAsyncIterator(), demand: demand, retryField: retry.map(Self.retryField))
+    }
+
+    private static func retryField(_ delay: Duration) -> String {
+        let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+        return "retry: \(Swift.max(0, milliseconds))\n\n"
     }
 
     /// Iterates the events.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var chunks: ResumableTextStream.AsyncIterator
-        var offset: Int
+        var events: AsyncThrowingStream<String, any Error>.AsyncIterator
+        let demand: AsyncStream<Void>.Continuation
+        var retryField: String?
+        /// Whether the pump was asked for a chunk that has not come yet (heartbeats may come before it).
+        var isWaitingForChunk = false
 
         /// The next event, or `nil` at the end of the stream.
         public mutating func next() async throws -> String? {
-            guard let chunk = try await chunks.next() else { return nil }
-            // The start offset comes from the client: saturate rather than trap on a hostile one.
-            let (sum, overflow) = offset.addingReportingOverflow(chunk.utf16.count)
-            offset = overflow ? .max : sum
-            return "id: \(offset)\ndata: \(chunk.jsonQuoted)\n\n"
+            if let retryField {
+                self.retryField = nil
+                return retryField
+            }
+            if !isWaitingForChunk {
+                demand.yield()
+                isWaitingForChunk = true
+            }
+            guard let event = try await events.next() else { return nil }
+            if !event.hasPrefix(":") { isWaitingForChunk = false }
+            return event
         }
     }
 }
 
 extension ResumableTextStream {
-    /// The stream as server-sent events for a client that already has `offset` UTF-16 code units (the
-    /// `skipCharacters` it resumed with).
-    public func serverSentEvents(startingAt offset: Int = 0) -> ServerSentEvents {
-        ServerSentEvents(self, startingAt: offset)
+    /// The stream as server-sent events for a client that asked for it from `offset` (the `skipCharacters` it
+    /// resumed with); see ``ServerSentEvents/init(_:startingAt:retry:heartbeat:)``.
+    public func serverSentEvents(startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15)) -> ServerSentEvents {
+        ServerSentEvents(self, startingAt: offset, retry: retry, heartbeat: heartbeat)
     }
 }
