@@ -2,7 +2,8 @@
 # The main job for a newcomer: a throwaway Redis, two instances of the example server sharing it, and a
 # scripted session with curl that cuts a stream half way on instance A, resumes it on instance B (with
 # ?resumeAt and with Last-Event-ID), follows it live from a second client, and checks that every client
-# received exactly the producer's text. Everything it starts is stopped on exit, Ctrl-C or failure.
+# received exactly the producer's text; a client that drops near the end comes back after the stream finished,
+# on the other instance, and still gets the rest. Everything it starts is stopped on exit, Ctrl-C or failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,6 +79,21 @@ echo "   client 1 + resume with Last-Event-ID:      $by_header"
 echo
 if [ -z "$full" ] || [ "$full" != "$by_query" ] || [ "$full" != "$by_header" ] || [ "$late" != 422 ]; then
     echo "demo: FAILED: the texts differ (logs in $work are removed on exit)" >&2
+    exit 1
+fi
+
+echo "== client 3 starts stream $id-late on A and loses its connection near the end, after 1.8 s"
+timeout 1.8 curl -sN "$a/streams/$id-late" >"$work/late1.sse" || true
+late_cut=$(last_id "$work/late1.sse")
+for _ in $(seq 1 100); do [ "$(curl -s "$b/streams/$id-late/status")" = done ] && break; sleep 0.1; done
+echo "   it had $late_cut characters; the stream is now $(curl -s "$b/streams/$id-late/status")"
+echo "== client 3 comes back after the end, on B, with Last-Event-ID: $late_cut (the finished text is retained)"
+late_status=$(curl -sN -o "$work/late2.sse" -w '%{http_code}' -H "Last-Event-ID: $late_cut" "$b/streams/$id-late")
+late_text="$(sse_text "$work/late1.sse")$(sse_text "$work/late2.sse")"
+ended=$(grep -c '^event: end' "$work/late2.sse" || true)
+echo "   $late_status, $(grep -c '^id: ' "$work/late2.sse") events, then the end event ($ended): $late_text"
+if [ "$late_status" != 200 ] || [ "$late_text" != "$full" ] || [ "$ended" != 1 ]; then
+    echo "demo: FAILED: the late client did not get exactly the rest of the finished stream" >&2
     exit 1
 fi
 

@@ -35,7 +35,7 @@ struct GettingStartedTests {
         let first = try await handle(streams, id: "article", resumeAt: nil)
         #expect(first.status == 200)
         #expect(first.body.hasPrefix("retry: 1000\n\nid: 5\ndata: \"Hello\"\n\n"))
-        #expect(first.body.hasSuffix("id: 15\ndata: \" 🌍\"\n\n"))
+        #expect(first.body.hasSuffix("id: 15\ndata: \" 🌍\"\n\nevent: end\ndata: \"\"\n\n"))
         _ = await streams.drain(timeout: .seconds(5))
         let again = try await handle(streams, id: "article", resumeAt: 5)
         #expect(again.status == 422)

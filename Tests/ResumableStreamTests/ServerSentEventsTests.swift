@@ -92,7 +92,7 @@ struct ServerSentEventsTests {
         output.yield("abc")
         output.finish()
         var events: [String] = []
-        for try await event in ResumableTextStream(chunks: chunks, startOffset: nil).serverSentEvents(startingAt: .max - 1, retry: nil) {
+        for try await event in ResumableTextStream(chunks: chunks, startOffset: nil).serverSentEvents(startingAt: .max - 1, retry: nil, endEvent: nil) {
             events.append(event)
         }
         #expect(events == ["id: \(Int.max)\ndata: \"abc\"\n\n"])
@@ -114,20 +114,41 @@ struct ServerSentEventsTests {
             writer.close()
             var rest: [String] = []
             while let event = try await iterator.next() { rest.append(event) }
-            #expect(rest.filter { !$0.hasPrefix(":") } == ["id: 12\ndata: \" after\"\n\n"])
+            #expect(rest.filter { !$0.hasPrefix(":") } == ["id: 12\ndata: \" after\"\n\n", "event: end\ndata: \"\"\n\n"])
         }
     }
 
-    /// Without a retry field or heartbeats, the response is the data events only.
-    @Test func retryAndHeartbeatCanBeTurnedOff() async throws {
+    /// Without a retry field, heartbeats or an end event, the response is the data events only.
+    @Test func retryHeartbeatAndEndCanBeTurnedOff() async throws {
         try await withContext(.inMemory) { context in
             let writer = Writer()
             let stream = try await context.resumableStream("sse", makeStream: writer.source).created()
             writer.write("x")
             writer.close()
             var events: [String] = []
-            for try await event in stream.serverSentEvents(retry: nil, heartbeat: nil) { events.append(event) }
+            for try await event in stream.serverSentEvents(retry: nil, heartbeat: nil, endEvent: nil) { events.append(event) }
             #expect(events == ["id: 1\ndata: \"x\"\n\n"])
         }
+    }
+
+    /// Only a stream that ended normally gets the end event: a failed one throws after its text, and a type
+    /// with a line break cannot inject fields.
+    @Test func theEndEventMarksANormalEndOnly() async throws {
+        struct SourceFailure: Error {}
+        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
+        output.yield("abc")
+        output.finish(throwing: SourceFailure())
+        var events: [String] = []
+        await #expect(throws: SourceFailure.self) {
+            for try await event in ResumableTextStream(chunks: chunks, startOffset: 0).serverSentEvents(retry: nil) { events.append(event) }
+        }
+        #expect(events == ["id: 3\ndata: \"abc\"\n\n"])
+        let (empty, finished) = AsyncThrowingStream<String, any Error>.makeStream()
+        finished.finish()
+        var ended: [String] = []
+        for try await event in ResumableTextStream(chunks: empty, startOffset: 0).serverSentEvents(retry: nil, endEvent: "done\nid: 99") {
+            ended.append(event)
+        }
+        #expect(ended == ["event: done\ndata: \"\"\n\n"])
     }
 }

@@ -8,8 +8,9 @@ import Foundation
 /// Each chunk goes out as one event whose `data:` is the chunk as a JSON string, so that newlines, `\r` and
 /// any other character arrive unchanged (SSE itself would turn `\r` and `\r\n` into `\n`). A client reads it
 /// with `JSON.parse(event.data)`. The response starts with a `retry:` field, so that a browser reconnects in
-/// time (its default is 3 s), and a comment line keeps it alive while the source pauses, so that proxies and
-/// load balancers do not close it:
+/// time (its default is 3 s), a comment line keeps it alive while the source pauses, so that proxies and load
+/// balancers do not close it, and an `end` event says that the stream ended (an `EventSource` would otherwise
+/// take the closed response for a lost connection and reconnect; the page closes it on `end`):
 ///
 /// ```
 /// retry: 1000
@@ -18,6 +19,9 @@ import Foundation
 /// data: "Hello, wor"
 ///
 /// : ping
+///
+/// event: end
+/// data: ""
 ///
 /// ```
 public struct ServerSentEvents: AsyncSequence, Sendable {
@@ -30,6 +34,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
     private let startOffset: Int
     private let retry: Duration?
     private let heartbeat: Duration?
+    private let endEvent: String?
 
     /// The events of `stream`, for a client that asked for it from `offset` (the `skipCharacters` it resumed
     /// with). The ids count from where the stream really starts when it knows (``ResumableTextStream/startOffset``:
@@ -39,11 +44,18 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
     ///   - retry: the reconnection delay the response asks a browser for; `nil` sends none. Default 1 s.
     ///   - heartbeat: after this long without an event, a comment line (`: ping`); `nil` sends none. Default
     ///     15 s, under the 30 to 60 s idle timeouts of common proxies and load balancers.
-    public init(_ stream: ResumableTextStream, startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15)) {
+    ///   - endEvent: the type of the event sent when the stream ended normally (its data is `""`, and it has no
+    ///     id); `nil` sends none. Default `end`.
+    public init(
+        _ stream: ResumableTextStream, startingAt offset: Int = 0, retry: Duration? = .seconds(1),
+        heartbeat: Duration? = .seconds(15), endEvent: String? = "end"
+    ) {
         self.stream = stream
         startOffset = stream.startOffset ?? Swift.max(0, offset)
         self.retry = retry
         self.heartbeat = heartbeat.map { Swift.max($0, .milliseconds(1)) }
+        // One line: a type with a line break would inject fields.
+        self.endEvent = endEvent.map { String($0.prefix { !$0.isNewline }) }
     }
 
     /// The `skipCharacters` for a request: the `Last-Event-ID` header if it holds a number (an `EventSource`
@@ -62,7 +74,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         let (events, output) = AsyncThrowingStream<String, any Error>.makeStream()
         let (demands, demand) = AsyncStream<Void>.makeStream()
         let lastEvent = Locked(ContinuousClock.now)
-        let pump = Task { [stream, startOffset, heartbeat] in
+        let pump = Task { [stream, startOffset, heartbeat, endEvent] in
             let beat = heartbeat.map { interval in
                 Task {
                     while (try? await Task.sleep(until: lastEvent.withLock { $0 } + interval)) != nil {
@@ -81,7 +93,10 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
             var offset = startOffset
             for await _ in demands {
                 do {
-                    guard let chunk = try await chunks.next() else { return output.finish() }
+                    guard let chunk = try await chunks.next() else {
+                        if let endEvent { output.yield("event: \(endEvent)\ndata: \"\"\n\n") }
+                        return output.finish()
+                    }
                     // The start offset may come from the client: saturate rather than trap on a hostile one.
                     let (sum, overflow) = offset.addingReportingOverflow(chunk.utf16.count)
                     offset = overflow ? .max : sum
@@ -131,8 +146,10 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
 
 extension ResumableTextStream {
     /// The stream as server-sent events for a client that asked for it from `offset` (the `skipCharacters` it
-    /// resumed with); see ``ServerSentEvents/init(_:startingAt:retry:heartbeat:)``.
-    public func serverSentEvents(startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15)) -> ServerSentEvents {
-        ServerSentEvents(self, startingAt: offset, retry: retry, heartbeat: heartbeat)
+    /// resumed with); see ``ServerSentEvents/init(_:startingAt:retry:heartbeat:endEvent:)``.
+    public func serverSentEvents(
+        startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15), endEvent: String? = "end"
+    ) -> ServerSentEvents {
+        ServerSentEvents(self, startingAt: offset, retry: retry, heartbeat: heartbeat, endEvent: endEvent)
     }
 }

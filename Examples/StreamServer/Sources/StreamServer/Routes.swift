@@ -58,13 +58,14 @@ struct Routes: Sendable {
         )
     }
 
-    /// Maps an outcome to a response: a stream as `text/event-stream`, the others to 422, 404 and 503.
+    /// Maps an outcome to a response: a stream (live, or the rest of a finished one) as `text/event-stream`,
+    /// the others to 422, 404 and 503.
     private func respond(_ result: ResumableStreamResult, skip: Int?) -> Response {
         switch result {
-        case .created(let stream), .resumed(let stream):
-            // A new producer starts at 0 whatever the client asked (the TypeScript semantics).
-            let offset: Int = if case .resumed = result { skip ?? 0 } else { 0 }
-            let events = stream.serverSentEvents(startingAt: offset)
+        case .created(let stream), .resumed(let stream), .finished(let stream):
+            // The ids count from where the stream really starts (a new producer starts at 0 whatever the client
+            // asked, as in TypeScript); `skip` only counts for a TypeScript producer, which does not say.
+            let events = stream.serverSentEvents(startingAt: skip ?? 0)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
@@ -88,22 +89,29 @@ private let page = """
     <!doctype html>
     <meta charset="utf-8">
     <title>swift-resumable-stream</title>
-    <style>body{font:16px system-ui;max-width:46em;margin:2em auto} #out{white-space:pre-wrap;border:1px solid #ccc;padding:1em;min-height:6em} #log{color:#666;font-size:13px}</style>
+    <style>body{font:16px system-ui;max-width:46em;margin:2em auto} #out{white-space:pre-wrap;border:1px solid #ccc;padding:1em;min-height:6em} #log{white-space:pre-wrap;color:#666;font-size:13px}</style>
     <h1>Resumable stream</h1>
     <p>Stream id <input id="id" value="demo"> <button onclick="start()">Stream</button>
     <button onclick="es && es.close(); log('closed by you: press Stream to resume')">Drop connection</button>
     <button onclick="fetch('/streams/'+encodeURIComponent(id.value),{method:'DELETE'})">Stop</button></p>
     <div id="out"></div><div id="log"></div>
     <script>
-    let es, received = 0;
-    function log(m){ document.getElementById('log').textContent += m + '\\n' }
+    let es, received = 0, streamId = null;
+    const logBox = document.getElementById('log');
+    function log(m){ logBox.textContent += m + '\\n' }
     function start(){
       if (es) es.close();
-      const url = '/streams/' + encodeURIComponent(id.value) + '?resumeAt=' + received;
+      // Another stream starts from nothing; the same one resumes where it stopped.
+      if (id.value !== streamId) { streamId = id.value; received = 0; out.textContent = ''; logBox.textContent = '' }
+      const url = '/streams/' + encodeURIComponent(streamId) + '?resumeAt=' + received;
       es = new EventSource(url);
       es.onopen = () => log('connected (resuming at ' + received + ')');
-      es.onmessage = e => { const t = JSON.parse(e.data); out.textContent += t; received = Number(e.lastEventId) };
-      es.onerror = () => { log('connection lost: the browser reconnects with Last-Event-ID ' + received); if (es.readyState === 2) es.close() };
+      es.onmessage = e => { out.textContent += JSON.parse(e.data); received = Number(e.lastEventId) };
+      es.addEventListener('end', () => { es.close(); log('done: the stream ended (' + received + ' characters)') });
+      es.onerror = () => {
+        if (es.readyState === EventSource.CLOSED) log('closed: the server answered with an error (already done without a retained text, or no such stream)');
+        else log('connection lost: the browser reconnects with Last-Event-ID ' + received);
+      };
     }
     </script>
     """

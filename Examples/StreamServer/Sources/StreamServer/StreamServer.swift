@@ -7,13 +7,16 @@ import RedisBridge
 import ResumableStream
 import ResumableStreamServiceLifecycle
 
-/// The example server: `StreamServer [--port N]`, Redis from `REDIS_URL` (then `KV_URL`).
+/// The example server: `StreamServer [--port N]`, Redis from `REDIS_URL` (then `KV_URL`). Finished streams
+/// stay resumable for `RETAIN_SECONDS` (600; 0 turns it off).
 @main
 struct StreamServer {
     static func main() async throws {
         let arguments = ProcessInfo.processInfo.arguments
         let port = arguments.firstIndex(of: "--port").flatMap { Int(arguments[$0 + 1]) } ?? 8080
-        let tokenDelay = Duration.milliseconds(Int(ProcessInfo.processInfo.environment["TOKEN_DELAY_MS"] ?? "") ?? 120)
+        let environment = ProcessInfo.processInfo.environment
+        let tokenDelay = Duration.milliseconds(Int(environment["TOKEN_DELAY_MS"] ?? "") ?? 120)
+        let retention = Int(environment["RETAIN_SECONDS"] ?? "") ?? 600
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -28,7 +31,9 @@ struct StreamServer {
             FileHandle.standardError.write(Data("stream-server: \(error)\n".utf8))
             exit(2)
         }
-        let streams = ResumableStreamContext(redis: redis, logger: logger)
+        // A client that drops near the end and comes back after it still gets the rest, from either instance.
+        let configuration = ResumableStreamConfiguration(finishedStreamRetention: retention > 0 ? .seconds(retention) : nil)
+        let streams = ResumableStreamContext(redis: redis, configuration: configuration, logger: logger)
         let router = Router()
         router.add(middleware: UnavailableMiddleware())
         Routes(streams: streams, tokenDelay: tokenDelay, metricsText: {
