@@ -48,6 +48,10 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// same step that marks the stream `DONE`, at no extra command; it costs Redis the text's bytes for that
     /// long. `nil`: nothing is kept, as in TypeScript. Default `nil`.
     public var finishedStreamRetention: Duration?
+    /// A durable log of each stream this context produces (see ``DurableLog``), from which any instance resumes
+    /// a stream whose producer died, up to its last append, and the rest of a finished stream. `nil`: no log,
+    /// as in TypeScript. Default `nil`.
+    public var durableLog: DurableLog?
     /// How long a producer goes on answering resume requests after its stream finished, with the rest of the
     /// text and the end, before it stops listening: a follower that missed the end in a Redis reconnect asks
     /// again from its offset and still gets everything. It costs no command, only a later `UNSUBSCRIBE`; the
@@ -72,6 +76,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         replayPieceSize: Int = 64 * 1024,
         followerWindow: Int? = 64 * 1024,
         finishedStreamRetention: Duration? = nil,
+        durableLog: DurableLog? = nil,
         stopRequestTTL: Duration = .seconds(60),
         shutdownGracePeriod: Duration = .seconds(30),
         lingerAfterFinish: Duration = .seconds(2)
@@ -90,5 +95,6 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.shutdownGracePeriod = shutdownGracePeriod
         self.lingerAfterFinish = lingerAfterFinish
         self.finishedStreamRetention = finishedStreamRetention
+        self.durableLog = durableLog
     }
 }

@@ -174,6 +174,12 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
         base.enqueuePublish(message, to: channel, onReceivers: onReceivers)
     }
     func subscriberCount(of channel: String) async throws -> Int { try await base.subscriberCount(of: channel) }
+    func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws {
+        try await base.appendToLog(entry, at: key, expiresIn: expiresIn)
+    }
+    func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry] {
+        try await base.logEntries(at: key, after: offset, limit: limit)
+    }
     func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable {
         let messages = try await base.textSubscription(to: channel)
         guard let rewriteIncoming else { return messages }

@@ -12,8 +12,15 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         var expiry: ContinuousClock.Instant?
     }
 
+    /// A durable log: its entries in id order, and its expiry.
+    private struct Log {
+        var entries: [StreamLogEntry] = []
+        var expiry: ContinuousClock.Instant
+    }
+
     private struct State {
         var entries: [String: Entry] = [:]
+        var logs: [String: Log] = [:]
         var channels: [String: [Int: AsyncStream<ResumableStreamMessage>.Continuation]] = [:]
         var nextSubscriberID = 0
 
@@ -108,6 +115,29 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
     public func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?) {
         let receivers = deliver(message, to: channel)
         onReceivers?(receivers)
+    }
+
+    public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws {
+        let expiry = ContinuousClock.now + expiresIn
+        state.withLock { state in
+            var log = state.logs[key].flatMap { $0.expiry > .now ? $0 : nil } ?? Log(expiry: expiry)
+            if log.entries.last.map({ Self.order($0) < Self.order(entry) }) ?? true { log.entries.append(entry) }
+            log.expiry = expiry
+            state.logs[key] = log
+        }
+    }
+
+    public func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry] {
+        state.withLock { state in
+            guard let log = state.logs[key], log.expiry > .now else { return [] }
+            let entries = log.entries.filter { Self.order($0) >= (offset, 1) }
+            return limit.map { Array(entries.prefix($0)) } ?? entries
+        }
+    }
+
+    /// A log entry's place, as its Redis stream id orders it: where its text ends, the end mark just after.
+    private static func order(_ entry: StreamLogEntry) -> (Int, Int) {
+        entry.isEnd ? (entry.offset, 1) : (entry.offset + entry.text.utf16.count, 0)
     }
 
     public func subscriberCount(of channel: String) async throws -> Int {

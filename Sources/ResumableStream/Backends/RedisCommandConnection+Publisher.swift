@@ -69,6 +69,36 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         publishWithoutWaiting(message, toEach: channels) { channel, result in onReceivers(channel, try? result.get()) }
     }
 
+    /// KEYS: log. ARGV: id, offset, field (`t` for text, `e` for the end mark), text, expiry in milliseconds.
+    private static let logAppendScript = """
+        local added = redis.pcall('XADD', KEYS[1], ARGV[1], 'o', ARGV[2], ARGV[3], ARGV[4])
+        if type(added) == 'table' and added.err and not string.find(added.err, 'equal or smaller') then
+            return redis.error_reply(added.err)
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[5])
+        return 1
+        """
+
+    public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws {
+        _ = try await eval(Self.logAppendScript, keys: [key], arguments: [
+            .string(entry.id), .string(String(entry.offset)), .string(entry.isEnd ? "e" : "t"), .string(entry.text),
+            .milliseconds(expiresIn),
+        ])
+    }
+
+    public func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry] {
+        var command: [RESPArgument] = ["XRANGE", .string(key), .string("\(offset)-1"), "+"]
+        if let limit { command += ["COUNT", .string(String(limit))] }
+        guard case .array(let entries) = try await send(command) else { throw RedisError.unexpectedReply("XRANGE") }
+        return try entries.map { entry in
+            // [id, [field, value, ...]]
+            guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1], fields.count == 4,
+                  fields[0].string == "o", let start = fields[1].int, let kind = fields[2].string
+            else { throw RedisError.unexpectedReply("XRANGE entry") }
+            return kind == "e" ? .end(length: start) : StreamLogEntry(offset: start, text: fields[3].string ?? "")
+        }
+    }
+
     public func subscriberCount(of channel: String) async throws -> Int {
         guard case .array(let reply) = try await send(["PUBSUB", "NUMSUB", .string(channel)]),
               reply.count == 2, let count = reply[1].int

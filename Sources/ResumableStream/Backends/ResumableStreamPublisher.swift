@@ -39,6 +39,13 @@ public protocol ResumableStreamPublisher: Sendable {
     func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?)
     /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
     func subscriberCount(of channel: String) async throws -> Int
+    /// Appends `entry` to the log at `key` (`XADD` with the entry's id, see ``StreamLogEntry``) and gives the
+    /// log `expiresIn`, in one step. An entry whose id is not past the log's last is there already (its append
+    /// ran, but the reply was lost): it counts as appended. Redis: a Lua script.
+    func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws
+    /// The entries of the log at `key` from the first whose text ends after `offset` (and the end mark, if the
+    /// stream is no longer than `offset`), in order; at most `limit` of them if given. Redis: `XRANGE`.
+    func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry]
 }
 
 extension ResumableStreamPublisher {

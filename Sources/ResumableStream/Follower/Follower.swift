@@ -41,7 +41,10 @@ struct Follower: Sendable {
                 switch try await sentinel.state() {
                 case .done: return try await finishedStream(from: skipCharacters)
                 case .absent: return .notFound
-                case .running: if ContinuousClock.now >= deadline { return .producerUnreachable }
+                case .running:
+                    guard ContinuousClock.now >= deadline else { break }
+                    // The producer is gone: what its durable log holds, if it kept one.
+                    return try await storedStream(from: skipCharacters ?? 0, isFinished: false).map { .finished($0) } ?? .producerUnreachable
                 }
                 try await Task.sleep(for: min(wait, max(deadline - ContinuousClock.now, .zero)))
             }
@@ -49,19 +52,74 @@ struct Follower: Sendable {
         }
     }
 
-    /// A finished stream: the rest of its retained text for a caller that says where it is (`skipCharacters`,
-    /// JavaScript `slice` rules), then its ending; ``ResumableStreamResult/alreadyDone`` for a caller that does
-    /// not, or when nothing was retained.
+    /// A finished stream: the rest of its retained text (or of its durable log) for a caller that says where
+    /// it is (`skipCharacters`, JavaScript `slice` rules), then its ending; ``ResumableStreamResult/alreadyDone``
+    /// for a caller that does not, or when Redis keeps neither.
     func finishedStream(from skipCharacters: Int?) async throws -> ResumableStreamResult {
-        guard let skipCharacters, let text = try await sentinel.retainedText() else { return .alreadyDone }
-        let ending = await sentinel.ending()
-        let count = text.utf16.count
+        guard let skipCharacters, let stream = try await storedStream(from: skipCharacters, isFinished: true) else {
+            return .alreadyDone
+        }
+        return .finished(stream)
+    }
+
+    /// The rest of a stream nobody produces any more, from what Redis keeps: a finished stream's retained
+    /// text, else its durable log, then its ending; a log without its end mark ends with
+    /// ``ResumableStreamError/producerUnreachable`` (the producer died: the text is all there is), or
+    /// ``ResumableStreamError/interrupted`` for a finished stream. `nil` if Redis keeps neither.
+    func storedStream(from skipCharacters: Int, isFinished: Bool) async throws -> ResumableTextStream? {
+        if isFinished, let text = try await sentinel.retainedText() {
+            let count = text.utf16.count
+            return Self.stream(of: text.jsSlice(from: skipCharacters, utf16Count: count),
+                               startingAt: String.jsSliceOffset(skipCharacters, count: count),
+                               endingWith: await sentinel.ending().readerError)
+        }
+        guard let logged = try await loggedText(from: skipCharacters) else { return nil }
+        let error: ResumableStreamError? = if logged.isComplete {
+            await sentinel.ending().readerError
+        } else {
+            isFinished ? .interrupted : .producerUnreachable
+        }
+        return Self.stream(of: logged.text, startingAt: logged.start, endingWith: error)
+    }
+
+    /// A stream that yields `text` (if any), then ends with `error`, or cleanly.
+    private static func stream(of text: String, startingAt offset: Int, endingWith error: ResumableStreamError?) -> ResumableTextStream {
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        let rest = text.jsSlice(from: skipCharacters, utf16Count: count)
-        if !rest.isEmpty { output.yield(rest) }
-        output.finish(throwing: ending.readerError)
-        metrics.resumed.increment()
-        return .finished(ResumableTextStream(chunks: chunks, startOffset: String.jsSliceOffset(skipCharacters, count: count)))
+        if !text.isEmpty { output.yield(text) }
+        output.finish(throwing: error)
+        return ResumableTextStream(chunks: chunks, startOffset: offset)
+    }
+
+    /// The stream's text in its durable log from `skipCharacters` (JavaScript `slice` rules), where it starts,
+    /// and whether the log holds the end; `nil` if there is no log, or it lost its start.
+    private func loggedText(from skipCharacters: Int) async throws -> (text: String, start: Int, isComplete: Bool)? {
+        // From the entry that holds the offset: one XRANGE.
+        if skipCharacters > 0,
+           let rest = Self.assemble(try await publisher.logEntries(at: keys.log, after: skipCharacters, limit: nil), from: skipCharacters) {
+            return (rest.text, skipCharacters, rest.isComplete)
+        }
+        // A negative offset, or one past what the log holds, needs its length: the whole log.
+        guard let whole = Self.assemble(try await publisher.logEntries(at: keys.log, after: 0, limit: nil), from: 0) else { return nil }
+        let count = whole.text.utf16.count
+        return (whole.text.jsSlice(from: skipCharacters, utf16Count: count), String.jsSliceOffset(skipCharacters, count: count), whole.isComplete)
+    }
+
+    /// The text of log `entries` from `offset` on, and whether it reaches the end mark: entries that overlap
+    /// (an append tried again after its reply was lost) give each character once; a hole ends the text.
+    /// `nil` if the first entry starts past `offset`.
+    private static func assemble(_ entries: [StreamLogEntry], from offset: Int) -> (text: String, isComplete: Bool)? {
+        guard let first = entries.first, first.offset <= offset else { return nil }
+        var text = ""
+        var next = offset
+        for entry in entries {
+            if entry.isEnd { return (text, entry.offset == next) }
+            guard entry.offset <= next else { break }
+            let end = entry.offset + entry.text.utf16.count
+            guard end > next else { continue }
+            text += entry.offset == next ? entry.text : entry.text.jsSlice(from: next - entry.offset)
+            next = end
+        }
+        return (text, false)
     }
 
     /// A fresh listener id: a TypeScript producer registers every request it gets, so a repeated id would

@@ -32,6 +32,8 @@ final class Producer: Sendable {
     /// The header of this stream's text frames (``ChunkFrame``), made once.
     private let textFramePrefix: String
     private let identity: StreamIdentity
+    /// Appends the text to the stream's durable log, if the configuration keeps one.
+    private let logWriter: LogWriter?
     /// What the backend reported about earlier publishes, taken at the next append. A lock of its own,
     /// because a backend may report while the producer holds `state` (the in-process one does).
     private let reports = Locked(DeliveryReports())
@@ -67,6 +69,9 @@ final class Producer: Sendable {
         sentinel = Sentinel(keys: keys, publisher: publisher, configuration: configuration)
         identity = StreamIdentity(keys)
         textFramePrefix = ChunkFrame.textPrefix(identity)
+        logWriter = configuration.durableLog.map { settings in
+            LogWriter(keys: keys, configuration: configuration, settings: settings, publisher: publisher, logger: logger)
+        }
         self.logger = logger
         self.metrics = metrics
         self.output = output
@@ -84,6 +89,9 @@ final class Producer: Sendable {
     ) where Source.Element == String {
         // Type-erased here, so the task does not capture the generic source type.
         let pumpSource: @Sendable () async -> StreamEnding = { [self] in await pump(makeSource) }
+        logWriter?.start { [state] in
+            state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters, $0.machine.isFinished) }
+        }
         let task = Task {
             await run(pumpSource, requests: requests, onFinish: onFinish)
             onEnd()
@@ -172,6 +180,7 @@ final class Producer: Sendable {
             for catchUp in fanout.catchUps { send(catchUp, framed: true) }
             if !fanout.audience.isEmpty { publish(chunk, characters: characters, at: fanout.offset, to: fanout.audience) }
         }
+        logWriter?.textAppended()
     }
 
     // MARK: requests
@@ -350,12 +359,21 @@ final class Producer: Sendable {
     func refreshExpiry() async {
         guard state.withLock(\.machine.shouldRefreshExpiry) else { return }
         _ = try? await sentinel.refresh(fencedBy: token)
+        await logWriter?.refreshExpiry()
     }
+
+    /// How long the end of the stream waits for its durable log to be complete.
+    private static let logCompletionPatience = Duration.seconds(10)
 
     private func finish(_ ending: StreamEnding) async {
         state.withLock { $0.machine.finish() }
         if case .failed = ending {} else { output.finish() }
         metrics.record(ending)
+        // The whole text and the end mark go to the log before the sentinel says DONE, so that a reader that
+        // sees DONE finds the log complete. Bounded: Redis may be gone.
+        if let logWriter, !(await logWriter.finish(within: Self.logCompletionPatience)) {
+            logger.debug("the durable log could not be completed", metadata: ["stream.id": "\(keys.streamID)"])
+        }
         do {
             // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
             if !(try await sentinel.finalise(as: ending, fencedBy: token, text: state.withLock(\.machine.buffer))) {

@@ -19,6 +19,8 @@ struct StreamKeys: Sendable {
     /// `P:text:<id>` (our addition): a finished stream's whole text, kept for
     /// ``ResumableStreamConfiguration/finishedStreamRetention``.
     var text: String { "\(prefix):text:\(streamID)" }
+    /// `P:log:<id>` (our addition): a stream's durable log, a Redis stream (see ``StreamLogEntry``).
+    var log: String { "\(prefix):log:\(streamID)" }
     /// `P:stop:<id>` (our addition): a stop request stored for a producer that is not listening yet.
     var stopFlag: String { "\(prefix):stop:\(streamID)" }
     /// `P:generation:<id>` (our addition): the token of the producer that

@@ -1,0 +1,124 @@
+import Logging
+
+/// Appends a producer's text to its durable log (``ResumableStreamConfiguration/DurableLog``), in a task of its
+/// own: woken by the first chunk after it slept, it waits the linger (unless a batch filled up), then appends
+/// everything that accumulated, one batch at a time, each awaited before the next, so the log never has a
+/// hole. A failed append (Redis down) is tried again from the same offset with backoff; once the stream ended,
+/// it appends the rest and the end mark, and stops.
+///
+/// The producer's only cost per chunk is ``textAppended()``: a lock, and a wake-up when the task sleeps.
+final class LogWriter: Sendable {
+    /// The producer's text so far, its length in UTF-16 code units, and whether the source ended.
+    typealias Snapshot = @Sendable () -> (text: String, count: Int, isFinished: Bool)
+
+    private struct State {
+        /// Where the log's text ends.
+        var logged = 0
+        /// Whether a wake-up is on its way to the task.
+        var isWakeUpPending = false
+        var task: Task<Void, Never>?
+    }
+
+    private let key: String
+    private let settings: ResumableStreamConfiguration.DurableLog
+    /// The log's expiry while the producer runs, and once the stream ended.
+    private let runningExpiry: Duration
+    private let endedExpiry: Duration
+    private let publisher: any ResumableStreamPublisher
+    private let logger: Logger
+    private let state = Locked(State())
+    private let wakeUps: AsyncStream<Void>
+    private let wakeUp: AsyncStream<Void>.Continuation
+
+    init(keys: StreamKeys, configuration: ResumableStreamConfiguration, settings: ResumableStreamConfiguration.DurableLog,
+         publisher: any ResumableStreamPublisher, logger: Logger) {
+        key = keys.log
+        self.settings = settings
+        runningExpiry = configuration.runningTTL + settings.retention
+        endedExpiry = min(settings.retention, configuration.doneTTL)
+        self.publisher = publisher
+        self.logger = logger
+        (wakeUps, wakeUp) = AsyncStream<Void>.makeStream()
+    }
+
+    /// Starts the task that appends what `snapshot` says the producer has.
+    func start(_ snapshot: @escaping Snapshot) {
+        let task = Task { await run(snapshot) }
+        state.withLock { $0.task = task }
+    }
+
+    /// The producer buffered more text, or its source ended.
+    func textAppended() {
+        let wake = state.withLock { state in
+            defer { state.isWakeUpPending = true }
+            return !state.isWakeUpPending
+        }
+        if wake { wakeUp.yield() }
+    }
+
+    /// Waits until the log holds the whole stream and its end mark, for at most `patience` (Redis may be gone);
+    /// then stops appending. Returns whether the log is complete.
+    func finish(within patience: Duration) async -> Bool {
+        textAppended()
+        guard let task = state.withLock(\.task) else { return false }
+        let completed = await withDeadline(patience) { await task.value } != nil
+        if !completed { task.cancel() }
+        return completed
+    }
+
+    /// Extends the log's expiry while the producer runs, if the log exists (the sentinel's refresh calls it).
+    func refreshExpiry() async {
+        guard state.withLock(\.logged) > 0 else { return }
+        try? await publisher.setExpiry(of: key, to: runningExpiry)
+    }
+
+    private func run(_ snapshot: Snapshot) async {
+        for await _ in wakeUps {
+            let pending = snapshot()
+            if !pending.isFinished, pending.count - state.withLock(\.logged) < settings.batchCharacters {
+                try? await Task.sleep(for: settings.linger)
+            }
+            // Cleared before the snapshot: text appended after it wakes the task again.
+            state.withLock { $0.isWakeUpPending = false }
+            let current = snapshot()
+            guard await append(current.text, upTo: current.count) else { return }
+            if current.isFinished {
+                if await append(.end(length: current.count), expiresIn: endedExpiry) {
+                    logger.trace("durable log complete", metadata: ["stream.log": "\(key)", "stream.length": "\(current.count)"])
+                }
+                return
+            }
+        }
+    }
+
+    /// Appends `text` from where the log ends up to `count`, in batches; false if cancelled.
+    private func append(_ text: String, upTo count: Int) async -> Bool {
+        let logged = state.withLock(\.logged)
+        guard count > logged else { return true }
+        var offset = logged
+        for piece in text.jsSlice(from: logged, utf16Count: count).chunkMessages(maximum: settings.batchCharacters) {
+            guard await append(StreamLogEntry(offset: offset, text: piece), expiresIn: runningExpiry) else { return false }
+            offset += piece.utf16.count
+            state.withLock { $0.logged = offset }
+        }
+        return true
+    }
+
+    /// Appends one entry, trying again with backoff while it fails; false if cancelled first.
+    private func append(_ entry: StreamLogEntry, expiresIn expiry: Duration) async -> Bool {
+        var delay = Duration.milliseconds(50)
+        while !Task.isCancelled {
+            do {
+                try await publisher.appendToLog(entry, at: key, expiresIn: expiry)
+                return true
+            } catch {
+                logger.debug("could not append to the durable log; trying again", metadata: [
+                    "stream.log": "\(key)", "stream.offset": "\(entry.offset)", "error": "\(error)",
+                ])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            }
+        }
+        return false
+    }
+}
