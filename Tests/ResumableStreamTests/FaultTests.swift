@@ -81,7 +81,8 @@ struct FaultTests {
         try await server.kill()
         let killed = ContinuousClock.now
         await #expect(throws: ResumableStreamError.interrupted) { while try await chunks.next() != nil {} }
-        #expect(ContinuousClock.now - killed < .milliseconds(3 * 300 + 500) + .seconds(1))
+        // The bound, with room for a loaded machine (the whole suite runs at once on two cores).
+        #expect(ContinuousClock.now - killed < .milliseconds(3 * 300 + 500) + .seconds(3))
 
         writer.write("after")
         writer.close()

@@ -118,7 +118,8 @@ struct ReplacementTests {
             else { return message }
             return .gap
         })
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "lost"), publisher: backend, subscriber: backend)
+        // A generous ack timeout: the followers' handshakes must not time out on a machine the whole suite loads.
+        let context = ResumableStreamContext(configuration: .init(keyPrefix: "lost", ackTimeout: .seconds(10)), publisher: backend, subscriber: backend)
         let oldWriter = Writer()
         let newWriter = Writer()
         let oldOwn = try await context.resumableStream("chat", makeStream: oldWriter.source).created()

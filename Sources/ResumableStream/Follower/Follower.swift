@@ -101,6 +101,8 @@ struct Follower: Sendable {
         // A negative offset, or one past what the log holds, needs its length: the whole log.
         guard let whole = Self.assemble(try await publisher.logEntries(at: keys.log, after: 0, limit: nil), from: 0) else { return nil }
         let count = whole.text.utf16.count
+        // A client with more than an incomplete log holds has nothing more to get, from where it is.
+        if !whole.isComplete, skipCharacters > count { return ("", skipCharacters, false) }
         return (whole.text.jsSlice(from: skipCharacters, utf16Count: count), String.jsSliceOffset(skipCharacters, count: count), whole.isComplete)
     }
 

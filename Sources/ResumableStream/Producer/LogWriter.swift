@@ -61,9 +61,10 @@ final class LogWriter: Sendable {
     func finish(within patience: Duration) async -> Bool {
         textAppended()
         guard let task = state.withLock(\.task) else { return false }
-        let completed = await withDeadline(patience) { await task.value } != nil
-        if !completed { task.cancel() }
-        return completed
+        // The deadline cancels the wait, and the wait cancels the task, which then stops at once.
+        return await withDeadline(patience) {
+            await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        } != nil
     }
 
     /// Extends the log's expiry while the producer runs, if the log exists (the sentinel's refresh calls it).
