@@ -3,7 +3,8 @@
 # scripted session with curl that cuts a stream half way on instance A, resumes it on instance B (with
 # ?resumeAt and with Last-Event-ID), follows it live from a second client, and checks that every client
 # received exactly the producer's text; a client that drops near the end comes back after the stream finished,
-# on the other instance, and still gets the rest. Everything it starts is stopped on exit, Ctrl-C or failure.
+# on the other instance, and still gets the rest; a third instance is killed (SIGKILL) mid-stream and the
+# stream is resumed from its durable log. Everything it starts is stopped on exit, Ctrl-C or failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +22,11 @@ trap cleanup EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "demo: $1 did not come up" >&2; exit 1; }
-# The text of an SSE response: each event's data is a JSON string.
+# The text of an SSE response: the data of each message event (no `event:` field) is a JSON string.
 sse_text() { python3 -c 'import json,sys
-print("".join(json.loads(l[6:]) for l in open(sys.argv[1], encoding="utf-8") if l.startswith("data: ")), end="")' "$1"; }
+events = [e.split("\n") for e in open(sys.argv[1], encoding="utf-8").read().split("\n\n")]
+print("".join(json.loads(l[6:]) for e in events if not any(l.startswith("event:") for l in e)
+              for l in e if l.startswith("data: ")), end="")' "$1"; }
 last_id() { grep '^id: ' "$1" | tail -1 | cut -c5- ; }
 
 echo "== building the example server (Examples/StreamServer)"
@@ -35,12 +38,14 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
     --logfile "$work/redis.log" --dir "$work" >/dev/null
 export REDIS_URL="redis://127.0.0.1:$redis_port"
-port_a=$(free_port); port_b=$(free_port)
-TOKEN_DELAY_MS=80 "$server" --port "$port_a" >"$work/a.log" 2>&1 & pids+=($!)
-TOKEN_DELAY_MS=80 "$server" --port "$port_b" >"$work/b.log" 2>&1 & pids+=($!)
-a="http://127.0.0.1:$port_a"; b="http://127.0.0.1:$port_b"
-wait_for "$a/streams/none/status"; wait_for "$b/streams/none/status"
-echo "== Redis on port $redis_port, instance A on $port_a, instance B on $port_b"
+port_a=$(free_port); port_b=$(free_port); port_c=$(free_port)
+export TOKEN_DELAY_MS=80 LOG_SECONDS=600
+"$server" --port "$port_a" >"$work/a.log" 2>&1 & pids+=($!)
+"$server" --port "$port_b" >"$work/b.log" 2>&1 & pids+=($!)
+"$server" --port "$port_c" >"$work/c.log" 2>&1 & pid_c=$!; pids+=($pid_c)
+a="http://127.0.0.1:$port_a"; b="http://127.0.0.1:$port_b"; c="http://127.0.0.1:$port_c"
+wait_for "$a/streams/none/status"; wait_for "$b/streams/none/status"; wait_for "$c/streams/none/status"
+echo "== Redis on port $redis_port, instances A on $port_a, B on $port_b and C on $port_c (each with a durable log)"
 
 id="demo-$RANDOM"
 echo "== client 1 starts stream $id on A and loses its connection after 1.2 s"
@@ -97,6 +102,23 @@ if [ "$late_status" != 200 ] || [ "$late_text" != "$full" ] || [ "$ended" != 1 ]
     exit 1
 fi
 
+echo "== client 4 starts stream $id-crash on C and loses its connection after 0.5 s; C is killed (SIGKILL) at 1.5 s"
+timeout 0.5 curl -sN "$c/streams/$id-crash" >"$work/crash1.sse" || true
+crash_cut=$(last_id "$work/crash1.sse")
+sleep 1.0
+kill -KILL "$pid_c"; wait "$pid_c" 2>/dev/null || true
+echo "== client 4 comes back on B with Last-Event-ID: $crash_cut; nobody answers, so B serves C's durable log"
+curl -sN -H "Last-Event-ID: $crash_cut" "$b/streams/$id-crash" >"$work/crash2.sse" || true
+crash_rest=$(sse_text "$work/crash2.sse")
+crash_text="$(sse_text "$work/crash1.sse")$crash_rest"
+failed=$(grep -A1 '^event: failed' "$work/crash2.sse" | tail -1)
+echo "   $(grep -c '^id: ' "$work/crash2.sse") events (${#crash_rest} characters from the log), then the failed event ($failed):"
+echo "   $crash_text"
+if [ -z "$crash_rest" ] || [ "${full#"$crash_text"}" = "$full" ] || [ "$failed" != 'data: "producerUnreachable"' ]; then
+    echo "demo: FAILED: the crashed producer's stream was not resumed from its log" >&2
+    exit 1
+fi
+
 echo "== Redis goes away while B serves a follower: the instances answer 503 with a one-line reason and log it,"
 echo "   and B still stops within its bound when asked to (SIGTERM)"
 curl -sN "$a/streams/$id-3" >/dev/null & producer_client=$!
@@ -126,4 +148,4 @@ if [ "$outage" != 503 ] || [ "$logged" -lt 1 ] || [ "$bad_status" -ne 2 ] || [ "
     echo "demo: FAILED: the outage was not a logged 503, or the bad configuration was not one line and exit 2" >&2
     exit 1
 fi
-echo "demo: OK: every client received exactly the producer's text (${#full} characters), across two instances"
+echo "demo: OK: every client received exactly the producer's text (${#full} characters), across instances, after the end and after a crash"

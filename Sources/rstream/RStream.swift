@@ -87,16 +87,22 @@ struct Produce: AsyncParsableCommand {
         "Keep the whole text in Redis this long after the stream finished, so that `resume --skip N` still gets the rest.",
         valueName: "seconds"))
     var retain: Double?
+    @Option(help: ArgumentHelp(
+        "Also append the text to a durable log in Redis, kept this long after the end: if this process dies, `resume` still gets what was logged.",
+        valueName: "seconds"))
+    var log: Double?
 
     func validate() throws {
         guard runningTTL >= 0.01 else { throw ValidationError("--running-ttl must be at least 0.01 seconds") }
         if let retain, retain < 0.001 { throw ValidationError("--retain must be at least 0.001 seconds") }
+        if let log, log < 0.001 { throw ValidationError("--log must be at least 0.001 seconds") }
     }
 
     func run() async throws {
         try await options.withContext(configure: { configuration in
             configuration.runningTTL = .milliseconds(Int(runningTTL * 1000))
             configuration.finishedStreamRetention = retain.map { .milliseconds(Int($0 * 1000)) }
+            configuration.durableLog = log.map { .init(retention: .milliseconds(Int($0 * 1000))) }
         }) { context in
             let result = try await context.resumableStream(id) { standardInputLines() }
             if case .created(let own) = result {

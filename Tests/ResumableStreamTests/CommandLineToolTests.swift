@@ -1,4 +1,5 @@
 import Foundation
+import RedisBridge
 import RedisTestSupport
 import ResumableStream
 import Testing
@@ -93,5 +94,29 @@ struct CommandLineToolTests {
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
         #expect(String(decoding: error, as: UTF8.self).contains("standard output closed"))
         await context.shutdown(gracePeriod: .seconds(1))
+    }
+
+    /// `--retain`: a finished stream's rest, after the end. `--log`: a producer killed with SIGKILL mid-stream
+    /// is resumed from its log, which ends with exit code 5 and its message.
+    @Test func retainedAndLoggedStreamsOutliveTheirProducer() async throws {
+        let prefix = testPrefix()
+        #expect(try await rstream(["produce", "kept", "--retain", "60"], input: "one\ntwo\n", prefix: prefix).status == 0)
+        let rest = try await rstream(["resume", "kept", "--skip", "3"], prefix: prefix)
+        #expect(rest.status == 0 && rest.output == "\ntwo\n")
+
+        let (process, stdin, _, _) = try launchRStream(["produce", "killed", "--log", "60"], prefix: prefix)
+        let logged = "logged 1\nlogged 2\n"
+        stdin.fileHandleForWriting.write(Data(logged.utf8))
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            let key = "\(prefix):rs:log:killed"
+            #expect(await eventually {
+                (try? await commands.logEntries(at: key, after: 0, limit: nil))?.map(\.text).joined() == logged
+            })
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let resumed = try await rstream(["resume", "killed", "--skip", "0"], prefix: prefix)
+        #expect(resumed.output == logged)
+        #expect(resumed.status == 5 && resumed.error.contains("stopped answering"), "\(resumed.status) \(resumed.error)")
     }
 }

@@ -131,18 +131,22 @@ struct ServerSentEventsTests {
         }
     }
 
-    /// Only a stream that ended normally gets the end event: a failed one throws after its text, and a type
-    /// with a line break cannot inject fields.
-    @Test func theEndEventMarksANormalEndOnly() async throws {
-        struct SourceFailure: Error {}
+    /// Only a stream that ended normally gets the end event; a failure that a reconnect cannot mend gets the
+    /// failure event (named, never with the source's message) before the error, any other error nothing (the
+    /// browser reconnects and resumes); a type with a line break cannot inject fields.
+    @Test(arguments: [
+        (ResumableStreamError.producerFailed("secret detail"), "producerFailed" as String?),
+        (.producerUnreachable, "producerUnreachable"), (.interrupted, nil), (.followerTooSlow(1), nil),
+    ])
+    func theEndEventMarksANormalEndAndTheFailureEventAFinalFailure(_ failure: ResumableStreamError, name: String?) async throws {
         let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
         output.yield("abc")
-        output.finish(throwing: SourceFailure())
+        output.finish(throwing: failure)
         var events: [String] = []
-        await #expect(throws: SourceFailure.self) {
+        await #expect(throws: failure) {
             for try await event in ResumableTextStream(chunks: chunks, startOffset: 0).serverSentEvents(retry: nil) { events.append(event) }
         }
-        #expect(events == ["id: 3\ndata: \"abc\"\n\n"])
+        #expect(events == ["id: 3\ndata: \"abc\"\n\n"] + (name.map { ["event: failed\ndata: \"\($0)\"\n\n"] } ?? []))
         let (empty, finished) = AsyncThrowingStream<String, any Error>.makeStream()
         finished.finish()
         var ended: [String] = []

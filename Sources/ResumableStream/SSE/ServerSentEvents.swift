@@ -10,7 +10,10 @@ import Foundation
 /// with `JSON.parse(event.data)`. The response starts with a `retry:` field, so that a browser reconnects in
 /// time (its default is 3 s), a comment line keeps it alive while the source pauses, so that proxies and load
 /// balancers do not close it, and an `end` event says that the stream ended (an `EventSource` would otherwise
-/// take the closed response for a lost connection and reconnect; the page closes it on `end`):
+/// take the closed response for a lost connection and reconnect; the page closes it on `end`). A failure that a
+/// reconnect cannot mend (the producer failed, or died and what Redis keeps of the stream is used up) sends a
+/// `failed` event, whose data names it, before the error ends the response; the page closes on it too. Any
+/// other error (a Redis reconnect, a reader too slow) sends nothing: the browser reconnects and resumes.
 ///
 /// ```
 /// retry: 1000
@@ -35,6 +38,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
     private let retry: Duration?
     private let heartbeat: Duration?
     private let endEvent: String?
+    private let failureEvent: String?
 
     /// The events of `stream`, for a client that asked for it from `offset` (the `skipCharacters` it resumed
     /// with). The ids count from where the stream really starts when it knows (``ResumableTextStream/startOffset``:
@@ -46,9 +50,12 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
     ///     15 s, under the 30 to 60 s idle timeouts of common proxies and load balancers.
     ///   - endEvent: the type of the event sent when the stream ended normally (its data is `""`, and it has no
     ///     id); `nil` sends none. Default `end`.
+    ///   - failureEvent: the type of the event sent before a failure that a reconnect cannot mend (its data is
+    ///     the failure's name as a JSON string: `"producerFailed"`, `"producerUnreachable"` or
+    ///     `"bufferLimitExceeded"`, never the source's own message); `nil` sends none. Default `failed`.
     public init(
         _ stream: ResumableTextStream, startingAt offset: Int = 0, retry: Duration? = .seconds(1),
-        heartbeat: Duration? = .seconds(15), endEvent: String? = "end"
+        heartbeat: Duration? = .seconds(15), endEvent: String? = "end", failureEvent: String? = "failed"
     ) {
         self.stream = stream
         startOffset = stream.startOffset ?? Swift.max(0, offset)
@@ -56,6 +63,17 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         self.heartbeat = heartbeat.map { Swift.max($0, .milliseconds(1)) }
         // One line: a type with a line break would inject fields.
         self.endEvent = endEvent.map { String($0.prefix { !$0.isNewline }) }
+        self.failureEvent = failureEvent.map { String($0.prefix { !$0.isNewline }) }
+    }
+
+    /// The name of a failure that a reconnect cannot mend, `nil` for any other error.
+    private static func finalFailure(_ error: any Error) -> String? {
+        switch error as? ResumableStreamError {
+        case .producerFailed?: "producerFailed"
+        case .producerUnreachable?: "producerUnreachable"
+        case .bufferLimitExceeded?: "bufferLimitExceeded"
+        default: nil
+        }
     }
 
     /// The `skipCharacters` for a request: the `Last-Event-ID` header if it holds a number (an `EventSource`
@@ -74,7 +92,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         let (events, output) = AsyncThrowingStream<String, any Error>.makeStream()
         let (demands, demand) = AsyncStream<Void>.makeStream()
         let lastEvent = Locked(ContinuousClock.now)
-        let pump = Task { [stream, startOffset, heartbeat, endEvent] in
+        let pump = Task { [stream, startOffset, heartbeat, endEvent, failureEvent] in
             let beat = heartbeat.map { interval in
                 Task {
                     while (try? await Task.sleep(until: lastEvent.withLock { $0 } + interval)) != nil {
@@ -103,6 +121,9 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
                     lastEvent.withLock { $0 = .now }
                     output.yield("id: \(offset)\ndata: \(chunk.jsonQuoted)\n\n")
                 } catch {
+                    if let failureEvent, let failure = Self.finalFailure(error) {
+                        output.yield("event: \(failureEvent)\ndata: \(failure.jsonQuoted)\n\n")
+                    }
                     return output.finish(throwing: error)
                 }
             }
@@ -146,10 +167,11 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
 
 extension ResumableTextStream {
     /// The stream as server-sent events for a client that asked for it from `offset` (the `skipCharacters` it
-    /// resumed with); see ``ServerSentEvents/init(_:startingAt:retry:heartbeat:endEvent:)``.
+    /// resumed with); see ``ServerSentEvents/init(_:startingAt:retry:heartbeat:endEvent:failureEvent:)``.
     public func serverSentEvents(
-        startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15), endEvent: String? = "end"
+        startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15),
+        endEvent: String? = "end", failureEvent: String? = "failed"
     ) -> ServerSentEvents {
-        ServerSentEvents(self, startingAt: offset, retry: retry, heartbeat: heartbeat, endEvent: endEvent)
+        ServerSentEvents(self, startingAt: offset, retry: retry, heartbeat: heartbeat, endEvent: endEvent, failureEvent: failureEvent)
     }
 }

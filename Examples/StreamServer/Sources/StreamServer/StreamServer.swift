@@ -8,7 +8,8 @@ import ResumableStream
 import ResumableStreamServiceLifecycle
 
 /// The example server: `StreamServer [--port N]`, Redis from `REDIS_URL` (then `KV_URL`). Finished streams
-/// stay resumable for `RETAIN_SECONDS` (600; 0 turns it off).
+/// stay resumable for `RETAIN_SECONDS` (600; 0 turns it off); with `LOG_SECONDS` set, each stream also has a
+/// durable log, so that the other instance resumes a stream whose producer died.
 @main
 struct StreamServer {
     static func main() async throws {
@@ -17,6 +18,7 @@ struct StreamServer {
         let environment = ProcessInfo.processInfo.environment
         let tokenDelay = Duration.milliseconds(Int(environment["TOKEN_DELAY_MS"] ?? "") ?? 120)
         let retention = Int(environment["RETAIN_SECONDS"] ?? "") ?? 600
+        let logRetention = Int(environment["LOG_SECONDS"] ?? "") ?? 0
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -32,7 +34,9 @@ struct StreamServer {
             exit(2)
         }
         // A client that drops near the end and comes back after it still gets the rest, from either instance.
-        let configuration = ResumableStreamConfiguration(finishedStreamRetention: retention > 0 ? .seconds(retention) : nil)
+        let configuration = ResumableStreamConfiguration(
+            finishedStreamRetention: retention > 0 ? .seconds(retention) : nil,
+            durableLog: logRetention > 0 ? .init(retention: .seconds(logRetention)) : nil)
         let streams = ResumableStreamContext(redis: redis, configuration: configuration, logger: logger)
         let router = Router()
         router.add(middleware: UnavailableMiddleware())
