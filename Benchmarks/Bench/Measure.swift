@@ -141,6 +141,30 @@ enum Measure {
     }
 }
 
+/// A source of LLM shape: `count` tokens of 4 bytes, `burst` at a time, then a pause.
+struct PacedTokens: AsyncSequence, Sendable {
+    typealias Element = String
+    let count: Int
+    let burst: Int
+    let pause: Duration
+
+    var text: String { (0..<count).map { "t\($0 % 10)x " }.joined() }
+
+    func makeAsyncIterator() -> Iterator { Iterator(source: self) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let source: PacedTokens
+        var index = 0
+
+        mutating func next() async -> String? {
+            guard index < source.count else { return nil }
+            if index > 0, index % source.burst == 0 { try? await Task.sleep(for: source.pause) }
+            defer { index += 1 }
+            return "t\(index % 10)x "
+        }
+    }
+}
+
 /// A synchronous source of `count` chunks of `length` characters (the last character the chunk's index
 /// modulo 10, so that a wrong order shows in a byte comparison): it costs nothing itself, so what is
 /// measured is the library.

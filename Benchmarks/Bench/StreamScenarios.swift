@@ -252,6 +252,42 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async throws -> [
                         baseline: String(format: "bridge INCR p50 %.0f µs", bridge.incrP50), ratio: p50 / bridge.incrP50,
                         target: "p50 <= 1 ms, p99 <= 5 ms", met: p50 <= 1000 && p99 <= 5000, correct: correct))
     }
+
+    // 7. The durable log's cost: streams of LLM shape (2,000 tokens of 4 bytes, in bursts of 40 every 10 ms),
+    // all at once, with the log on: commands per stream, and what the log keeps in Redis against the text.
+    do {
+        let streamCount = bench.scaled(1000)
+        let source = PacedTokens(count: 2000, burst: 40, pause: .milliseconds(10))
+        let expected = TextHash.of(source.text)
+        let context = bench.context(durableLog: .init(retention: .seconds(60)))
+        var correct = true
+        let sent = try await Measure.clientCommands(host: bench.server.host, port: bench.server.port) {
+            correct = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<streamCount {
+                    group.addTask { try await context.resumableStream("logged-\(index)") { source }.requiredStream().hash() == expected }
+                }
+                return try await group.reduce(true) { $0 && $1 }
+            }
+            _ = await context.drain(timeout: .seconds(30))
+        }
+        var logBytes = 0
+        let sample = min(streamCount, 50)
+        for index in 0..<sample {
+            let key = "\(context.configuration.keyPrefix):rs:log:logged-\(index)"
+            logBytes += try await bench.commands.send(["MEMORY", "USAGE", .string(key)]).int ?? 0
+            let logged = try await bench.commands.logEntries(at: key, after: 0, limit: nil)
+            correct = correct && logged.last?.isEnd == true && TextHash.of(logged.map(\.text).joined()) == expected
+        }
+        await context.shutdown(gracePeriod: .seconds(5))
+        let perStream = sent.mapValues { Double($0) / Double(streamCount) }
+        let total = perStream.values.reduce(0, +)
+        let detail = perStream.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key.uppercased(), $0.value) }.joined(separator: ", ")
+        let textBytes = source.text.utf8.count
+        rows.append(Row(scenario: "7", figure: "\(streamCount) streams of 2,000 tokens, durable log",
+                        measured: String(format: "%.1f commands/stream (%@); log %.1f KB in Redis a stream", total, detail, Double(logBytes) / Double(sample) / 1e3),
+                        baseline: String(format: "text %.1f KB a stream; 5 commands without the log", Double(textBytes) / 1e3),
+                        ratio: Double(logBytes) / Double(sample) / Double(textBytes), target: "", met: nil, correct: correct))
+    }
     return rows
 }
 

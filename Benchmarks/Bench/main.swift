@@ -27,8 +27,11 @@ final class Bench: Sendable {
     func scaled(_ count: Int) -> Int { quick ? max(1, count / 10) : count }
 
     /// A context with its own two connections, under a fresh prefix, with the default flow control or none.
-    func context(followerWindow: Int? = ResumableStreamConfiguration().followerWindow) -> ResumableStreamContext {
-        let configuration = ResumableStreamConfiguration(keyPrefix: "bench-\(UUID().uuidString.prefix(8))", followerWindow: followerWindow)
+    func context(
+        followerWindow: Int? = ResumableStreamConfiguration().followerWindow, durableLog: ResumableStreamConfiguration.DurableLog? = nil
+    ) -> ResumableStreamContext {
+        let configuration = ResumableStreamConfiguration(
+            keyPrefix: "bench-\(UUID().uuidString.prefix(8))", followerWindow: followerWindow, durableLog: durableLog)
         return ResumableStreamContext(redis: redis, configuration: configuration)
     }
 }
