@@ -20,10 +20,16 @@ struct InteropTests {
         func chunks(_ listener: String) -> String { "\(prefix):rs:chunk:\(listener)" }
     }
 
-    func withWire(id: String = "chat:42 ✓", _ body: (Wire, ResumableStreamContext) async throws -> Void) async throws {
+    func withWire(
+        id: String = "chat:42 ✓", keepingText: Bool = false, _ body: (Wire, ResumableStreamContext) async throws -> Void
+    ) async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             let wire = Wire(id: id, commands: commands, subscriber: subscriber)
-            let context = ResumableStreamContext(redis: try sharedConfiguration(), configuration: .init(keyPrefix: wire.prefix))
+            // Keeping the text (retention and a durable log) changes nothing a TypeScript peer sees.
+            let configuration = ResumableStreamConfiguration(
+                keyPrefix: wire.prefix, finishedStreamRetention: keepingText ? .seconds(60) : nil,
+                durableLog: keepingText ? .init(retention: .seconds(60)) : nil)
+            let context = ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration)
             do {
                 try await body(wire, context)
                 await context.shutdown(gracePeriod: .seconds(5))
@@ -34,8 +40,9 @@ struct InteropTests {
         }
     }
 
-    @Test func swiftProducerAnswersATypeScriptConsumerByteForByte() async throws {
-        try await withWire { wire, context in
+    @Test(arguments: [false, true])
+    func swiftProducerAnswersATypeScriptConsumerByteForByte(keepingText: Bool) async throws {
+        try await withWire(keepingText: keepingText) { wire, context in
             let writer = Writer()
             let producer = try await context.resumableStream(wire.id, makeStream: writer.source).created()
             var own = producer.makeAsyncIterator()
