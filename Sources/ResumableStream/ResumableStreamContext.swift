@@ -106,8 +106,9 @@ public final class ResumableStreamContext: Sendable {
         var requests: (any AsyncSequence<ResumableStreamMessage, Never> & Sendable)? =
             try await subscriber.textSubscription(to: keys.requests)
         let sentinel = sentinel(keys)
-        if try await sentinel.create(), let listening = requests {
-            return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
+        let claim = try await sentinel.create()
+        if claim.created, let listening = requests {
+            return .created(startProducer(keys, announcedToken: nil, isStopStored: claim.isStopStored, requests: listening, makeStream))
         }
         requests = nil  // a follower does not listen for requests: dropping it unsubscribes
         switch try await sentinel.join() {
@@ -115,7 +116,7 @@ public final class ResumableStreamContext: Sendable {
             return try await follower(keys).finishedStream(from: skipCharacters)
         case .recreated:
             let listening = try await subscriber.textSubscription(to: keys.requests)
-            return .created(startProducer(keys, announcedToken: nil, requests: listening, makeStream))
+            return .created(startProducer(keys, announcedToken: nil, isStopStored: nil, requests: listening, makeStream))
         case .running:
             return try await follower(keys).follow(skipCharacters: skipCharacters)
         }
@@ -140,7 +141,7 @@ public final class ResumableStreamContext: Sendable {
         try await publisher.setValue(token, for: keys.generation, expiresIn: configuration.runningTTL)
         _ = try await publisher.publish(RequestMessage.encodeGeneration(token), to: keys.requests)
         try await sentinel(keys).markRunning()
-        return startProducer(keys, announcedToken: token, requests: requests, makeStream)
+        return startProducer(keys, announcedToken: token, isStopStored: nil, requests: requests, makeStream)
     }
 
     /// Follows an existing stream (the TypeScript `resumeExistingStream`): ``ResumableStreamResult/notFound``
@@ -244,9 +245,12 @@ public final class ResumableStreamContext: Sendable {
                  watchdog: watchdog)
     }
 
+    /// Starts a producer; `isStopStored` says whether a stop request is stored for the stream, if its claim
+    /// found out (`nil`: the producer looks).
     private func startProducer<Source: AsyncSequence & SendableMetatype>(
         _ keys: StreamKeys,
         announcedToken: String?,
+        isStopStored: Bool?,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
         _ makeStream: @escaping @Sendable () async throws -> Source
     ) -> ResumableTextStream where Source.Element == String {
@@ -255,7 +259,7 @@ public final class ResumableStreamContext: Sendable {
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
         refresher.insert(producer)
-        producer.start(source: makeStream, requests: requests, onFinish: { [self] in
+        producer.start(source: makeStream, requests: requests, isStopStored: isStopStored, onFinish: { [self] in
             refresher.remove(producer)
             let (remaining, drained) = registry.withLock { $0.finished(producer) }
             metrics.activeProducers.record(remaining)

@@ -5,7 +5,7 @@ import Testing
 struct FanOutTests {
     @Test func followerThatLeftIsDroppedAfterAPublishReachesNobody() async throws {
         let backend = InstrumentedBackend()
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout"), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let writer = Writer()
         let producer = try await context.resumableStream("s", makeStream: writer.source).created()
         var own = producer.makeAsyncIterator()
@@ -32,7 +32,7 @@ struct FanOutTests {
 
     @Test func tenFollowersGetEveryChunkInOrder() async throws {
         let backend = InstrumentedBackend()
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout"), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let writer = Writer()
         let producer = try await context.resumableStream("s", makeStream: writer.source).created()
         let followers = try await (0..<10).asyncMap { _ in try await context.resumeExistingStream("s").resumed() }

@@ -164,7 +164,7 @@ struct FlowControlTests {
                 return message
             })
         }
-        let configuration = ResumableStreamConfiguration(watchdogInterval: .milliseconds(100), followerWindow: 1024)
+        let configuration = ResumableStreamConfiguration(ackTimeout: handshakePatience, watchdogInterval: .milliseconds(100), followerWindow: 1024)
         let context = ResumableStreamContext(configuration: configuration, publisher: backend, subscriber: backend)
         let writer = Writer()
         _ = try await context.resumableStream("s", makeStream: writer.source).created()

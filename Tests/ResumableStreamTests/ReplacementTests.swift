@@ -81,7 +81,7 @@ struct ReplacementTests {
             guard case .generation? = RequestMessage.parse(message) else { return }
             _ = try await base.publish(RequestMessage.encodeResume(listenerID: "early", skipCharacters: nil), to: channel)
         }
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "race"), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(configuration: .init(keyPrefix: "race", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let oldWriter = Writer()
         let newWriter = Writer()
         let oldOwn = try await context.resumableStream("chat", makeStream: oldWriter.source).created()
@@ -118,8 +118,7 @@ struct ReplacementTests {
             else { return message }
             return .gap
         })
-        // A generous ack timeout: the followers' handshakes must not time out on a machine the whole suite loads.
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "lost", ackTimeout: .seconds(10)), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(configuration: .init(keyPrefix: "lost", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let oldWriter = Writer()
         let newWriter = Writer()
         let oldOwn = try await context.resumableStream("chat", makeStream: oldWriter.source).created()

@@ -31,17 +31,17 @@ struct SentinelTests {
     func createThenJoinCountsCallersUntilDone(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
             #expect(try await sentinel.state() == .absent)
-            #expect(try await sentinel.create())
+            #expect(try await sentinel.create().created)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
             #expect(try await sentinel.state() == .running)
-            #expect(try await sentinel.create() == false)
+            #expect(try await sentinel.create().created == false)
             #expect(try await sentinel.join() == .running)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "2")
             #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "DONE")
             #expect(try await sentinel.state() == .done)
             #expect(try await sentinel.join() == .done)
-            #expect(try await sentinel.create() == false)
+            #expect(try await sentinel.create().created == false)
         }
     }
 
@@ -58,7 +58,7 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func finaliseRecordsAnEndingOtherThanCompleted(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create())
+            #expect(try await sentinel.create().created)
             #expect(try await sentinel.finalise(as: .failed("boom"), fencedBy: "", text: ""))
             #expect(try await sentinel.state() == .done)
             #expect(await sentinel.ending() == .failed("boom"))
@@ -70,7 +70,7 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func completedEndingWritesNoMeta(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create())
+            #expect(try await sentinel.create().created)
             #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
             #expect(await sentinel.ending() == .completed)
@@ -96,7 +96,7 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func refreshNeverRevivesAFinishedStream(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create())
+            #expect(try await sentinel.create().created)
             #expect(try await sentinel.refresh(fencedBy: ""))
             #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
             #expect(try await sentinel.refresh(fencedBy: "") == false)
@@ -107,12 +107,27 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func markRunningReplacesAFinishedStreamAndForgetsItsEnding(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create())
+            #expect(try await sentinel.create().created)
             #expect(try await sentinel.finalise(as: .stopped, fencedBy: "", text: ""))
             try await sentinel.markRunning()
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
             #expect(try await sentinel.state() == .running)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
+        }
+    }
+
+    /// The claim also says whether a stop request was stored for the stream before its producer listened, in
+    /// the same step, so that the common case costs no GET.
+    @Test(arguments: Backend.allCases)
+    func theClaimReportsAStoredStopRequest(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            try await sentinel.publisher.setValue("1", for: sentinel.keys.stopFlag, expiresIn: .seconds(60))
+            #expect(try await sentinel.create() == (true, true))
+            #expect(try await sentinel.create() == (false, false))
+            try await sentinel.publisher.delete(sentinel.keys.sentinel)
+            try await sentinel.publisher.delete(sentinel.keys.stopFlag)
+            #expect(try await sentinel.create() == (true, false))
+            try await sentinel.publisher.delete(sentinel.keys.sentinel)
         }
     }
 }

@@ -35,6 +35,9 @@ final class Writer: Sendable {
 /// A fresh key prefix for one test, as the TypeScript suite makes one per test.
 func testPrefix() -> String { "test-resumable-stream-\(UUID().uuidString)" }
 
+/// The ack timeout of tests whose handshakes must succeed: long enough for a machine the whole suite loads.
+let handshakePatience = Duration.seconds(10)
+
 /// Runs `body` with a new context on `backend`, shutting it down afterwards.
 func withContext<Result>(
     _ backend: Backend,
@@ -54,7 +57,9 @@ func withContexts<Result>(
     metrics: (any MetricsFactory)? = nil,
     _ body: ([ResumableStreamContext]) async throws -> Result
 ) async throws -> Result {
-    var configuration = ResumableStreamConfiguration(keyPrefix: testPrefix())
+    // A generous ack timeout unless a test sets its own: handshakes must not time out while the whole suite
+    // loads the machine's two cores.
+    var configuration = ResumableStreamConfiguration(keyPrefix: testPrefix(), ackTimeout: handshakePatience)
     configure(&configuration)
     let memory = InMemoryBackend()
     let contexts = try (0..<count).map { _ in try makeContext(backend, configuration, sharing: memory, metrics: metrics) }
@@ -147,8 +152,8 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     func publishes(to channel: String) -> Int { counts.withLock { $0[channel, default: 0] } }
     var allPublishes: [String: Int] { counts.withLock { $0 } }
 
-    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
-        try await base.setIfAbsent(key, to: value, expiresIn: expiresIn)
+    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool) {
+        try await base.setIfAbsent(key, to: value, expiresIn: expiresIn, checking: flag)
     }
     func increment(_ key: String) async throws -> Int? { try await base.increment(key) }
     func value(of key: String) async throws -> String? { try await base.value(of: key) }

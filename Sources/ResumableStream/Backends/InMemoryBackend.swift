@@ -51,11 +51,11 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
     /// An empty backend.
     public init() {}
 
-    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool {
+    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool) {
         state.withLock { state in
-            guard state.live(key) == nil else { return false }
+            guard state.live(key) == nil else { return (false, false) }
             state.entries[key] = Entry(value: value, expiry: .now + expiresIn)
-            return true
+            return (true, state.live(flag) != nil)
         }
     }
 

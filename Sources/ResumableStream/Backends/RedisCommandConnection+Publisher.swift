@@ -9,6 +9,19 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         }
     }
 
+    /// KEYS: key, flag. ARGV: value, expiry in milliseconds. 0: not created; 1: created; 2: created, and the
+    /// flag exists.
+    private static let claimScript = """
+        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        return 1 + redis.call('EXISTS', KEYS[2])
+        """
+
+    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool) {
+        let reply = try await eval(Self.claimScript, keys: [key, flag], arguments: [.string(value), .milliseconds(expiresIn)])
+        guard let outcome = reply.int, (0...2).contains(outcome) else { throw RedisError.unexpectedReply("claim script") }
+        return (outcome > 0, outcome == 2)
+    }
+
     public func value(of key: String) async throws -> String? {
         try await get(key)
     }

@@ -5,8 +5,9 @@
 /// ``enqueuePublish(_:to:onReceivers:)``: the protocol relies on it (a replay goes out before the live
 /// chunks that follow it). ``RedisCommandConnection`` and ``InMemoryBackend`` conform.
 public protocol ResumableStreamPublisher: Sendable {
-    /// `SET key value NX EX ttl`: whether the key was created.
-    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration) async throws -> Bool
+    /// `SET key value NX` with an expiry and, when that created the key, whether `flag` exists, in one step:
+    /// the claim of a new stream and the check for a stop request stored for it. Redis: a Lua script.
+    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool)
     /// `INCR key`: the new value, or `nil` if the key holds something that is not an integer (`DONE`).
     func increment(_ key: String) async throws -> Int?
     /// `GET key`: the value, or `nil` for a missing key.

@@ -84,6 +84,7 @@ final class Producer: Sendable {
     func start<Source: AsyncSequence & SendableMetatype>(
         source makeSource: @escaping @Sendable () async throws -> Source,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        isStopStored: Bool?,
         onFinish: @escaping @Sendable () -> Void,
         onEnd: @escaping @Sendable () -> Void
     ) where Source.Element == String {
@@ -93,7 +94,7 @@ final class Producer: Sendable {
             state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters, $0.machine.isFinished) }
         }
         let task = Task {
-            await run(pumpSource, requests: requests, onFinish: onFinish)
+            await run(pumpSource, requests: requests, isStopStored: isStopStored, onFinish: onFinish)
             onEnd()
         }
         let stopAtOnce = state.withLock { state in
@@ -120,11 +121,12 @@ final class Producer: Sendable {
     private func run(
         _ pumpSource: @Sendable () async -> StreamEnding,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        isStopStored: Bool?,
         onFinish: @Sendable () -> Void
     ) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.serve(requests) }
-            group.addTask { await self.checkStoredStopRequest() }
+            if isStopStored != false { group.addTask { await self.obeyStoredStopRequest(known: isStopStored) } }
             let ending = await pumpSource()
             await finish(ending)
             onFinish()
@@ -276,8 +278,10 @@ final class Producer: Sendable {
         }
     }
 
-    private func checkStoredStopRequest() async {
-        guard (try? await publisher.value(of: keys.stopFlag)) != nil else { return }
+    /// A stop request stored before this producer listened: `known` says whether there is one (the claim
+    /// found out), `nil` to look.
+    private func obeyStoredStopRequest(known: Bool?) async {
+        if known == nil, (try? await publisher.value(of: keys.stopFlag)) == nil { return }
         logger.debug("a stored stop request stops the stream", metadata: ["stream.id": "\(keys.streamID)"])
         try? await publisher.delete(keys.stopFlag)
         stop()

@@ -56,9 +56,11 @@ struct Sentinel: Sendable {
         }
     }
 
-    /// Creates the sentinel for a new producer (`SET NX` with the running expiry); whether it was absent.
-    func create() async throws -> Bool {
-        try await publisher.setIfAbsent(keys.sentinel, to: "1", expiresIn: runningTTL)
+    /// Creates the sentinel for a new producer (`SET NX` with the running expiry): whether it was absent, and
+    /// if so whether a stop request is stored for the stream, in one step.
+    func create() async throws -> (created: Bool, isStopStored: Bool) {
+        let claim = try await publisher.setIfAbsent(keys.sentinel, to: "1", expiresIn: runningTTL, checking: keys.stopFlag)
+        return (claim.created, claim.flagExists)
     }
 
     /// The TypeScript path after ``create()`` found a sentinel: `INCR` counts the callers and fails on `DONE`; a
