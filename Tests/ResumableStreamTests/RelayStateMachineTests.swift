@@ -58,6 +58,19 @@ struct RelayStateMachineTests {
         #expect(machine.producerChecked(listening: false) == .concludeSilence)
     }
 
+    @Test func aRecoveryRequestRestartsTheWatch() {
+        var machine = RelayStateMachine(startedAt: start)
+        #expect(machine.checkSilence(at: start + interval, interval: interval) == true)
+        #expect(machine.producerChecked(listening: false) == .keepWaiting)
+        // The relay asked again: the answer is on its way, and the failed check before it no longer counts.
+        machine.recoveryRequested(at: start + .seconds(3))
+        #expect(machine.strikes == 0)
+        #expect(machine.checkSilence(at: start + .seconds(4), interval: interval) == false)
+        #expect(machine.checkSilence(at: start + .seconds(5), interval: interval) == true)
+        #expect(machine.producerChecked(listening: false) == .keepWaiting)
+        #expect(machine.producerChecked(listening: false) == .concludeSilence)
+    }
+
     @Test func theProbeIsRecordedWithoutCountingAsAMessage() {
         var machine = RelayStateMachine(startedAt: start)
         #expect(!machine.isProbeReceived)

@@ -184,6 +184,7 @@ final class Relay: Sendable {
                     state.confirmed = offset
                 }
                 if let receivers = try? await follower.askForStream(on: listenerID, from: offset), receivers > 0 {
+                    state.withLock { $0.machine.recoveryRequested(at: .now) }
                     follower.metrics.recoveries.increment()
                     return subscription
                 }

@@ -64,6 +64,13 @@ struct RelayStateMachine {
         isConcluding = false
     }
 
+    /// The relay asked its producer again at `now` (a recovery, on a fresh listener channel): the producer's
+    /// answer is on its way, so silence counts from here, and so do failed checks.
+    mutating func recoveryRequested(at now: ContinuousClock.Instant) {
+        lastMessage = now
+        strikes = 0
+    }
+
     /// The relay's own probe came back through its channel.
     mutating func probeReceived() {
         isProbeReceived = true
