@@ -1,3 +1,4 @@
+import RedisTestSupport
 @testable import ResumableStream
 import Testing
 
@@ -16,6 +17,11 @@ struct FanOutTests {
             _ = await reader.result
         }
         let listenerChannels = { backend.allPublishes.keys.filter { $0.contains(":rs:chunk:") } }
+        // The follower has left once its relay dropped the subscription (a task of its own does).
+        #expect(await eventually {
+            for channel in listenerChannels() where (try? await backend.subscriberCount(of: channel)) != 0 { return false }
+            return true
+        })
         for index in 0..<50 {
             writer.write("chunk \(index)")
             _ = try await own.next()
