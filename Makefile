@@ -25,7 +25,8 @@ test-asan: setup
 # from Fuzz/seeds; new inputs go to .build/fuzz/corpus, a crashing one to .build/fuzz/crash-*.
 FUZZ_SECONDS ?= 60
 FUZZ_SOURCES = $(addprefix Sources/ResumableStream/Protocol/,WireProtocol.swift RequestMessage.swift StreamEnding.swift \
-	String+JSON.swift String+JSSlice.swift ChunkFrame.swift StreamIdentity.swift StreamKeys.swift)
+	String+JSON.swift String+JSSlice.swift ChunkFrame.swift StreamIdentity.swift StreamKeys.swift Framing.swift) \
+	Sources/ResumableStream/ResumableStreamError.swift
 fuzz: setup
 	@mkdir -p .build/fuzz/corpus
 	@swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name RequestParserFuzz \

@@ -11,10 +11,15 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 
     // Whatever arrives parses to nothing or to a usable request, and a request survives its own encoding.
     switch RequestMessage.parse(text) {
-    case .resume(let listenerID, let skipCharacters, let wantsFrames)?:
+    case .resume(let listenerID, let skipCharacters, let framing)?:
         precondition(!listenerID.isEmpty, "a resume request without a listener")
-        let again = RequestMessage.parse(RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: wantsFrames))
-        precondition(again == .resume(listenerID: listenerID, skipCharacters: skipCharacters, wantsFrames: wantsFrames), "a resume request changed in a round trip")
+        if let window = framing?.window { precondition(RequestMessage.windowRange.contains(window), "a window out of range") }
+        let again = RequestMessage.parse(RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing))
+        precondition(again == .resume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing), "a resume request changed in a round trip")
+    case .received(let listenerID, let offset)?:
+        precondition(!listenerID.isEmpty && offset >= 0, "a confirmation without a listener or with a negative offset")
+        let again = RequestMessage.parse(RequestMessage.encodeReceived(listenerID: listenerID, offset: offset))
+        precondition(again == .received(listenerID: listenerID, offset: offset), "a confirmation changed in a round trip")
     case .generation(let token)?:
         precondition(!token.isEmpty, "an announcement without a token")
         precondition(RequestMessage.parse(RequestMessage.encodeGeneration(token)) == .generation(token), "an announcement changed in a round trip")
