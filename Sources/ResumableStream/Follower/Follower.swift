@@ -68,10 +68,8 @@ struct Follower: Sendable {
     /// ``ResumableStreamError/interrupted`` for a finished stream. `nil` if Redis keeps neither.
     func storedStream(from skipCharacters: Int, isFinished: Bool) async throws -> ResumableTextStream? {
         if isFinished, let text = try await sentinel.retainedText() {
-            let count = text.utf16.count
-            return Self.stream(of: text.jsSlice(from: skipCharacters, utf16Count: count),
-                               startingAt: String.jsSliceOffset(skipCharacters, count: count),
-                               endingWith: await sentinel.ending().readerError)
+            let rest = text.jsRest(from: skipCharacters)
+            return Self.stream(of: rest.text, startingAt: rest.offset, endingWith: await sentinel.ending().readerError)
         }
         guard let logged = try await loggedText(from: skipCharacters) else { return nil }
         let error: ResumableStreamError? = if logged.isComplete {
@@ -103,7 +101,8 @@ struct Follower: Sendable {
         let count = whole.text.utf16.count
         // A client with more than an incomplete log holds has nothing more to get, from where it is.
         if !whole.isComplete, skipCharacters > count { return ("", skipCharacters, false) }
-        return (whole.text.jsSlice(from: skipCharacters, utf16Count: count), String.jsSliceOffset(skipCharacters, count: count), whole.isComplete)
+        let rest = whole.text.jsRest(from: skipCharacters, utf16Count: count)
+        return (rest.text, rest.offset, whole.isComplete)
     }
 
     /// The text of log `entries` from `offset` on, and whether it reaches the end mark: entries that overlap

@@ -11,9 +11,8 @@ final class Relay: Sendable {
         var reader: Task<Void, Never>?
         /// The listener id whose channel is read now (a recovery moves to a fresh one).
         var listenerID: String
-        /// Whether the producer sends frames, so that the follower knows the length of what it must get.
-        var receivesFrames = false
-        /// With frames: where the producer's answer starts in the stream.
+        /// With frames (a Swift producer, so the follower knows the length of what it must get): where the
+        /// producer's answer starts in the stream. `nil` for plain text.
         var startOffset: Int?
         /// With frames: the offset up to which the follower confirmed receiving the stream, the base of the
         /// producer's window (``ResumableStreamConfiguration/followerWindow``).
@@ -125,7 +124,6 @@ final class Relay: Sendable {
                 let outcome = sequencer.receive(text)
                 if wasUndecided, sequencer.mode == .framed, let start = sequencer.startOffset {
                     state.withLock { state in
-                        state.receivesFrames = true
                         state.startOffset = start
                         state.confirmed = start
                     }
@@ -160,7 +158,7 @@ final class Relay: Sendable {
                     follower.metrics.relayedChunks.increment()
                     follower.metrics.relayedBytes.increment(by: text.utf8.count)
                     output.yield(text)
-                    if let offset = sequencer.nextOffset { confirm(upTo: offset) }
+                    if let offset = sequencer.nextOffset { confirmIfDue(upTo: offset) }
                 }
             }
         }
@@ -195,17 +193,29 @@ final class Relay: Sendable {
     }
 
     /// Confirms to a framed producer that the stream arrived up to `offset`, once that is half a window past
-    /// the last confirmation (or, `resending`, the confirmation whose publish failed).
-    private func confirm(upTo offset: Int, resending: Bool = false) {
+    /// the last confirmation.
+    private func confirmIfDue(upTo offset: Int) {
         guard let window = follower.configuration.followerWindow else { return }
         let listenerID: String? = state.withLock { state in
-            guard let confirmed = state.confirmed, resending ? state.isConfirmationLost : offset - confirmed >= window / 2
-            else { return nil }
+            guard let confirmed = state.confirmed, offset - confirmed >= window / 2 else { return nil }
             state.confirmed = offset
             state.isConfirmationLost = false
             return state.listenerID
         }
-        guard let listenerID else { return }
+        if let listenerID { sendConfirmation(upTo: offset, for: listenerID) }
+    }
+
+    /// Sends again the last confirmation, if its publish failed.
+    private func resendLostConfirmation() {
+        let lost: (listenerID: String, offset: Int)? = state.withLock { state in
+            guard state.isConfirmationLost, let confirmed = state.confirmed else { return nil }
+            state.isConfirmationLost = false
+            return (state.listenerID, confirmed)
+        }
+        if let lost { sendConfirmation(upTo: lost.offset, for: lost.listenerID) }
+    }
+
+    private func sendConfirmation(upTo offset: Int, for listenerID: String) {
         let confirmation = RequestMessage.encodeReceived(listenerID: listenerID, offset: offset)
         follower.publisher.enqueuePublish(confirmation, to: follower.keys.requests) { [weak self] receivers in
             // Nobody receiving it is not a loss: the producer's request subscription is reconnecting, and the
@@ -218,7 +228,7 @@ final class Relay: Sendable {
     /// confirmation whose publish failed is sent again here, so the producer does not hold back for good.
     func isSilent() -> Bool {
         let interval = follower.configuration.watchdogInterval
-        if let lost = state.withLock({ $0.isConfirmationLost ? $0.confirmed : nil }) { confirm(upTo: lost, resending: true) }
+        resendLostConfirmation()
         return state.withLock { $0.machine.checkSilence(at: .now, interval: interval) }
     }
 
@@ -233,7 +243,7 @@ final class Relay: Sendable {
     func concludeSilence() async {
         let sentinel = follower.sentinel
         switch try? await sentinel.state() {
-        case .done? where state.withLock(\.receivesFrames):
+        case .done? where state.withLock(\.startOffset) != nil:
             // Only the end frame says how long the stream is; without it, text may be missing even though the
             // subscription was intact (the producer's own publishes were lost).
             end(throwing: ResumableStreamError.interrupted)

@@ -92,7 +92,7 @@ struct ProducerStateMachine {
         self.bufferLimit = bufferLimit
     }
 
-    /// Who takes a live chunk now.
+    /// Every registered listener's channel, plain and framed (a framed one may be waiting for its window).
     var listeners: Audience {
         Audience(plain: plainListeners, framed: framedListeners.map(\.channel))
     }

@@ -15,6 +15,12 @@ extension String {
         return "\u{FFFD}" + String(self[next...])
     }
 
+    /// ``jsSlice(from:utf16Count:)``, and where it starts in `self` (within `0...count`).
+    func jsRest(from start: Int, utf16Count: Int? = nil) -> (text: String, offset: Int) {
+        let count = utf16Count ?? utf16.count
+        return (jsSlice(from: start, utf16Count: count), Self.jsSliceOffset(start, count: count))
+    }
+
     /// Where JavaScript's `slice(start)` starts in a string of `count` UTF-16 code units: a negative start
     /// counts from the end, and the result is within `0...count`.
     static func jsSliceOffset(_ start: Int, count: Int) -> Int {
