@@ -254,8 +254,8 @@ public final class ResumableStreamContext: Sendable {
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
         _ makeStream: @escaping @Sendable () async throws -> Source
     ) -> ResumableTextStream where Source.Element == String {
-        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        let producer = Producer(keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: output)
+        let chunks = TextQueue()
+        let producer = Producer(keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: chunks)
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
         refresher.insert(producer)

@@ -2,15 +2,16 @@
 /// ends, and throws if the source failed or (for followers) the producer became unreachable or the reader fell
 /// too far behind (``ResumableStreamError/followerTooSlow(_:)``).
 ///
+/// A reader that keeps up gets the chunks as they were produced; one that fell behind gets what accumulated
+/// meanwhile as one chunk (the same bytes, in the same order).
+///
 /// Cancelling the task that reads it, or dropping it, never stops the producer.
 public struct ResumableTextStream: AsyncSequence, Sendable {
     /// A chunk of text.
     public typealias Element = String
     /// What iteration can throw.
     public typealias Failure = any Error
-    let chunks: AsyncThrowingStream<String, any Error>
-    /// A follower's unread bytes; `nil` for a producer's own stream.
-    let backlog: FollowerBacklog?
+    let chunks: TextQueue
     /// Where the first chunk starts in the whole stream, in UTF-16 code units, when that is known: 0 for a
     /// producer's own stream; the producer's answer for a follower of a Swift producer and for the rest of a
     /// finished stream (a `skipCharacters` past the end starts at the end). `nil` for a follower of a
@@ -18,20 +19,27 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
     /// past the end.
     public let startOffset: Int?
 
-    init(chunks: AsyncThrowingStream<String, any Error>, backlog: FollowerBacklog? = nil, startOffset: Int?) {
+    init(chunks: TextQueue, startOffset: Int?) {
         self.chunks = chunks
-        self.backlog = backlog
+        self.startOffset = startOffset
+    }
+
+    /// A stream of `text` that is all there (if any), then ends with `error`, or cleanly.
+    init(of text: String, startOffset: Int?, endingWith error: (any Error)?) {
+        chunks = TextQueue()
+        chunks.push(text)
+        chunks.finish(throwing: error)
         self.startOffset = startOffset
     }
 
     /// The same stream, known to start at `offset`.
     func starting(at offset: Int?) -> ResumableTextStream {
-        ResumableTextStream(chunks: chunks, backlog: backlog, startOffset: offset)
+        ResumableTextStream(chunks: chunks, startOffset: offset)
     }
 
     /// Creates the iterator.
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(chunks: chunks.makeAsyncIterator(), backlog: backlog)
+        AsyncIterator(chunks: chunks)
     }
 
     /// Reads the whole stream into one string.
@@ -43,8 +51,7 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
 
     /// Iterates the chunks.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var chunks: AsyncThrowingStream<String, any Error>.AsyncIterator
-        let backlog: FollowerBacklog?
+        let chunks: TextQueue
 
         /// The next chunk, or `nil` at the end of the stream.
         public mutating func next() async throws -> String? {
@@ -53,9 +60,7 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
 
         /// The next chunk, or `nil` at the end of the stream, without leaving the caller's isolation.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> String? {
-            let chunk = try await chunks.next(isolation: actor)
-            if let chunk, let backlog { backlog.consumed(chunk.utf8.count) }
-            return chunk
+            try await chunks.next(isolation: actor)
         }
     }
 }

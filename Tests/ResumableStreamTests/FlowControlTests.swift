@@ -73,8 +73,9 @@ struct FlowControlTests {
     }
 
     @Test func aWindowKeepsAHeavyStreamFromClosingTheConnectionItSharesWithOtherStreams() async throws {
-        let run = try await heavyAndLightStreams(followerWindow: 4 * 1024, bursts: 3)
-        #expect(!run.closed, "Redis closed the followers' subscriber connection")
+        let run = try await heavyAndLightStreams(followerWindow: 4 * 1024, bursts: 5)
+        let closed = run.closed
+        #expect(!closed, "Redis closed the followers' subscriber connection")
         for (reads, text) in [(run.heavyReads, run.heavy), (run.lightReads, run.light)] {
             for read in reads {
                 #expect(read.error == nil, "\(String(describing: read.error))")
@@ -83,17 +84,20 @@ struct FlowControlTests {
         }
     }
 
-    /// The control: without a window the same load trips the limit (so the test above can fail). Every
+    /// The control: without a window the same load trips the limit (so the test above can fail; on a busy
+    /// machine the followers may keep up with a few bursts, so it writes up to 20, stopping at the close). Every
     /// follower, of either stream, loses messages, asks again from its offset, and ends with the exact text or
     /// a clear error after an exact prefix (`interrupted`, or `producerUnreachable` once the producer stopped
     /// lingering), never a hole.
     @Test func withoutAWindowRedisClosesTheSharedConnectionAndFollowersLoseNothing() async throws {
-        let run = try await heavyAndLightStreams(followerWindow: nil, bursts: 5)
-        #expect(run.closed, "Redis never closed the subscriber connection: the test did not test")
+        let run = try await heavyAndLightStreams(followerWindow: nil, bursts: 20)
+        let closed = run.closed
+        #expect(closed, "Redis never closed the subscriber connection: the test did not test")
         for (reads, text) in [(run.heavyReads, run.heavy), (run.lightReads, run.light)] {
             for read in reads {
-                #expect(text.hasPrefix(read.text))
-                #expect(read.error == nil ? read.text == text : read.error is ResumableStreamError, "\(String(describing: read.error))")
+                let (isPrefix, isComplete) = (text.hasPrefix(read.text), read.text == text)
+                #expect(isPrefix, "\(read.text.utf16.count) characters that are not a prefix of the text")
+                #expect(read.error == nil ? isComplete : read.error is ResumableStreamError, "\(String(describing: read.error))")
             }
         }
     }

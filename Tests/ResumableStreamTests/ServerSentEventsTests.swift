@@ -88,11 +88,8 @@ struct ServerSentEventsTests {
     /// A follower of a TypeScript producer does not know where its text starts: the ids count from the
     /// client's number, and saturate rather than trap.
     @Test func idsFromAnUnknownStartCountFromTheClientsOffsetAndSaturate() async throws {
-        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        output.yield("abc")
-        output.finish()
         var events: [String] = []
-        for try await event in ResumableTextStream(chunks: chunks, startOffset: nil).serverSentEvents(startingAt: .max - 1, retry: nil, endEvent: nil) {
+        for try await event in ResumableTextStream(of: "abc", startOffset: nil, endingWith: nil).serverSentEvents(startingAt: .max - 1, retry: nil, endEvent: nil) {
             events.append(event)
         }
         #expect(events == ["id: \(Int.max)\ndata: \"abc\"\n\n"])
@@ -139,18 +136,13 @@ struct ServerSentEventsTests {
         (.producerUnreachable, "producerUnreachable"), (.interrupted, nil), (.followerTooSlow(1), nil),
     ])
     func theEndEventMarksANormalEndAndTheFailureEventAFinalFailure(_ failure: ResumableStreamError, name: String?) async throws {
-        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        output.yield("abc")
-        output.finish(throwing: failure)
         var events: [String] = []
         await #expect(throws: failure) {
-            for try await event in ResumableTextStream(chunks: chunks, startOffset: 0).serverSentEvents(retry: nil) { events.append(event) }
+            for try await event in ResumableTextStream(of: "abc", startOffset: 0, endingWith: failure).serverSentEvents(retry: nil) { events.append(event) }
         }
         #expect(events == ["id: 3\ndata: \"abc\"\n\n"] + (name.map { ["event: failed\ndata: \"\($0)\"\n\n"] } ?? []))
-        let (empty, finished) = AsyncThrowingStream<String, any Error>.makeStream()
-        finished.finish()
         var ended: [String] = []
-        for try await event in ResumableTextStream(chunks: empty, startOffset: 0).serverSentEvents(retry: nil, endEvent: "done\nid: 99") {
+        for try await event in ResumableTextStream(of: "", startOffset: 0, endingWith: nil).serverSentEvents(retry: nil, endEvent: "done\nid: 99") {
             ended.append(event)
         }
         #expect(ended == ["event: done\ndata: \"\"\n\n"])

@@ -69,7 +69,7 @@ struct Follower: Sendable {
     func storedStream(from skipCharacters: Int, isFinished: Bool) async throws -> ResumableTextStream? {
         if isFinished, let text = try await sentinel.retainedText() {
             let rest = text.jsRest(from: skipCharacters)
-            return Self.stream(of: rest.text, startingAt: rest.offset, endingWith: await sentinel.ending().readerError)
+            return ResumableTextStream(of: rest.text, startOffset: rest.offset, endingWith: await sentinel.ending().readerError)
         }
         guard let logged = try await loggedText(from: skipCharacters) else { return nil }
         let error: ResumableStreamError? = if logged.isComplete {
@@ -77,15 +77,7 @@ struct Follower: Sendable {
         } else {
             isFinished ? .interrupted : .producerUnreachable
         }
-        return Self.stream(of: logged.text, startingAt: logged.start, endingWith: error)
-    }
-
-    /// A stream that yields `text` (if any), then ends with `error`, or cleanly.
-    private static func stream(of text: String, startingAt offset: Int, endingWith error: ResumableStreamError?) -> ResumableTextStream {
-        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        if !text.isEmpty { output.yield(text) }
-        output.finish(throwing: error)
-        return ResumableTextStream(chunks: chunks, startOffset: offset)
+        return ResumableTextStream(of: logged.text, startOffset: logged.start, endingWith: error)
     }
 
     /// The stream's text in its durable log from `skipCharacters` (JavaScript `slice` rules), where it starts,

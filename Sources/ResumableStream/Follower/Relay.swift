@@ -27,21 +27,17 @@ final class Relay: Sendable {
     let follower: Follower
     /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``).
     private let probe = "\u{0}resumable-stream-probe:\(UUID().uuidString)"
-    private let output: AsyncThrowingStream<String, any Error>.Continuation
+    /// The reader's text; unread text is bounded by ``ResumableStreamConfiguration/followerBacklogLimit``.
+    private let output: TextQueue
     private let ack: AsyncStream<Void>.Continuation
     private let acks: AsyncStream<Void>
     private let state: Locked<State>
-    /// What the reader has not taken yet, against ``ResumableStreamConfiguration/followerBacklogLimit``.
-    private let backlog: FollowerBacklog?
 
     private init(listenerID: String, follower: Follower) {
         state = Locked(State(listenerID: listenerID))
         self.follower = follower
-        let backlogLimit = follower.configuration.followerBacklogLimit
-        let (chunks, output) = AsyncThrowingStream<String, any Error>.makeStream()
-        backlog = backlogLimit.map(FollowerBacklog.init(limit:))
-        stream = ResumableTextStream(chunks: chunks, backlog: backlog, startOffset: nil)
-        self.output = output
+        output = TextQueue(byteLimit: follower.configuration.followerBacklogLimit)
+        stream = ResumableTextStream(chunks: output, startOffset: nil)
         (acks, ack) = AsyncStream<Void>.makeStream()
     }
 
@@ -54,7 +50,7 @@ final class Relay: Sendable {
         relay.state.withLock { $0.reader = reader }
         // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
         // ends the relay's task and its watch.
-        relay.output.onTermination = { [weak relay] _ in relay?.cancel() }
+        relay.output.onTermination { [weak relay] in relay?.cancel() }
         return relay
     }
 
@@ -148,16 +144,15 @@ final class Relay: Sendable {
                     break
                 case .deliver(let text):
                     gapSince = nil
-                    if let backlog, !backlog.admit(text.utf8.count) {
+                    guard output.push(text) else {
                         // Returning drops the subscription: the producer sees nobody on the channel and
                         // forgets this listener. The reader gets what it was handed, then the error.
                         follower.metrics.slowFollowers.increment()
-                        end(throwing: ResumableStreamError.followerTooSlow(backlog.limit))
+                        end(throwing: ResumableStreamError.followerTooSlow(output.byteLimit ?? 0))
                         return .ended
                     }
                     follower.metrics.relayedChunks.increment()
                     follower.metrics.relayedBytes.increment(by: text.utf8.count)
-                    output.yield(text)
                     if let offset = sequencer.nextOffset { confirmIfDue(upTo: offset) }
                 }
             }

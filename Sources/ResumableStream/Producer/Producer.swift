@@ -27,7 +27,8 @@ final class Producer: Sendable {
     private let sentinel: Sentinel
     private let logger: Logger
     private let metrics: StreamMetrics
-    private let output: AsyncThrowingStream<String, any Error>.Continuation
+    /// The producer's own reader's text.
+    private let output: TextQueue
     private let state: Locked<State>
     /// The header of this stream's text frames (``ChunkFrame``), made once.
     private let textFramePrefix: String
@@ -58,7 +59,7 @@ final class Producer: Sendable {
         publisher: any ResumableStreamPublisher,
         logger: Logger,
         metrics: StreamMetrics,
-        output: AsyncThrowingStream<String, any Error>.Continuation
+        output: TextQueue
     ) {
         self.keys = keys
         token = announcedToken ?? ""
@@ -162,7 +163,7 @@ final class Producer: Sendable {
             for try await chunk in try await makeSource() {
                 if Task.isCancelled { break }
                 try append(chunk)
-                output.yield(chunk)
+                output.push(chunk)
             }
             return isStopRequested || Task.isCancelled ? .stopped : .completed
         } catch {

@@ -1,0 +1,135 @@
+/// Text handed from one writer (a producer's source, a follower's relay) to the one reader of a
+/// ``ResumableTextStream``. The reader takes everything that accumulated since its last read as one chunk: a
+/// reader that keeps up gets each piece as it was written, one that fell behind catches up in one step instead
+/// of a task wake per piece. Readers concatenate chunks (neither the wire protocol nor the stream gives their
+/// boundaries a meaning), so merging changes no byte and no order.
+final class TextQueue: Sendable {
+    private struct State {
+        /// What the reader has not taken yet.
+        var pending = ""
+        var pendingBytes = 0
+        /// The reader, while it waits for text.
+        var reader: CheckedContinuation<String?, any Error>?
+        /// How the writer ended, once it did: `nil` error for a clean end.
+        var ending: (any Error)??
+        /// The reader got the ending, or went away: nothing more is taken or handed over.
+        var isClosed = false
+        /// Called once, when the writer ends or the reader goes away.
+        var onTermination: (@Sendable () -> Void)?
+
+        /// What the reader gets next, if anything is there.
+        mutating func take() -> Step {
+            if !pending.isEmpty {
+                defer { (pending, pendingBytes) = ("", 0) }
+                return .text(pending)
+            }
+            if isClosed { return .end(nil) }
+            guard let ending else { return .wait }
+            isClosed = true
+            return .end(ending)
+        }
+    }
+
+    private enum Step {
+        case text(String)
+        case end((any Error)?)
+        case wait
+    }
+
+    /// At most this many bytes wait unread before ``push(_:)`` refuses more; `nil` for no limit.
+    let byteLimit: Int?
+    private let state = Locked(State())
+
+    init(byteLimit: Int? = nil) {
+        self.byteLimit = byteLimit
+    }
+
+    /// Calls `handler` once, when the writer ends or the reader goes away (at once if that already happened).
+    func onTermination(_ handler: @escaping @Sendable () -> Void) {
+        let ended = state.withLock { state in
+            guard state.ending == nil, !state.isClosed else { return true }
+            state.onTermination = handler
+            return false
+        }
+        if ended { handler() }
+    }
+
+    /// Hands `text` to the reader. `false`, with nothing handed over, if the reader left more than
+    /// ``byteLimit`` bytes unread with it. Text written after the end, or once the reader left, is dropped.
+    @discardableResult
+    func push(_ text: String) -> Bool {
+        guard !text.isEmpty else { return true }
+        let (accepted, reader) = state.withLock { state -> (Bool, CheckedContinuation<String?, any Error>?) in
+            guard state.ending == nil, !state.isClosed else { return (true, nil) }
+            // A waiting reader has taken everything: the text goes straight to it.
+            if let reader = state.reader {
+                state.reader = nil
+                return (true, reader)
+            }
+            let bytes = state.pendingBytes + text.utf8.count
+            if let byteLimit, bytes > byteLimit { return (false, nil) }
+            state.pending += text
+            state.pendingBytes = bytes
+            return (true, nil)
+        }
+        reader?.resume(returning: text)
+        return accepted
+    }
+
+    /// Ends the text: the reader gets what is pending, then the end (`error` thrown, or a clean end).
+    func finish(throwing error: (any Error)? = nil) {
+        let (reader, handler) = state.withLock { state -> (CheckedContinuation<String?, any Error>?, (@Sendable () -> Void)?) in
+            guard state.ending == nil, !state.isClosed else { return (nil, nil) }
+            state.ending = .some(error)
+            defer { (state.reader, state.onTermination) = (nil, nil) }
+            if state.reader != nil { state.isClosed = true }
+            return (state.reader, state.onTermination)
+        }
+        if let reader {
+            if let error { reader.resume(throwing: error) } else { reader.resume(returning: nil) }
+        }
+        handler?()
+    }
+
+    /// The next text, everything that accumulated since the last call, waiting for it if none did; `nil` at a
+    /// clean end or once the reader's task is cancelled (which ends the reading, not the writer).
+    func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> String? {
+        let ready = state.withLock { $0.take() }
+        switch ready {
+        case .text(let text): return text
+        case .end(let error?): throw error
+        case .end(nil): return nil
+        case .wait: break
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation(isolation: actor) { (reader: CheckedContinuation<String?, any Error>) in
+                let step = state.withLock { state in
+                    let step = state.take()
+                    if case .wait = step { state.reader = reader }
+                    return step
+                }
+                switch step {
+                case .text(let text): reader.resume(returning: text)
+                case .end(let error?): reader.resume(throwing: error)
+                case .end(nil): reader.resume(returning: nil)
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            readerLeft()
+        }
+    }
+
+    /// The reader's task was cancelled: a waiting read ends, and so does everything after it.
+    private func readerLeft() {
+        let (reader, handler) = state.withLock { state -> (CheckedContinuation<String?, any Error>?, (@Sendable () -> Void)?) in
+            guard !state.isClosed else { return (nil, nil) }
+            state.isClosed = true
+            (state.pending, state.pendingBytes) = ("", 0)
+            defer { (state.reader, state.onTermination) = (nil, nil) }
+            return (state.reader, state.onTermination)
+        }
+        reader?.resume(returning: nil)
+        handler?()
+    }
+}
