@@ -193,9 +193,11 @@ public final class ResumableStreamContext: Sendable {
     }
 
     /// Stops accepting new streams, lets running producers finish for up to `gracePeriod`, stops the ones
-    /// still running (their streams end as stopped) and the finished ones that still answer late requests, and
-    /// closes the Redis connections the context opened.
+    /// still running (their streams end as stopped), lets finished ones send their followers what those
+    /// followers' windows still held back (within the same grace period), stops them, and closes the Redis
+    /// connections the context opened.
     public func shutdown(gracePeriod: Duration) async {
+        let deadline = ContinuousClock.now + gracePeriod
         registry.withLock { $0.beginShutdown() }
         if !(await drain(timeout: gracePeriod)) {
             let remaining = registry.withLock { Array($0.producers.values) }
@@ -204,6 +206,9 @@ public final class ResumableStreamContext: Sendable {
             for producer in remaining { await producer.waitUntilFinished() }
         }
         let lingering = registry.withLock { Array($0.lingering.values) }
+        _ = await withDeadline(deadline - .now) {
+            for producer in lingering { await producer.waitUntilFollowersServed() }
+        }
         for producer in lingering { producer.stop() }
         for producer in lingering { await producer.waitUntilFinished() }
         refresher.cancel()

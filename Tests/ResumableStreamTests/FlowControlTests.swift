@@ -142,6 +142,37 @@ struct FlowControlTests {
         await following.shutdown(gracePeriod: .seconds(5))
     }
 
+    /// A producer's process that shuts down as soon as its own reader has the whole stream (a CLI, a worker)
+    /// still owes its followers what their windows held back: the shutdown sends it before it stops the
+    /// producer. A small window and a reader that takes its time make sure text is held back then.
+    @Test func aShutdownRightAfterTheEndStillSendsWhatWindowsHeldBack() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        let redis = try RedisConfiguration(url: server.url)
+        let configuration = ResumableStreamConfiguration(keyPrefix: "held-back", followerWindow: 1024)
+        let producing = ResumableStreamContext(redis: redis, configuration: configuration)
+        let following = ResumableStreamContext(redis: redis, configuration: configuration)
+        let writer = Writer()
+        let own = try await producing.resumableStream("s", makeStream: writer.source).created()
+        let follower = try await following.resumeExistingStream("s").resumed()
+        let reader = Task {
+            var text = ""
+            for try await chunk in follower {
+                text += chunk
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            return text
+        }
+        let text = (0..<2000).map { "line \($0) of a stream its producer's process does not outlive\n" }.joined()
+        writer.write(text)
+        writer.close()
+        #expect(try await own.collect() == text)
+        await producing.shutdown(gracePeriod: .seconds(20))
+        let received = try await reader.value
+        #expect(received == text, "\(received.utf16.count) of \(text.utf16.count) characters")
+        await following.shutdown(gracePeriod: .seconds(5))
+    }
+
     /// How a confirmation is lost.
     enum Loss: CaseIterable, CustomTestStringConvertible {
         /// Its publish fails, and says so.

@@ -154,6 +154,25 @@ final class Producer: Sendable {
         }
     }
 
+    /// Returns once every framed follower was sent the whole stream and its end, or once none of them confirmed
+    /// progress for ``ResumableStreamConfiguration/lingerAfterFinish`` (a follower that left). The shutdown
+    /// waits for it: a follower's window may still hold text back that only this producer has.
+    func waitUntilFollowersServed() async {
+        var (confirmations, since) = (state.withLock(\.machine.confirmations), ContinuousClock.now)
+        while !Task.isCancelled {
+            let (progressed, serving) = state.withLock { state in
+                (state.machine.confirmations, state.machine.isServingFramedListeners)
+            }
+            guard serving else { return }
+            if progressed != confirmations {
+                (confirmations, since) = (progressed, .now)
+            } else if ContinuousClock.now - since >= configuration.lingerAfterFinish {
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     // MARK: source
 
     private func pump<Source: AsyncSequence & SendableMetatype>(
