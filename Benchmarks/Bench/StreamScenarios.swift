@@ -121,6 +121,7 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async -> [Row] {
         ("4", "resume of 10,000 buffered chunks", bufferedResume),
         ("7", "streams of 2,000 tokens, durable log", durableLogCost),
         ("8", "streams of LLM shape", llmShapedStreams),
+        ("9", "1 follower, 20-char chunks, against the Python port", pythonPeer),
     ]
     var rows: [Row] = []
     for (scenario, figure, run) in scenarios {
@@ -202,60 +203,100 @@ func producerAlone(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row
 /// then 10 followers again without flow control (no coalescing), with Redis's output buffer and the messages it took.
 func fanOut(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
     var rows: [Row] = []
-    let clock = ContinuousClock()
     var oneFollowerRate = 0.0
-    var windowed: (rate: Double, peak: Int, messages: Double)?
+    var windowed: Relay?
     for (followers, length, window) in [(1, 20, true), (10, 20, true), (1, 1, true), (10, 20, false)] {
-        let source = ChunkSource(count: bench.scaled(200_000), length: length)
-        let expected = TextHash.of(source.text)
-        let context = window ? bench.context() : bench.context(followerWindow: nil)
-        let publishesBefore = try await Measure.publishCalls(bench.commands)
-        let sampler = Task { try await Measure.peakSubscriberOutputBuffer(bench.commands) }
-        let (gate, open) = AsyncStream<Void>.makeStream()
-        let producer = try await context.resumableStream("fanout") { () -> ChunkSource in
-            for await _ in gate {}
-            return source
-        }
-        let streams = try await (0..<followers).asyncMap { _ in try await context.resumeExistingStream("fanout").requiredStream() }
-        let started = clock.now
-        open.finish()
-        async let own = producer.requiredStream().hash()
-        let received = try await withThrowingTaskGroup(of: TextHash.self) { group in
-            for stream in streams { group.addTask { try await stream.hash() } }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        let rate = Double(source.count) / Measure.seconds(clock.now - started)
-        let ownHash = try await own
-        let correct = ownHash == expected && received.allSatisfy { $0 == expected }
-        sampler.cancel()
-        let peak = try await sampler.value
-        let messages = Double(try await Measure.publishCalls(bench.commands) - publishesBefore) / Double(source.count * followers)
-        await context.shutdown(gracePeriod: .seconds(10))
+        let run = try await relay(bench, chunks: bench.scaled(200_000), length: length, followers: followers, window: window)
         if followers == 10, window {
-            windowed = (rate, peak, messages)
+            windowed = run
         } else if followers == 10, let windowed {
-            let figures = { (rate: Double, peak: Int, messages: Double) in
-                String(format: "%.0f k chunks/s, %.2f PUBLISH/chunk, output buffer peak %.1f MB", rate / 1e3, messages, Double(peak) / 1e6)
+            let figures = { (run: Relay) in
+                String(format: "%.0f k chunks/s, %.2f PUBLISH/chunk, output buffer peak %.1f MB", run.rate / 1e3, run.messages, Double(run.peak) / 1e6)
             }
-            rows.append(Row(scenario: "3", figure: "10 followers, coalescing on (default window)", measured: figures(windowed.rate, windowed.peak, windowed.messages),
-                            baseline: "coalescing off (no window): " + figures(rate, peak, messages),
-                            ratio: Double(windowed.peak) / Double(max(peak, 1)), target: "peak <= 10 windows (1.3 MB)",
-                            met: windowed.peak <= 10 * 2 * 64 * 1024, correct: correct))
+            rows.append(Row(scenario: "3", figure: "10 followers, coalescing on (default window)", measured: figures(windowed),
+                            baseline: "coalescing off (no window): " + figures(run),
+                            ratio: Double(windowed.peak) / Double(max(run.peak, 1)), target: "peak <= 10 windows (1.3 MB)",
+                            met: windowed.peak <= 10 * 2 * 64 * 1024, correct: windowed.correct && run.correct))
         } else if length == 1 {
-            rows.append(Row(scenario: "6", figure: "1 follower, 1-char chunks", measured: String(format: "%.0f k chunks/s", rate / 1e3),
+            rows.append(Row(scenario: "6", figure: "1 follower, 1-char chunks", measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
                             baseline: String(format: "scenario 3, 1 follower: %.0f k chunks/s", oneFollowerRate / 1e3),
-                            ratio: rate / oneFollowerRate, target: ">= 0.5x", met: rate >= 0.5 * oneFollowerRate, correct: correct))
+                            ratio: run.rate / oneFollowerRate, target: ">= 0.5x", met: run.rate >= 0.5 * oneFollowerRate, correct: run.correct))
         } else {
-            if followers == 1 { oneFollowerRate = rate }
-            // The ratio compares all messages delivered (chunks/s times followers) with the bridge's pub->sub.
-            rows.append(Row(scenario: "3", figure: "\(followers) follower\(followers > 1 ? "s" : ""), 20-char chunks, each",
-                            measured: String(format: "%.0f k chunks/s", rate / 1e3),
+            oneFollowerRate = run.rate
+            // The ratio compares the messages delivered with the bridge's own pub->sub.
+            rows.append(Row(scenario: "3", figure: "1 follower, 20-char chunks",
+                            measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
                             baseline: String(format: "bridge pub->sub %.0f k/s; redis-benchmark -P 16 %.2f M/s", bridge.pubSubRate / 1e3, bridge.redisBenchmarkPublish / 1e6),
-                            ratio: rate * Double(followers) / bridge.pubSubRate, target: followers == 1 ? ">= 1 M/s" : "",
-                            met: followers == 1 ? rate >= 1_000_000 : nil, correct: correct))
+                            ratio: run.rate / bridge.pubSubRate, target: ">= 1 M/s", met: run.rate >= 1_000_000, correct: run.correct))
         }
     }
     return rows
+}
+
+/// What one relay run measured: chunks/s to each follower, the peak of Redis's output buffer for the
+/// followers' subscriber connection, PUBLISH commands per chunk and follower, and whether every byte arrived.
+struct Relay {
+    let rate: Double
+    let peak: Int
+    let messages: Double
+    let correct: Bool
+}
+
+/// One producer of `chunks` chunks of `length` characters, and `followers` followers attached before it starts,
+/// with the default flow control or none.
+func relay(_ bench: Bench, chunks: Int, length: Int, followers: Int, window: Bool) async throws -> Relay {
+    let clock = ContinuousClock()
+    let source = ChunkSource(count: chunks, length: length)
+    let expected = TextHash.of(source.text)
+    let context = window ? bench.context() : bench.context(followerWindow: nil)
+    let publishesBefore = try await Measure.publishCalls(bench.commands)
+    let sampler = Task { try await Measure.peakSubscriberOutputBuffer(bench.commands) }
+    let (gate, open) = AsyncStream<Void>.makeStream()
+    let producer = try await context.resumableStream("fanout") { () -> ChunkSource in
+        for await _ in gate {}
+        return source
+    }
+    let streams = try await (0..<followers).asyncMap { _ in try await context.resumeExistingStream("fanout").requiredStream() }
+    let started = clock.now
+    open.finish()
+    async let own = producer.requiredStream().hash()
+    let received = try await withThrowingTaskGroup(of: TextHash.self) { group in
+        for stream in streams { group.addTask { try await stream.hash() } }
+        return try await group.reduce(into: []) { $0.append($1) }
+    }
+    let rate = Double(source.count) / Measure.seconds(clock.now - started)
+    let ownHash = try await own
+    sampler.cancel()
+    let peak = try await sampler.value
+    let messages = Double(try await Measure.publishCalls(bench.commands) - publishesBefore) / Double(source.count * followers)
+    await context.shutdown(gracePeriod: .seconds(10))
+    return Relay(rate: rate, peak: peak, messages: messages, correct: ownHash == expected && received.allSatisfy { $0 == expected })
+}
+
+/// 9. The same relay as the Python port of the TypeScript package does it (PyPI `resumable-stream`, installed
+/// by `make bench` into `.build/peer-venv` from Benchmarks/Peer), on the same server in the same run.
+func pythonPeer(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
+    let chunks = bench.scaled(20_000)
+    let python = ".build/peer-venv/bin/python"
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        throw BenchmarkFailure("no \(python): Benchmarks/Peer/setup.sh did not install the peer")
+    }
+    let output = try Measure.run(python, ["Benchmarks/Peer/relay.py", "--redis-url", bench.redis.description,
+                                          "--chunks", String(chunks), "--length", "20"])
+    struct PeerRun: Decodable {
+        let chunks_per_second: Double
+        let correct: Bool
+        let package: String
+    }
+    guard let peer = try? JSONDecoder().decode(PeerRun.self, from: Data(output.utf8)) else {
+        throw BenchmarkFailure("the Python peer gave no result (run Benchmarks/Peer/relay.py by hand to see why)")
+    }
+    let swift = try await relay(bench, chunks: chunks, length: 20, followers: 1, window: true)
+    return [Row(scenario: "9", figure: "1 follower, 20-char chunks, against the Python port",
+                measured: String(format: "%.0f k chunks/s", swift.rate / 1e3),
+                baseline: String(format: "%@: %.1f k chunks/s", peer.package, peer.chunks_per_second / 1e3),
+                ratio: swift.rate / peer.chunks_per_second, target: ">= 50x", met: swift.rate >= 50 * peer.chunks_per_second,
+                correct: swift.correct && peer.correct)]
 }
 
 /// 4. Resuming a stream with 10,000 buffered chunks: from the call to the first byte.
