@@ -43,11 +43,12 @@ chaos: setup
 demo:
 	@scripts/demo.sh
 
-# QUICK=1 runs a tenth of every scenario (under a minute); BENCHMARKS.md is only written by full runs. The
+# QUICK=1 runs a tenth of every scenario (under a minute), BENCH_ONLY=N only scenario N (and the bridge
+# rows, its baselines); BENCHMARKS.md is only written by full runs of everything. The
 # Python peer (scenario 9) goes into .build/peer-venv from PyPI; without it, its row says so and the rest runs.
 bench: setup
 	-Benchmarks/Peer/setup.sh .build/peer-venv
-	QUICK=$(QUICK) $(SWIFT) run -c release bench
+	BENCH_ONLY=$(BENCH_ONLY) QUICK=$(QUICK) $(SWIFT) run -c release bench
 
 # 1,000 streams x 3 followers x 1,000 chunks through one process, then what is left behind.
 soak: setup

@@ -113,7 +113,7 @@ func runConcurrencyScenario(_ bench: Bench) async throws -> Row {
 
 /// The stream scenarios in order, each a function of the bench and the bridge's figures; a scenario that
 /// fails (Redis cut a connection, a stream ended with an error) prints its row as failed and the run goes on.
-func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async -> [Row] {
+func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures, only: String? = nil) async -> [Row] {
     let scenarios: [(scenario: String, figure: String, run: (Bench, BridgeFigures) async throws -> [Row])] = [
         ("1", "streams nobody resumes", commonCase),
         ("2", "producer alone", producerAlone),
@@ -124,7 +124,7 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures) async -> [Row] {
         ("9", "1 follower, 20-char chunks, against the Python port", pythonPeer),
     ]
     var rows: [Row] = []
-    for (scenario, figure, run) in scenarios {
+    for (scenario, figure, run) in scenarios where only == nil || only == scenario {
         do {
             rows += try await run(bench, bridge)
         } catch {

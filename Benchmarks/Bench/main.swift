@@ -72,9 +72,11 @@ let runStarted = clock.now
 let bench = try await Bench(quick: quick)
 print("running \(command) against \(bench.server.isManaged ? "a throwaway redis-server" : "REDIS_URL's server") on port \(bench.port)...")
 let (bridgeRows, bridgeFigures) = try await runBridgeScenarios(bench)
-let streamRows = await runStreamScenarios(bench, bridge: bridgeFigures)
-let concurrency = try runConcurrencyScenarioInChildProcess(bench)
-let rows = bridgeRows + streamRows.sorted { $0.scenario < $1.scenario } + [concurrency]
+// BENCH_ONLY=N runs the bridge (the baselines) and stream scenario N only, and writes no BENCHMARKS.md.
+let only = ProcessInfo.processInfo.environment["BENCH_ONLY"].flatMap { $0.isEmpty ? nil : $0 }
+let streamRows = await runStreamScenarios(bench, bridge: bridgeFigures, only: only)
+let concurrency = only == nil || only == "5" ? [try runConcurrencyScenarioInChildProcess(bench)] : []
+let rows = bridgeRows + streamRows.sorted { $0.scenario < $1.scenario } + concurrency
 let elapsed = Measure.seconds(clock.now - runStarted)
 await bench.commands.close()
 
@@ -107,4 +109,4 @@ let markdown = """
     \(cells.map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n"))
 
     """
-if !quick { try markdown.write(toFile: "BENCHMARKS.md", atomically: true, encoding: .utf8) }
+if !quick, only == nil { try markdown.write(toFile: "BENCHMARKS.md", atomically: true, encoding: .utf8) }

@@ -16,14 +16,11 @@ final class TextQueue: Sendable {
         var isClosed = false
         /// Called once, when the writer ends or the reader goes away.
         var onTermination: (@Sendable () -> Void)?
-        /// Whether the reader's last read found text waiting: then the writer is busy, and the reader looks
-        /// once more before it parks (see ``TextQueue/next(isolation:)``).
-        var isWriterBusy = false
 
         /// What the reader gets next, if anything is there.
         mutating func take() -> Step {
             if !pending.isEmpty {
-                defer { (pending, pendingBytes, isWriterBusy) = ("", 0, true) }
+                defer { (pending, pendingBytes) = ("", 0) }
                 return .text(pending)
             }
             if isClosed { return .end(nil) }
@@ -37,6 +34,15 @@ final class TextQueue: Sendable {
         case text(String)
         case end((any Error)?)
         case wait
+
+        /// What the reader's `next` returns or throws for this step (`nil` for `wait`, which never gets here).
+        func value() throws -> String? {
+            switch self {
+            case .text(let text): return text
+            case .end(let error?): throw error
+            case .end(nil), .wait: return nil
+            }
+        }
     }
 
     /// At most this many bytes wait unread before ``push(_:)`` refuses more; `nil` for no limit.
@@ -67,7 +73,6 @@ final class TextQueue: Sendable {
             // A waiting reader has taken everything: the text goes straight to it.
             if let reader = state.reader {
                 state.reader = nil
-                state.isWriterBusy = true
                 return (true, reader)
             }
             let bytes = state.pendingBytes + text.utf8.count
@@ -97,29 +102,9 @@ final class TextQueue: Sendable {
 
     /// The next text, everything that accumulated since the last call, waiting for it if none did; `nil` at a
     /// clean end or once the reader's task is cancelled (which ends the reading, not the writer).
-    ///
-    /// A reader that found text waiting at its last read lets other tasks run once before it parks: a writer
-    /// that is busy (a fast source on another thread) has usually written more by then, so the reader takes it
-    /// as one chunk and the writer never pays for waking it. Without that, a reader that keeps up gets woken
-    /// for every chunk, and the wake costs the writer more than the chunk itself.
     func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> String? {
-        var mayLookAgain = true
-        while true {
-            let (ready, wasWriterBusy) = state.withLock { state in
-                let wasWriterBusy = state.isWriterBusy
-                state.isWriterBusy = false
-                return (state.take(), wasWriterBusy)
-            }
-            switch ready {
-            case .text(let text): return text
-            case .end(let error?): throw error
-            case .end(nil): return nil
-            case .wait: break
-            }
-            guard mayLookAgain, wasWriterBusy else { break }
-            mayLookAgain = false
-            await Task.yield()
-        }
+        let ready = state.withLock { $0.take() }
+        if case .wait = ready {} else { return try ready.value() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation(isolation: actor) { (reader: CheckedContinuation<String?, any Error>) in
                 let step = state.withLock { state in
@@ -127,12 +112,8 @@ final class TextQueue: Sendable {
                     if case .wait = step { state.reader = reader }
                     return step
                 }
-                switch step {
-                case .text(let text): reader.resume(returning: text)
-                case .end(let error?): reader.resume(throwing: error)
-                case .end(nil): reader.resume(returning: nil)
-                case .wait: break
-                }
+                if case .wait = step { return }
+                reader.resume(with: Result { try step.value() })
             }
         } onCancel: {
             readerLeft()
