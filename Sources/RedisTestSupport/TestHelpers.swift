@@ -4,6 +4,10 @@ import RedisBridge
 /// Whether the tests run against a server from `REDIS_URL`, which they must not stop, kill or reconfigure.
 public let usesExternalRedis = !(ProcessInfo.processInfo.environment["REDIS_URL"] ?? "").isEmpty
 
+/// Whether the tests run under a sanitizer (`make test-tsan`, `make test-asan` set `SANITIZER`): several times
+/// slower, so a test whose point is a race between two speeds proves nothing there.
+public let runsUnderSanitizer = !(ProcessInfo.processInfo.environment["SANITIZER"] ?? "").isEmpty
+
 /// The configuration of the server shared by the test process: `REDIS_URL`, or a throwaway `redis-server`.
 public func sharedConfiguration() throws -> RedisConfiguration {
     if usesExternalRedis { return try RedisConfiguration.fromEnvironment() }

@@ -85,11 +85,13 @@ struct FlowControlTests {
     }
 
     /// The control: without a window the same load trips the limit (so the test above can fail; on a busy
-    /// machine the followers may keep up with a few bursts, so it writes up to 20, stopping at the close). Every
+    /// machine the followers may keep up with a few bursts, so it writes up to 20, stopping at the close; under
+    /// a sanitizer the producer is too slow to outrun them at all). Every
     /// follower, of either stream, loses messages, asks again from its offset, and ends with the exact text or
     /// a clear error after an exact prefix (`interrupted`, or `producerUnreachable` once the producer stopped
     /// lingering), never a hole.
-    @Test func withoutAWindowRedisClosesTheSharedConnectionAndFollowersLoseNothing() async throws {
+    @Test(.disabled(if: runsUnderSanitizer, "whether Redis closes the connection is a race between the producer's and the followers' speeds"))
+    func withoutAWindowRedisClosesTheSharedConnectionAndFollowersLoseNothing() async throws {
         let run = try await heavyAndLightStreams(followerWindow: nil, bursts: 20)
         let closed = run.closed
         #expect(closed, "Redis never closed the subscriber connection: the test did not test")
