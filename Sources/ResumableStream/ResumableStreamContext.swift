@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import RedisBridge
+import Tracing
 
 /// Makes streams of text resumable and followable across processes, through Redis pub/sub, with the wire
 /// protocol of the TypeScript package `resumable-stream`.
@@ -33,37 +34,50 @@ public final class ResumableStreamContext: Sendable {
     private let refresher: PeriodicSweep<Producer>
     /// Checks every follower each watchdog interval.
     private let watchdog: PeriodicSweep<Relay>
+    /// A span for each call that makes or follows a stream.
+    private let tracing: StreamTracing
 
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
     /// ``InMemoryBackend`` or Redis connections you manage. The context does not close them.
+    ///
+    /// `tracer` gets a span for each call that makes or follows a stream; `nil` uses the tracer bootstrapped
+    /// with `InstrumentationSystem` (none by default).
     public convenience init(
         configuration: ResumableStreamConfiguration = ResumableStreamConfiguration(),
         publisher: any ResumableStreamPublisher,
         subscriber: any ResumableStreamSubscriber,
-        logger: Logger = Logger(label: "resumable-stream")
+        logger: Logger = Logger(label: "resumable-stream"),
+        tracer: (any Tracer)? = nil
     ) {
         self.init(configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger,
-                  ownedConnections: nil, metricsFactory: MetricsSystem.factory)
+                  ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: tracer)
     }
 
     /// A context with its own two Redis connections to `redis` (for example
     /// `RedisConfiguration.fromEnvironment()`, which reads `REDIS_URL`, then `KV_URL`). ``shutdown(gracePeriod:)``
     /// closes them.
+    ///
+    /// `tracer` gets a span for each call that makes or follows a stream; `nil` uses the tracer bootstrapped
+    /// with `InstrumentationSystem` (none by default).
     public convenience init(
         redis: RedisConfiguration,
         configuration: ResumableStreamConfiguration = ResumableStreamConfiguration(),
-        logger: Logger = Logger(label: "resumable-stream")
+        logger: Logger = Logger(label: "resumable-stream"),
+        tracer: (any Tracer)? = nil
     ) {
-        self.init(redis: redis, configuration: configuration, logger: logger, metricsFactory: MetricsSystem.factory)
+        self.init(redis: redis, configuration: configuration, logger: logger, metricsFactory: MetricsSystem.factory, tracer: tracer)
     }
 
     /// The Redis context reporting to `metricsFactory` rather than the bootstrapped system (tests read exact
     /// figures from their own).
-    convenience init(redis: RedisConfiguration, configuration: ResumableStreamConfiguration, logger: Logger, metricsFactory: any MetricsFactory) {
+    convenience init(
+        redis: RedisConfiguration, configuration: ResumableStreamConfiguration, logger: Logger, metricsFactory: any MetricsFactory,
+        tracer: (any Tracer)? = nil
+    ) {
         let commands = RedisCommandConnection(configuration: redis, logger: logger)
         let subscriber = RedisSubscriberConnection(configuration: redis, logger: logger)
         self.init(configuration: configuration, publisher: commands, subscriber: subscriber, logger: logger,
-                  ownedConnections: (commands, subscriber), metricsFactory: metricsFactory)
+                  ownedConnections: (commands, subscriber), metricsFactory: metricsFactory, tracer: tracer)
     }
 
     /// Every initialiser ends here.
@@ -73,9 +87,11 @@ public final class ResumableStreamContext: Sendable {
         subscriber: any ResumableStreamSubscriber,
         logger: Logger,
         ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?,
-        metricsFactory: any MetricsFactory
+        metricsFactory: any MetricsFactory,
+        tracer: (any Tracer)?
     ) {
         self.configuration = configuration
+        tracing = StreamTracing(tracer: tracer)
         self.publisher = publisher
         self.subscriber = subscriber
         self.logger = logger
@@ -102,6 +118,16 @@ public final class ResumableStreamContext: Sendable {
         makeStream: @escaping @Sendable () async throws -> Source
     ) async throws -> ResumableStreamResult where Source.Element == String {
         let keys = try streamKeys(streamID)
+        return try await tracing.span("resumableStream", kind: .internal, keys: keys, skipCharacters: skipCharacters, outcome: \.outcome) {
+            try await produceOrFollow(keys, skipCharacters: skipCharacters, makeStream: makeStream)
+        }
+    }
+
+    private func produceOrFollow<Source: AsyncSequence & SendableMetatype>(
+        _ keys: StreamKeys,
+        skipCharacters: Int?,
+        makeStream: @escaping @Sendable () async throws -> Source
+    ) async throws -> ResumableStreamResult where Source.Element == String {
         // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
         var requests: (any AsyncSequence<ResumableStreamMessage, Never> & Sendable)? =
             try await subscriber.textSubscription(to: keys.requests)
@@ -132,6 +158,15 @@ public final class ResumableStreamContext: Sendable {
         makeStream: @escaping @Sendable () async throws -> Source
     ) async throws -> ResumableTextStream where Source.Element == String {
         let keys = try streamKeys(streamID)
+        return try await tracing.span("createNewResumableStream", kind: .producer, keys: keys, outcome: { _ in "created" }) {
+            try await replace(keys, makeStream: makeStream)
+        }
+    }
+
+    private func replace<Source: AsyncSequence & SendableMetatype>(
+        _ keys: StreamKeys,
+        makeStream: @escaping @Sendable () async throws -> Source
+    ) async throws -> ResumableTextStream where Source.Element == String {
         let token = UUID().uuidString.lowercased()
         let requests = try await subscriber.textSubscription(to: keys.requests)
         // The generation key, then the announcement, then the sentinel: a producer of this id that runs
@@ -148,10 +183,12 @@ public final class ResumableStreamContext: Sendable {
     /// if there is none, ``ResumableStreamResult/alreadyDone`` if it finished.
     public func resumeExistingStream(_ streamID: String, skipCharacters: Int? = nil) async throws -> ResumableStreamResult {
         let keys = try streamKeys(streamID)
-        switch try await sentinel(keys).state() {
-        case .absent: return .notFound
-        case .done: return try await follower(keys).finishedStream(from: skipCharacters)
-        case .running: return try await follower(keys).follow(skipCharacters: skipCharacters)
+        return try await tracing.span("resumeExistingStream", kind: .consumer, keys: keys, skipCharacters: skipCharacters, outcome: \.outcome) {
+            switch try await sentinel(keys).state() {
+            case .absent: .notFound
+            case .done: try await follower(keys).finishedStream(from: skipCharacters)
+            case .running: try await follower(keys).follow(skipCharacters: skipCharacters)
+            }
         }
     }
 

@@ -20,6 +20,18 @@ public enum ResumableStreamResult: Sendable {
     /// unreachable (TypeScript: throws "Timeout waiting for ack").
     case producerUnreachable
 
+    /// The case's name, as the resume span's `resumable_stream.outcome` attribute records it.
+    var outcome: String {
+        switch self {
+        case .created: "created"
+        case .resumed: "resumed"
+        case .finished: "finished"
+        case .alreadyDone: "already_done"
+        case .notFound: "not_found"
+        case .producerUnreachable: "producer_unreachable"
+        }
+    }
+
     /// The stream of ``created(_:)``, ``resumed(_:)`` and ``finished(_:)``, `nil` otherwise.
     public var stream: ResumableTextStream? {
         switch self {

@@ -86,7 +86,7 @@ func makeContext(
         return ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration, logger: logger, metricsFactory: factory)
     case .inMemory:
         return ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory, logger: logger,
-                                      ownedConnections: nil, metricsFactory: factory)
+                                      ownedConnections: nil, metricsFactory: factory, tracer: nil)
     }
 }
 
