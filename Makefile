@@ -2,7 +2,11 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test test-tsan test-asan fuzz chaos demo bench soak clean
+.PHONY: setup build test test-tsan test-asan fuzz chaos demo bench soak format lint docs clean
+
+# Every Swift file of the repository that swift-format keeps in shape (.swift-format: the anchors' line length,
+# 150, and four spaces).
+FORMATTED = Sources Tests Benchmarks Fuzz Examples/StreamServer/Sources Package.swift Examples/StreamServer/Package.swift
 
 setup:
 	@scripts/setup.sh
@@ -53,6 +57,13 @@ bench: setup
 # 1,000 streams x 3 followers x 1,000 chunks through one process, then what is left behind.
 soak: setup
 	BENCH_ONLY=soak QUICK=$(QUICK) $(SWIFT) run -c release bench
+
+# Rewrites the code in the project's format; `make lint` (CI) fails if anything is not.
+format:
+	$(SWIFT) format --in-place --recursive $(FORMATTED)
+
+lint:
+	$(SWIFT) format lint --strict --recursive $(FORMATTED)
 
 clean:
 	rm -rf .build .build-tsan .build-asan

@@ -58,15 +58,19 @@ func runBridgeScenarios(_ bench: Bench) async throws -> ([Row], BridgeFigures) {
     await subscriber.close()
 
     let rows = [
-        Row(scenario: "B1", figure: "INCR round trip p50", measured: String(format: "%.0f µs", figures.incrP50),
+        Row(
+            scenario: "B1", figure: "INCR round trip p50", measured: String(format: "%.0f µs", figures.incrP50),
             baseline: String(format: "redis-benchmark -c 1 INCR p50 %.0f µs", figures.redisBenchmarkIncrP50),
             ratio: figures.incrP50 / figures.redisBenchmarkIncrP50, target: "<= 1.3x", met: figures.incrP50 <= 1.3 * figures.redisBenchmarkIncrP50),
-        Row(scenario: "B1", figure: "INCR round trip p99", measured: String(format: "%.0f µs", Measure.percentile(latencies, 0.99)),
+        Row(
+            scenario: "B1", figure: "INCR round trip p99", measured: String(format: "%.0f µs", Measure.percentile(latencies, 0.99)),
             baseline: "", ratio: nil, target: "", met: nil),
-        Row(scenario: "B2", figure: "pipelined PUBLISH, 4 callers", measured: String(format: "%.2f M/s", pipelineRate / 1e6),
+        Row(
+            scenario: "B2", figure: "pipelined PUBLISH, 4 callers", measured: String(format: "%.2f M/s", pipelineRate / 1e6),
             baseline: String(format: "redis-benchmark -P 16 PUBLISH %.2f M/s", figures.redisBenchmarkPublish / 1e6),
             ratio: pipelineRate / figures.redisBenchmarkPublish, target: ">= 1.0x", met: pipelineRate >= figures.redisBenchmarkPublish),
-        Row(scenario: "B3", figure: "pub -> sub, 100-byte messages", measured: String(format: "%.0f k msg/s", figures.pubSubRate / 1e3),
+        Row(
+            scenario: "B3", figure: "pub -> sub, 100-byte messages", measured: String(format: "%.0f k msg/s", figures.pubSubRate / 1e3),
             baseline: "", ratio: nil, target: ">= 500 k/s", met: figures.pubSubRate >= 500_000, correct: received == messageCount),
     ]
     return (rows, figures)

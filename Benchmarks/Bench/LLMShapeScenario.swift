@@ -128,12 +128,15 @@ func llmShapedStreams(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [
     let latencies = run.result.flatMap(\.latencies)
     let (p50, p99) = (Measure.percentile(latencies, 0.5), Measure.percentile(latencies, 0.99))
     let tokensPerSecond = Double(streamCount * tokenCount * (1 + followerCount)) / run.seconds
-    return [Row(
-        scenario: "8", figure: "\(streamCount) streams x \(tokenCount) tokens at 50/s, 3 followers each",
-        measured: String(format: "CPU %.0f %% of a core; token to follower p50 %.0f µs, p99 %.0f µs", run.cpu * 100, p50, p99),
-        baseline: String(format: "the paced sources alone: CPU %.0f %%; %.0f k tokens/s delivered (own readers and followers)",
-                         sourcesAlone.cpu * 100, tokensPerSecond / 1e3),
-        ratio: run.cpu / sourcesAlone.cpu, target: "", met: nil, correct: run.result.allSatisfy(\.correct))]
+    return [
+        Row(
+            scenario: "8", figure: "\(streamCount) streams x \(tokenCount) tokens at 50/s, 3 followers each",
+            measured: String(format: "CPU %.0f %% of a core; token to follower p50 %.0f µs, p99 %.0f µs", run.cpu * 100, p50, p99),
+            baseline: String(
+                format: "the paced sources alone: CPU %.0f %%; %.0f k tokens/s delivered (own readers and followers)",
+                sourcesAlone.cpu * 100, tokensPerSecond / 1e3),
+            ratio: run.cpu / sourcesAlone.cpu, target: "", met: nil, correct: run.result.allSatisfy(\.correct))
+    ]
 }
 
 /// What `body` returned, the share of one core this process used while it ran, and how long it ran.

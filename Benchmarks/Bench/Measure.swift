@@ -36,8 +36,9 @@ enum Measure {
     /// Runs `redis-benchmark --csv` against the server; returns (requests per second, p50 in µs).
     static func redisBenchmark(port: Int, _ arguments: [String]) throws -> (rps: Double, p50: Double) {
         let output = try run("redis-benchmark", ["-h", "127.0.0.1", "-p", String(port), "--csv"] + arguments)
-        guard let row = output.split(separator: "\n").last?.split(separator: ",")
-            .map({ $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }),
+        guard
+            let row = output.split(separator: "\n").last?.split(separator: ",")
+                .map({ $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }),
             row.count >= 5, let rps = Double(row[1]), let p50 = Double(row[4])
         else { throw RedisError.unexpectedReply("redis-benchmark printed: \(output)") }
         return (rps, p50 * 1000)
@@ -141,11 +142,14 @@ enum Measure {
 
     static func machine() -> String {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+        let model =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
+        let memory =
+            (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
             .split(separator: "\n").first?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(model)), \(memory / 1024 / 1024) GiB, \(ProcessInfo.processInfo.operatingSystemVersionString)"
+        return
+            "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(model)), \(memory / 1024 / 1024) GiB, \(ProcessInfo.processInfo.operatingSystemVersionString)"
     }
 }
 

@@ -105,13 +105,22 @@ func runSoak(_ bench: Bench) async throws -> Bool {
     let readers = 2 * streamCount * (followerCount + 1)
     let rssRatio = Double(rssAfter) / Double(rssBefore)
     let results: [(String, Bool)] = [
-        ("\(exact)/\(readers) readers byte-exact (2 rounds of \(streamCount) streams × \(followerCount) followers × \(chunkCount) chunks, \(String(format: "%.1f", elapsed)) s)", exact == readers),
+        (
+            "\(exact)/\(readers) readers byte-exact (2 rounds of \(streamCount) streams × \(followerCount) followers × \(chunkCount) chunks, \(String(format: "%.1f", elapsed)) s)",
+            exact == readers
+        ),
         ("channels with subscribers left: \(leftChannels)", leftChannels == 0),
         ("keys left: \(keyNames.count), all finished sentinels with an expiry: \(finishedSentinels)", keyNames.count == finishedSentinels),
         ("connections held: \(connectionsAfter - connectionsBefore + 2) (before the run: 2)", connectionsAfter == connectionsBefore),
-        (String(format: "RSS before %.1f MB, after %.1f MB (%.0f%%; target within 10%%)", Double(rssBefore) / 1e6, Double(rssAfter) / 1e6, rssRatio * 100), rssRatio <= 1.10),
-        (String(format: "no growth from round 1 to round 2: %.1f MB then %.1f MB", Double(rssAfterRound[0]) / 1e6, Double(rssAfterRound[1]) / 1e6),
-         Double(rssAfterRound[1]) <= 1.10 * Double(rssAfterRound[0])),
+        (
+            String(
+                format: "RSS before %.1f MB, after %.1f MB (%.0f%%; target within 10%%)", Double(rssBefore) / 1e6, Double(rssAfter) / 1e6,
+                rssRatio * 100), rssRatio <= 1.10
+        ),
+        (
+            String(format: "no growth from round 1 to round 2: %.1f MB then %.1f MB", Double(rssAfterRound[0]) / 1e6, Double(rssAfterRound[1]) / 1e6),
+            Double(rssAfterRound[1]) <= 1.10 * Double(rssAfterRound[0])
+        ),
     ]
     print("make soak against \(bench.server.isManaged ? "a throwaway redis-server" : "REDIS_URL's server")")
     for (line, ok) in results { print("  \(ok ? "ok    " : "FAILED") \(line)") }

@@ -103,12 +103,14 @@ func runConcurrencyScenario(_ bench: Bench) async throws -> Row {
     let standing = Double(attached - idle) / Double(streamCount)
     // Whatever the number of streams, the library holds its 2 connections.
     let libraryConnections = connections - connectionsBefore
-    return Row(scenario: "5", figure: "\(streamCount) streams, each with a follower",
-               measured: String(format: "peak %.1f KB/stream beyond the text (%.1f KB attached and idle); %d connections",
-                                 perStream / 1024, standing / 1024, libraryConnections),
-               baseline: String(format: "idle RSS %.0f MB, peak %.0f MB", Double(idle) / 1e6, Double(peak) / 1e6),
-               ratio: nil, target: "<= 16 KB peak, 8 KB idle, 2 connections",
-               met: perStream <= 16 * 1024 && standing <= 8 * 1024 && libraryConnections == 2, correct: hashes)
+    return Row(
+        scenario: "5", figure: "\(streamCount) streams, each with a follower",
+        measured: String(
+            format: "peak %.1f KB/stream beyond the text (%.1f KB attached and idle); %d connections",
+            perStream / 1024, standing / 1024, libraryConnections),
+        baseline: String(format: "idle RSS %.0f MB, peak %.0f MB", Double(idle) / 1e6, Double(peak) / 1e6),
+        ratio: nil, target: "<= 16 KB peak, 8 KB idle, 2 connections",
+        met: perStream <= 16 * 1024 && standing <= 8 * 1024 && libraryConnections == 2, correct: hashes)
 }
 
 /// The stream scenarios in order, each a function of the bench and the bridge's figures; a scenario that
@@ -128,8 +130,10 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures, only: String? = n
         do {
             rows += try await run(bench, bridge)
         } catch {
-            rows.append(Row(scenario: scenario, figure: figure, measured: "failed: \(error)", baseline: "", ratio: nil, target: "",
-                            met: nil, correct: false))
+            rows.append(
+                Row(
+                    scenario: scenario, figure: figure, measured: "failed: \(error)", baseline: "", ratio: nil, target: "",
+                    met: nil, correct: false))
         }
     }
     return rows
@@ -158,10 +162,12 @@ func commonCase(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
     let perStream = sent.mapValues { Double($0) / Double(streamCount) }
     let total = perStream.values.reduce(0, +)
     let detail = perStream.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key.uppercased(), $0.value) }.joined(separator: ", ")
-    rows.append(Row(scenario: "1", figure: "\(streamCount) streams nobody resumes",
-                    measured: String(format: "%.2f commands/stream (%@), %d new connections", total, detail, connectionsAfter - connectionsBefore),
-                    baseline: "TypeScript: 4 (INCR, SUBSCRIBE, SET, UNSUBSCRIBE)", ratio: total / 4,
-                    target: "<= 4 commands, 0 connections", met: total <= 4.0001 && connectionsAfter == connectionsBefore))
+    rows.append(
+        Row(
+            scenario: "1", figure: "\(streamCount) streams nobody resumes",
+            measured: String(format: "%.2f commands/stream (%@), %d new connections", total, detail, connectionsAfter - connectionsBefore),
+            baseline: "TypeScript: 4 (INCR, SUBSCRIBE, SET, UNSUBSCRIBE)", ratio: total / 4,
+            target: "<= 4 commands, 0 connections", met: total <= 4.0001 && connectionsAfter == connectionsBefore))
     return rows
 }
 
@@ -178,9 +184,11 @@ func producerAlone(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row
     started = clock.now
     let own = try await context.resumableStream("solo") { source }.requiredStream().hash()
     let libraryRate = Double(source.count) / Measure.seconds(clock.now - started)
-    rows.append(Row(scenario: "2", figure: "producer alone, 20-char chunks", measured: String(format: "%.2f M chunks/s", libraryRate / 1e6),
-                    baseline: String(format: "source read directly %.2f M chunks/s", directRate / 1e6),
-                    ratio: libraryRate / directRate, target: ">= 0.5x", met: libraryRate >= 0.5 * directRate, correct: own == direct))
+    rows.append(
+        Row(
+            scenario: "2", figure: "producer alone, 20-char chunks", measured: String(format: "%.2f M chunks/s", libraryRate / 1e6),
+            baseline: String(format: "source read directly %.2f M chunks/s", directRate / 1e6),
+            ratio: libraryRate / directRate, target: ">= 0.5x", met: libraryRate >= 0.5 * directRate, correct: own == direct))
     var firstChunk: [Double] = []
     for index in 0..<bench.scaled(300) {
         started = clock.now
@@ -192,10 +200,12 @@ func producerAlone(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row
     _ = await context.drain(timeout: .seconds(10))
     await context.shutdown(gracePeriod: .seconds(5))
     let p50 = Measure.percentile(firstChunk, 0.5)
-    rows.append(Row(scenario: "2", figure: "time to the first chunk, p50", measured: String(format: "%.0f µs (%.1f bridge INCRs)", p50, p50 / bridge.incrP50),
-                    baseline: String(format: "redis-benchmark INCR p50 %.0f µs", bridge.redisBenchmarkIncrP50),
-                    ratio: p50 / bridge.incrP50, target: "<= 1.5 bridge INCRs (floor 2: SUBSCRIBE before the claim)",
-                    met: p50 <= 1.5 * bridge.incrP50))
+    rows.append(
+        Row(
+            scenario: "2", figure: "time to the first chunk, p50", measured: String(format: "%.0f µs (%.1f bridge INCRs)", p50, p50 / bridge.incrP50),
+            baseline: String(format: "redis-benchmark INCR p50 %.0f µs", bridge.redisBenchmarkIncrP50),
+            ratio: p50 / bridge.incrP50, target: "<= 1.5 bridge INCRs (floor 2: SUBSCRIBE before the claim)",
+            met: p50 <= 1.5 * bridge.incrP50))
     return rows
 }
 
@@ -211,23 +221,32 @@ func fanOut(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
             windowed = run
         } else if followers == 10, let windowed {
             let figures = { (run: Relay) in
-                String(format: "%.0f k chunks/s, %.2f PUBLISH/chunk, output buffer peak %.1f MB", run.rate / 1e3, run.messages, Double(run.peak) / 1e6)
+                String(
+                    format: "%.0f k chunks/s, %.2f PUBLISH/chunk, output buffer peak %.1f MB", run.rate / 1e3, run.messages, Double(run.peak) / 1e6)
             }
-            rows.append(Row(scenario: "3", figure: "10 followers, coalescing on (default window)", measured: figures(windowed),
-                            baseline: "coalescing off (no window): " + figures(run),
-                            ratio: Double(windowed.peak) / Double(max(run.peak, 1)), target: "peak <= 10 windows (1.3 MB)",
-                            met: windowed.peak <= 10 * 2 * 64 * 1024, correct: windowed.correct && run.correct))
+            rows.append(
+                Row(
+                    scenario: "3", figure: "10 followers, coalescing on (default window)", measured: figures(windowed),
+                    baseline: "coalescing off (no window): " + figures(run),
+                    ratio: Double(windowed.peak) / Double(max(run.peak, 1)), target: "peak <= 10 windows (1.3 MB)",
+                    met: windowed.peak <= 10 * 2 * 64 * 1024, correct: windowed.correct && run.correct))
         } else if length == 1 {
-            rows.append(Row(scenario: "6", figure: "1 follower, 1-char chunks", measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
-                            baseline: String(format: "scenario 3, 1 follower: %.0f k chunks/s", oneFollowerRate / 1e3),
-                            ratio: run.rate / oneFollowerRate, target: ">= 0.5x", met: run.rate >= 0.5 * oneFollowerRate, correct: run.correct))
+            rows.append(
+                Row(
+                    scenario: "6", figure: "1 follower, 1-char chunks", measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
+                    baseline: String(format: "scenario 3, 1 follower: %.0f k chunks/s", oneFollowerRate / 1e3),
+                    ratio: run.rate / oneFollowerRate, target: ">= 0.5x", met: run.rate >= 0.5 * oneFollowerRate, correct: run.correct))
         } else {
             oneFollowerRate = run.rate
             // The ratio compares the messages delivered with the bridge's own pub->sub.
-            rows.append(Row(scenario: "3", figure: "1 follower, 20-char chunks",
-                            measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
-                            baseline: String(format: "bridge pub->sub %.0f k/s; redis-benchmark -P 16 %.2f M/s", bridge.pubSubRate / 1e3, bridge.redisBenchmarkPublish / 1e6),
-                            ratio: run.rate / bridge.pubSubRate, target: ">= 1 M/s", met: run.rate >= 1_000_000, correct: run.correct))
+            rows.append(
+                Row(
+                    scenario: "3", figure: "1 follower, 20-char chunks",
+                    measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
+                    baseline: String(
+                        format: "bridge pub->sub %.0f k/s; redis-benchmark -P 16 %.2f M/s", bridge.pubSubRate / 1e3,
+                        bridge.redisBenchmarkPublish / 1e6),
+                    ratio: run.rate / bridge.pubSubRate, target: ">= 1 M/s", met: run.rate >= 1_000_000, correct: run.correct))
         }
     }
     return rows
@@ -281,22 +300,33 @@ func pythonPeer(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
     guard FileManager.default.isExecutableFile(atPath: python) else {
         throw BenchmarkFailure("no \(python): Benchmarks/Peer/setup.sh did not install the peer")
     }
-    let output = try Measure.run(python, ["Benchmarks/Peer/relay.py", "--redis-url", bench.redis.description,
-                                          "--chunks", String(chunks), "--length", "20"])
+    let output = try Measure.run(
+        python,
+        [
+            "Benchmarks/Peer/relay.py", "--redis-url", bench.redis.description,
+            "--chunks", String(chunks), "--length", "20",
+        ])
     struct PeerRun: Decodable {
-        let chunks_per_second: Double
+        let chunksPerSecond: Double
         let correct: Bool
         let package: String
+
+        enum CodingKeys: String, CodingKey {
+            case chunksPerSecond = "chunks_per_second", correct, package
+        }
     }
     guard let peer = try? JSONDecoder().decode(PeerRun.self, from: Data(output.utf8)) else {
         throw BenchmarkFailure("the Python peer gave no result (run Benchmarks/Peer/relay.py by hand to see why)")
     }
     let swift = try await relay(bench, chunks: chunks, length: 20, followers: 1, window: true)
-    return [Row(scenario: "9", figure: "1 follower, 20-char chunks, against the Python port",
-                measured: String(format: "%.0f k chunks/s", swift.rate / 1e3),
-                baseline: String(format: "%@: %.1f k chunks/s", peer.package, peer.chunks_per_second / 1e3),
-                ratio: swift.rate / peer.chunks_per_second, target: ">= 50x", met: swift.rate >= 50 * peer.chunks_per_second,
-                correct: swift.correct && peer.correct)]
+    return [
+        Row(
+            scenario: "9", figure: "1 follower, 20-char chunks, against the Python port",
+            measured: String(format: "%.0f k chunks/s", swift.rate / 1e3),
+            baseline: String(format: "%@: %.1f k chunks/s", peer.package, peer.chunksPerSecond / 1e3),
+            ratio: swift.rate / peer.chunksPerSecond, target: ">= 50x", met: swift.rate >= 50 * peer.chunksPerSecond,
+            correct: swift.correct && peer.correct)
+    ]
 }
 
 /// 4. Resuming a stream with 10,000 buffered chunks: from the call to the first byte.
@@ -324,9 +354,11 @@ func bufferedResume(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Ro
     feed.finish()
     await context.shutdown(gracePeriod: .seconds(10))
     let (p50, p99) = (Measure.percentile(latencies, 0.5), Measure.percentile(latencies, 0.99))
-    rows.append(Row(scenario: "4", figure: "resume of 10,000 buffered chunks", measured: String(format: "p50 %.0f µs, p99 %.0f µs", p50, p99),
-                    baseline: String(format: "bridge INCR p50 %.0f µs", bridge.incrP50), ratio: p50 / bridge.incrP50,
-                    target: "p50 <= 1 ms, p99 <= 5 ms", met: p50 <= 1000 && p99 <= 5000, correct: correct))
+    rows.append(
+        Row(
+            scenario: "4", figure: "resume of 10,000 buffered chunks", measured: String(format: "p50 %.0f µs, p99 %.0f µs", p50, p99),
+            baseline: String(format: "bridge INCR p50 %.0f µs", bridge.incrP50), ratio: p50 / bridge.incrP50,
+            target: "p50 <= 1 ms, p99 <= 5 ms", met: p50 <= 1000 && p99 <= 5000, correct: correct))
     return rows
 }
 
@@ -363,10 +395,13 @@ func durableLogCost(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Ro
     let total = perStream.values.reduce(0, +)
     let detail = perStream.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key.uppercased(), $0.value) }.joined(separator: ", ")
     let textBytes = source.text.utf8.count
-    rows.append(Row(scenario: "7", figure: "\(streamCount) streams of 2,000 tokens, durable log",
-                    measured: String(format: "%.1f commands/stream (%@); log %.1f KB in Redis a stream", total, detail, Double(logBytes) / Double(sample) / 1e3),
-                    baseline: String(format: "text %.1f KB a stream; 4 commands without the log", Double(textBytes) / 1e3),
-                    ratio: Double(logBytes) / Double(sample) / Double(textBytes), target: "", met: nil, correct: correct))
+    rows.append(
+        Row(
+            scenario: "7", figure: "\(streamCount) streams of 2,000 tokens, durable log",
+            measured: String(
+                format: "%.1f commands/stream (%@); log %.1f KB in Redis a stream", total, detail, Double(logBytes) / Double(sample) / 1e3),
+            baseline: String(format: "text %.1f KB a stream; 4 commands without the log", Double(textBytes) / 1e3),
+            ratio: Double(logBytes) / Double(sample) / Double(textBytes), target: "", met: nil, correct: correct))
     return rows
 }
 

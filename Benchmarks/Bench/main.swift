@@ -51,7 +51,7 @@ func runConcurrencyScenarioInChildProcess(_ bench: Bench) throws -> Row {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     child.waitUntilExit()
     guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-          let row = try? JSONDecoder().decode(Row.self, from: Data(line.utf8))
+        let row = try? JSONDecoder().decode(Row.self, from: Data(line.utf8))
     else { throw BenchmarkFailure("the memory scenario's process failed (exit \(child.terminationStatus))") }
     return row
 }
@@ -80,7 +80,8 @@ let rows = bridgeRows + streamRows.sorted { $0.scenario < $1.scenario } + concur
 let elapsed = Measure.seconds(clock.now - runStarted)
 await bench.commands.close()
 
-let version = try Measure.run("redis-cli", ["-h", bench.server.host, "-p", String(bench.port), "INFO", "server"])
+let version =
+    try Measure.run("redis-cli", ["-h", bench.server.host, "-p", String(bench.port), "INFO", "server"])
     .split(separator: "\r\n").first { $0.hasPrefix("redis_version:") }?.dropFirst(14) ?? "?"
 let header = ["#", "figure", "measured", "baseline (same run)", "ratio", "target", ""]
 let cells = rows.map { row in
@@ -93,8 +94,10 @@ func line(_ values: [String]) -> String {
 print("")
 print(line(header))
 for row in cells { print(line(row)) }
-print(String(format: "\n%d rows, %d missed, %d wrong; %.0f s", rows.count,
-             rows.filter { $0.met == false }.count, rows.filter { !$0.correct }.count, elapsed))
+print(
+    String(
+        format: "\n%d rows, %d missed, %d wrong; %.0f s", rows.count,
+        rows.filter { $0.met == false }.count, rows.filter { !$0.correct }.count, elapsed))
 
 let markdown = """
     # Benchmarks

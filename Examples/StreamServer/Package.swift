@@ -25,7 +25,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,7 +15,8 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         precondition(!listenerID.isEmpty, "a resume request without a listener")
         if let window = framing?.window { precondition(RequestMessage.windowRange.contains(window), "a window out of range") }
         let again = RequestMessage.parse(RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing))
-        precondition(again == .resume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing), "a resume request changed in a round trip")
+        precondition(
+            again == .resume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing), "a resume request changed in a round trip")
     case .received(let listenerID, let offset)?:
         precondition(!listenerID.isEmpty && offset >= 0, "a confirmation without a listener or with a negative offset")
         let again = RequestMessage.parse(RequestMessage.encodeReceived(listenerID: listenerID, offset: offset))
@@ -30,10 +31,11 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 
     // A message on a chunk channel is a frame or not, and a frame survives its own encoding.
     if let frame = ChunkFrame.parse(text) {
-        let encoded = switch frame.kind {
-        case .text(let payload): ChunkFrame.encodeText(payload, at: frame.offset, prefix: ChunkFrame.textPrefix(frame.identity))
-        case .end: ChunkFrame.encodeEnd(length: frame.offset, identity: frame.identity)
-        }
+        let encoded =
+            switch frame.kind {
+            case .text(let payload): ChunkFrame.encodeText(payload, at: frame.offset, prefix: ChunkFrame.textPrefix(frame.identity))
+            case .end: ChunkFrame.encodeEnd(length: frame.offset, identity: frame.identity)
+            }
         precondition(ChunkFrame.parse(encoded) == frame, "a frame changed in a round trip")
     }
 

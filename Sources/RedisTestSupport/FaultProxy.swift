@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,13 +114,14 @@ public final class FaultProxy: @unchecked Sendable {
     /// Injects a fault drawn from `generator`, mostly short ones, and returns it.
     @discardableResult
     public func injectRandomFault<Generator: RandomNumberGenerator>(using generator: inout Generator) -> Fault {
-        let fault: Fault = switch Int.random(in: 0..<10, using: &generator) {
-        case 0..<3: .dropAll
-        case 3..<5: .blackHole(.milliseconds(Int.random(in: 50...400, using: &generator)))
-        case 5..<7: .latency(.milliseconds(Int.random(in: 1...20, using: &generator)), during: .milliseconds(300))
-        case 7: .halfCloseTowardsClients
-        default: .cutAfter(bytes: Int.random(in: 0...4_096, using: &generator), towardsRedis: Bool.random(using: &generator))
-        }
+        let fault: Fault =
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0..<3: .dropAll
+            case 3..<5: .blackHole(.milliseconds(Int.random(in: 50...400, using: &generator)))
+            case 5..<7: .latency(.milliseconds(Int.random(in: 1...20, using: &generator)), during: .milliseconds(300))
+            case 7: .halfCloseTowardsClients
+            default: .cutAfter(bytes: Int.random(in: 0...4_096, using: &generator), towardsRedis: Bool.random(using: &generator))
+            }
         inject(fault)
         return fault
     }

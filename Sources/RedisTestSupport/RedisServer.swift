@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,12 +73,15 @@ public final class RedisServer: @unchecked Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let port = try freePort()
             let socketPath = unixSocket ? directory.appendingPathComponent("redis.sock").path : nil
-            var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--daemonize", "no", "--dir", directory.path, "--logfile", "redis.log"]
+            var arguments = [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", directory.path, "--logfile", "redis.log",
+            ]
             if let socketPath { arguments += ["--unixsocket", socketPath, "--unixsocketperm", "700"] }
             arguments += extraArguments
-            let server = RedisServer(host: "127.0.0.1", port: port, unixSocketPath: socketPath, directory: directory,
-                                     arguments: [executable] + arguments, isManaged: true)
+            let server = RedisServer(
+                host: "127.0.0.1", port: port, unixSocketPath: socketPath, directory: directory,
+                arguments: [executable] + arguments, isManaged: true)
             do {
                 try server.launch()
                 return server
@@ -136,7 +140,7 @@ public final class RedisServer: @unchecked Sendable {
     /// The pid of this object's running redis-server, from its pid file.
     private var serverPID: Int32? {
         guard let pidFile, let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isThisServer(pid)
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isThisServer(pid)
         else { return nil }
         return pid
     }
@@ -230,9 +234,9 @@ public final class RedisServer: @unchecked Sendable {
     /// and a child of the guard shell that this object started.
     private func isThisServer(_ pid: Int32) -> Bool {
         guard let shell = lock.withLock({ process?.processIdentifier }),
-              let title = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap({ Int32($0) })
+            let title = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.flatMap({ Int32($0) })
         else { return false }
         // A zombie (state Z) has exited and closed its sockets; the guard shell reaps it.
         let state = stat.split(separator: ")").last?.split(separator: " ").first
@@ -317,7 +321,8 @@ public enum SharedRedis {
                 if let started { return started }
                 let server: RedisServer
                 if let url = ProcessInfo.processInfo.environment["REDIS_URL"], !url.isEmpty,
-                   let components = URLComponents(string: url), let host = components.host {
+                    let components = URLComponents(string: url), let host = components.host
+                {
                     server = .external(host: host, port: components.port ?? 6379)
                 } else {
                     server = try .startBlocking()

@@ -51,7 +51,7 @@ public func eventually(within timeout: Duration = .seconds(5), _ condition: () a
 /// `PUBSUB NUMSUB channel`: how many connections the server has subscribed to `channel`.
 public func subscriberCount(_ channel: String, via commands: RedisCommandConnection) async throws -> Int {
     guard case .array(let reply) = try await commands.send(["PUBSUB", "NUMSUB", .string(channel)]),
-          reply.count == 2, let count = reply[1].int
+        reply.count == 2, let count = reply[1].int
     else { throw RedisError.unexpectedReply("PUBSUB NUMSUB") }
     return count
 }
@@ -65,11 +65,13 @@ public func clientCount(of server: RedisServer) async throws -> Int {
 /// being disturbed by other tests' connections to other servers.
 public func openSockets(toPort port: Int) -> Int {
     let fdDirectory = "/proc/self/fd"
-    let inodes = Set(((try? FileManager.default.contentsOfDirectory(atPath: fdDirectory)) ?? []).compactMap { fd -> String? in
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDirectory)/\(fd)"),
-              target.hasPrefix("socket:[") else { return nil }
-        return String(target.dropFirst(8).dropLast())
-    })
+    let inodes = Set(
+        ((try? FileManager.default.contentsOfDirectory(atPath: fdDirectory)) ?? []).compactMap { fd -> String? in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDirectory)/\(fd)"),
+                target.hasPrefix("socket:[")
+            else { return nil }
+            return String(target.dropFirst(8).dropLast())
+        })
     let portHex = String(format: ":%04X", port)
     var count = 0
     for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {

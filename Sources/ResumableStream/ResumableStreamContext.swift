@@ -49,8 +49,9 @@ public final class ResumableStreamContext: Sendable {
         logger: Logger = Logger(label: "resumable-stream"),
         tracer: (any Tracer)? = nil
     ) {
-        self.init(configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger,
-                  ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: tracer)
+        self.init(
+            configuration: configuration, publisher: publisher, subscriber: subscriber, logger: logger,
+            ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: tracer)
     }
 
     /// A context with its own two Redis connections to `redis` (for example
@@ -76,8 +77,9 @@ public final class ResumableStreamContext: Sendable {
     ) {
         let commands = RedisCommandConnection(configuration: redis, logger: logger)
         let subscriber = RedisSubscriberConnection(configuration: redis, logger: logger)
-        self.init(configuration: configuration, publisher: commands, subscriber: subscriber, logger: logger,
-                  ownedConnections: (commands, subscriber), metricsFactory: metricsFactory, tracer: tracer)
+        self.init(
+            configuration: configuration, publisher: commands, subscriber: subscriber, logger: logger,
+            ownedConnections: (commands, subscriber), metricsFactory: metricsFactory, tracer: tracer)
     }
 
     /// Every initialiser ends here.
@@ -283,8 +285,9 @@ public final class ResumableStreamContext: Sendable {
     }
 
     private func follower(_ keys: StreamKeys) -> Follower {
-        Follower(keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics,
-                 watchdog: watchdog)
+        Follower(
+            keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics,
+            watchdog: watchdog)
     }
 
     /// Starts a producer; `isStopStored` says whether a stop request is stored for the stream, if its claim
@@ -297,18 +300,23 @@ public final class ResumableStreamContext: Sendable {
         _ makeStream: @escaping @Sendable () async throws -> Source
     ) -> ResumableTextStream where Source.Element == String {
         let chunks = TextQueue()
-        let producer = Producer(keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics, output: chunks)
+        let producer = Producer(
+            keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics,
+            output: chunks)
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
         refresher.insert(producer)
-        producer.start(source: makeStream, requests: requests, isStopStored: isStopStored, onFinish: { [self] in
-            refresher.remove(producer)
-            let (remaining, drained) = registry.withLock { $0.finished(producer) }
-            metrics.activeProducers.record(remaining)
-            for waiter in drained { waiter.resume() }
-        }, onEnd: { [self] in
-            registry.withLock { $0.ended(producer) }
-        })
+        producer.start(
+            source: makeStream, requests: requests, isStopStored: isStopStored,
+            onFinish: { [self] in
+                refresher.remove(producer)
+                let (remaining, drained) = registry.withLock { $0.finished(producer) }
+                metrics.activeProducers.record(remaining)
+                for waiter in drained { waiter.resume() }
+            },
+            onEnd: { [self] in
+                registry.withLock { $0.ended(producer) }
+            })
         logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
         return ResumableTextStream(chunks: chunks, startOffset: 0)
     }

@@ -34,8 +34,10 @@ struct RStream: AsyncParsableCommand {
 
 /// The options every subcommand shares: where Redis is and under which key prefix the streams live.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .customLong("redis"), help: ArgumentHelp(
-        "The Redis URL (default: $REDIS_URL, then $KV_URL, then redis://127.0.0.1:6379).", valueName: "URL"))
+    @Option(
+        name: .customLong("redis"),
+        help: ArgumentHelp(
+            "The Redis URL (default: $REDIS_URL, then $KV_URL, then redis://127.0.0.1:6379).", valueName: "URL"))
     var redisURL: String?
 
     @Option(help: ArgumentHelp("The key prefix of the streams.", valueName: "P"))
@@ -49,7 +51,8 @@ struct ConnectionOptions: ParsableArguments {
         _ body: (ResumableStreamContext) async throws -> Void
     ) async throws {
         do {
-            let redis = try redisURL.map { try RedisConfiguration(url: $0) }
+            let redis =
+                try redisURL.map { try RedisConfiguration(url: $0) }
                 ?? RedisConfiguration.fromEnvironment(defaultURL: "redis://127.0.0.1:6379")
             var configuration = ResumableStreamConfiguration(keyPrefix: prefix)
             configure(&configuration)
@@ -61,7 +64,8 @@ struct ConnectionOptions: ParsableArguments {
         } catch let code as ExitCode {
             throw code
         } catch {
-            let code = (error as? RStreamError)?.exitCode
+            let code =
+                (error as? RStreamError)?.exitCode
                 ?? (error as? ResumableStreamError == .producerUnreachable ? ExitCode.producerUnreachable : .failure)
             let message = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
             try? FileHandle.standardError.write(contentsOf: Data("rstream: \(message)\n".utf8))
@@ -79,17 +83,20 @@ struct Produce: AsyncParsableCommand {
 
     @OptionGroup var options: ConnectionOptions
     @Argument(help: "The stream id.") var id: String
-    @Option(help: ArgumentHelp(
-        "The stream's expiry while it runs, refreshed by the producer: the id is free again this long after the producer died.",
-        valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "The stream's expiry while it runs, refreshed by the producer: the id is free again this long after the producer died.",
+            valueName: "seconds"))
     var runningTTL: Double = 300
-    @Option(help: ArgumentHelp(
-        "Keep the whole text in Redis this long after the stream finished, so that `resume --skip N` still gets the rest.",
-        valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Keep the whole text in Redis this long after the stream finished, so that `resume --skip N` still gets the rest.",
+            valueName: "seconds"))
     var retain: Double?
-    @Option(help: ArgumentHelp(
-        "Also append the text to a durable log in Redis, kept this long after the end: if this process dies, `resume` still gets what was logged.",
-        valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Also append the text to a durable log in Redis, kept this long after the end: if this process dies, `resume` still gets what was logged.",
+            valueName: "seconds"))
     var log: Double?
 
     func validate() throws {
@@ -126,8 +133,10 @@ struct Resume: AsyncParsableCommand {
 
     @OptionGroup var options: ConnectionOptions
     @Argument(help: "The stream id.") var id: String
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "Skip the first N characters (UTF-16 code units; negative counts from the end).", valueName: "N"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Skip the first N characters (UTF-16 code units; negative counts from the end).", valueName: "N"))
     var skip: Int?
 
     func run() async throws {
@@ -216,7 +225,7 @@ func writeToStandardOutput(_ stream: ResumableTextStream, thenDrain: Bool = fals
     for try await chunk in stream where !outputClosed {
         do {
             try FileHandle.standardOutput.write(contentsOf: Data(chunk.utf8))
-        } catch where thenDrain {
+        } catch  where thenDrain {
             outputClosed = true
             FileHandle.standardError.write(Data("rstream: standard output closed; producing on for followers\n".utf8))
         }

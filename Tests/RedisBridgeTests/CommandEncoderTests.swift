@@ -1,5 +1,6 @@
-@testable import RedisBridge
 import Testing
+
+@testable import RedisBridge
 
 @Suite("RESP encoding of commands", .timeLimit(.minutes(1)))
 struct CommandEncoderTests {

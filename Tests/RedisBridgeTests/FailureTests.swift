@@ -2,6 +2,7 @@ import Foundation
 import RedisBridge
 import RedisTestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import RedisBridge
 import RedisTestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,14 +1,17 @@
 import Foundation
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// Streams with followers through a ``FaultProxy`` that injects seeded random faults (drops, black holes,
 /// latency, half-closes, cuts) between both instances and Redis. Every follower ends with the producer's exact
 /// text or with a clear error after an exact prefix; nothing hangs; the producers' own readers never depend on
 /// Redis. `CHAOS_STREAMS` (default 1,000) and `CHAOS_SEED` (default random, printed) repeat a run.
-@Suite("Chaos: seeded faults between the library and Redis", .enabled(if: !usesExternalRedis, "needs a proxy to a redis-server of its own"), .timeLimit(.minutes(10)))
+@Suite(
+    "Chaos: seeded faults between the library and Redis", .enabled(if: !usesExternalRedis, "needs a proxy to a redis-server of its own"),
+    .timeLimit(.minutes(10)))
 struct ChaosTests {
     /// How one stream ended for its follower.
     private enum Outcome {
@@ -65,7 +68,9 @@ struct ChaosTests {
         var errors: [String: Int] = [:]
         for case .clearError(let error) in outcomes { errors[error, default: 0] += 1 }
         let errorCount = errors.values.reduce(0, +)
-        print("chaos: \(faults.withLock { $0 }) faults; \(exact) followers exact, \(errorCount) ended with a clear error, \(total - exact - errorCount) streams could not start")
+        print(
+            "chaos: \(faults.withLock { $0 }) faults; \(exact) followers exact, \(errorCount) ended with a clear error, \(total - exact - errorCount) streams could not start"
+        )
         for (error, count) in errors.sorted(by: { $0.value > $1.value }) { print("chaos:   \(count) × \(error)") }
         #expect(outcomes.count == total)
         #expect(exact > 0)

@@ -35,7 +35,8 @@ private func rstream(_ arguments: [String], input: String = "", prefix: String) 
                 let output = stdout.fileHandleForReading.readDataToEndOfFile()
                 let error = stderr.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self)))
+                continuation.resume(
+                    returning: (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self)))
             } catch {
                 continuation.resume(throwing: error)
             }
@@ -109,9 +110,10 @@ struct CommandLineToolTests {
         stdin.fileHandleForWriting.write(Data(logged.utf8))
         try await withConnections(try sharedConfiguration()) { commands, _ in
             let key = "\(prefix):rs:log:killed"
-            #expect(await eventually {
-                (try? await commands.logEntries(at: key, after: 0, limit: nil))?.map(\.text).joined() == logged
-            })
+            #expect(
+                await eventually {
+                    (try? await commands.logEntries(at: key, after: 0, limit: nil))?.map(\.text).joined() == logged
+                })
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

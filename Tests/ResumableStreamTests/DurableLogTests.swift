@@ -1,7 +1,8 @@
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// With `durableLog`, a stream whose producer died is resumed from its log, up to its last append, by any
 /// instance, and ends with a clear error; a finished stream is served from its log.
@@ -11,8 +12,9 @@ struct DurableLogTests {
 
     /// A context over `backend` that gives up on an absent producer after 300 ms.
     private func context(_ backend: InMemoryBackend, log: ResumableStreamConfiguration.DurableLog? = nil) -> ResumableStreamContext {
-        ResumableStreamContext(configuration: .init(keyPrefix: "log", ackTimeout: .milliseconds(300), durableLog: log),
-                               publisher: backend, subscriber: backend)
+        ResumableStreamContext(
+            configuration: .init(keyPrefix: "log", ackTimeout: .milliseconds(300), durableLog: log),
+            publisher: backend, subscriber: backend)
     }
 
     /// A running sentinel with nobody listening (a producer that died), and `entries` in its log.
@@ -37,10 +39,12 @@ struct DurableLogTests {
     @Test func aDeadProducersLogIsReplayedFromAnyOffsetAndEndsWithAClearError() async throws {
         let backend = InMemoryBackend()
         // Overlapping entries (an append tried again after its reply was lost) give each character once.
-        try await deadProducer(backend, entries: [
-            StreamLogEntry(offset: 0, text: "Hello"), StreamLogEntry(offset: 5, text: ", wö"),
-            StreamLogEntry(offset: 5, text: ", wörld 😀"), StreamLogEntry(offset: 15, text: "!"),
-        ])
+        try await deadProducer(
+            backend,
+            entries: [
+                StreamLogEntry(offset: 0, text: "Hello"), StreamLogEntry(offset: 5, text: ", wö"),
+                StreamLogEntry(offset: 5, text: ", wörld 😀"), StreamLogEntry(offset: 15, text: "!"),
+            ])
         let context = context(backend)
         let fromThree = try await read(context.resumeExistingStream("s", skipCharacters: 3))
         #expect(fromThree.text == "lo, wörld 😀!" && fromThree.start == 3 && fromThree.error == .producerUnreachable)

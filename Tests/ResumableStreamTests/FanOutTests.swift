@@ -1,12 +1,14 @@
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 @Suite("Fan-out to followers", .timeLimit(.minutes(1)))
 struct FanOutTests {
     @Test func followerThatLeftIsDroppedAfterAPublishReachesNobody() async throws {
         let backend = InstrumentedBackend()
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(
+            configuration: .init(keyPrefix: "fanout", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let writer = Writer()
         let producer = try await context.resumableStream("s", makeStream: writer.source).created()
         var own = producer.makeAsyncIterator()
@@ -18,10 +20,11 @@ struct FanOutTests {
         }
         let listenerChannels = { backend.allPublishes.keys.filter { $0.contains(":rs:chunk:") } }
         // The follower has left once its relay dropped the subscription (a task of its own does).
-        #expect(await eventually {
-            for channel in listenerChannels() where (try? await backend.subscriberCount(of: channel)) != 0 { return false }
-            return true
-        })
+        #expect(
+            await eventually {
+                for channel in listenerChannels() where (try? await backend.subscriberCount(of: channel)) != 0 { return false }
+                return true
+            })
         for index in 0..<50 {
             writer.write("chunk \(index)")
             _ = try await own.next()
@@ -38,7 +41,8 @@ struct FanOutTests {
 
     @Test func tenFollowersGetEveryChunkInOrder() async throws {
         let backend = InstrumentedBackend()
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "fanout", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(
+            configuration: .init(keyPrefix: "fanout", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let writer = Writer()
         let producer = try await context.resumableStream("s", makeStream: writer.source).created()
         let followers = try await (0..<10).asyncMap { _ in try await context.resumeExistingStream("s").resumed() }

@@ -1,11 +1,13 @@
 import Foundation
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
 
+@testable import ResumableStream
+
 /// Real faults in a real Redis: a server of its own per test, killed, paused or with clients killed.
-@Suite("Faults: Redis killed, paused, connections killed", .enabled(if: !usesExternalRedis, "needs a redis-server it may kill"), .timeLimit(.minutes(1)))
+@Suite(
+    "Faults: Redis killed, paused, connections killed", .enabled(if: !usesExternalRedis, "needs a redis-server it may kill"), .timeLimit(.minutes(1)))
 struct FaultTests {
     /// Reads a stream to its end or its error, giving up (as a failure) after `limit`: never a hang.
     private func outcome(of stream: ResumableTextStream, within limit: Duration = .seconds(10)) async -> (text: String, error: (any Error)?) {
@@ -37,9 +39,10 @@ struct FaultTests {
         try await server.restart()
         // New streams work within a second of Redis being back.
         let fresh = Writer()
-        #expect(await eventually(within: .seconds(1)) {
-            (try? await context.resumableStream("after", makeStream: fresh.source).stream) != nil
-        })
+        #expect(
+            await eventually(within: .seconds(1)) {
+                (try? await context.resumableStream("after", makeStream: fresh.source).stream) != nil
+            })
         fresh.close()
         for writer in writers { writer.close() }
 
@@ -171,8 +174,9 @@ struct FaultTests {
         child.standardOutput = FileHandle.nullDevice
         try child.run()
         input.fileHandleForWriting.write(Data("before the crash\n".utf8))
-        let context = ResumableStreamContext(redis: try RedisConfiguration(url: server.url),
-                                             configuration: .init(keyPrefix: "crash", ackTimeout: .seconds(1), watchdogInterval: .milliseconds(300)))
+        let context = ResumableStreamContext(
+            redis: try RedisConfiguration(url: server.url),
+            configuration: .init(keyPrefix: "crash", ackTimeout: .seconds(1), watchdogInterval: .milliseconds(300)))
         #expect(await eventually { (try? await context.hasExistingStream("crashy")) == .inProgress })
         let follower = try await context.resumeExistingStream("crashy").resumed()
         kill(child.processIdentifier, SIGKILL)

@@ -1,7 +1,8 @@
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// One fast stream with many followers must not make Redis close the subscriber connection that every stream
 /// of the followers' process shares (its pub/sub output-buffer limit; made small here, 32 MB by default). A
@@ -32,8 +33,10 @@ struct FlowControlTests {
         let lightOwn = try await producing.resumableStream("light", makeStream: light.source).created()
         var heavyFollowers: [ResumableTextStream] = []
         for _ in 0..<10 { heavyFollowers.append(try await following.resumeExistingStream("heavy").resumed()) }
-        let lightFollowers = [try await following.resumeExistingStream("light").resumed(),
-                              try await following.resumeExistingStream("light").resumed()]
+        let lightFollowers = [
+            try await following.resumeExistingStream("light").resumed(),
+            try await following.resumeExistingStream("light").resumed(),
+        ]
         let heavyReaders = heavyFollowers.map { follower in Task { await readAll(follower) } }
         let lightReaders = lightFollowers.map { follower in Task { await readAll(follower) } }
         let block = String(repeating: "0123456789abcdef", count: 1024)
@@ -193,20 +196,22 @@ struct FlowControlTests {
     func lostConfirmationsHoldNothingBack(_ loss: Loss) async throws {
         let toLose = Locked(3)
         let loses: @Sendable (String) -> Bool = { message in
-            message.hasPrefix(#"{"received""#) && toLose.withLock { remaining in
-                defer { remaining = max(0, remaining - 1) }
-                return remaining > 0
+            message.hasPrefix(#"{"received""#)
+                && toLose.withLock { remaining in
+                    defer { remaining = max(0, remaining - 1) }
+                    return remaining > 0
+                }
+        }
+        let backend =
+            switch loss {
+            case .failedPublish:
+                InstrumentedBackend(failsEnqueued: { message, _ in loses(message) })
+            case .subscriptionGap:
+                InstrumentedBackend(rewriteIncoming: { _, _, message in
+                    if case .message(let text) = message, loses(text) { return .gap }
+                    return message
+                })
             }
-        }
-        let backend = switch loss {
-        case .failedPublish:
-            InstrumentedBackend(failsEnqueued: { message, _ in loses(message) })
-        case .subscriptionGap:
-            InstrumentedBackend(rewriteIncoming: { _, _, message in
-                if case .message(let text) = message, loses(text) { return .gap }
-                return message
-            })
-        }
         let configuration = ResumableStreamConfiguration(ackTimeout: handshakePatience, watchdogInterval: .milliseconds(100), followerWindow: 1024)
         let context = ResumableStreamContext(configuration: configuration, publisher: backend, subscriber: backend)
         let writer = Writer()

@@ -1,5 +1,6 @@
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// Frames for Swift followers, and how a follower orders them, without a backend.
 @Suite("Chunk frames and their sequencing", .timeLimit(.minutes(1)))
@@ -23,19 +24,25 @@ struct FrameTests {
 
     @Test func plainTextAndMalformedFramesAreNotFrames() {
         let hex = identity.hex
-        for message in ["", "plain text", WireProtocol.doneMessage, "\u{1}", "\u{1}X\(hex)1:a", "\u{1}F\(hex):a",
-                        "\u{1}F\(hex)12a", "\u{1}F\(hex.uppercased())1:a", "\u{1}Fzzzzzzzz1:a", "\u{1}F\(hex)-1:a",
-                        "\u{1}F\(hex)1234567890123456789:a", "\u{1}E\(hex)5:trailing", "\u{1}F\(hex.prefix(4))"] {
+        for message in [
+            "", "plain text", WireProtocol.doneMessage, "\u{1}", "\u{1}X\(hex)1:a", "\u{1}F\(hex):a",
+            "\u{1}F\(hex)12a", "\u{1}F\(hex.uppercased())1:a", "\u{1}Fzzzzzzzz1:a", "\u{1}F\(hex)-1:a",
+            "\u{1}F\(hex)1234567890123456789:a", "\u{1}E\(hex)5:trailing", "\u{1}F\(hex.prefix(4))",
+        ] {
             #expect(ChunkFrame.parse(message) == nil, "\(message.debugDescription)")
         }
     }
 
     @Test func resumeRequestsAskForFramesWithAFieldTypeScriptIgnores() {
         let windowed = Framing(window: 4096)
-        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, framing: Framing()) == #"{"listenerId":"L","skipCharacters":3,"framing":1}"#)
-        #expect(RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, framing: windowed) == #"{"listenerId":"L","framing":1,"window":4096}"#)
+        #expect(
+            RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, framing: Framing())
+                == #"{"listenerId":"L","skipCharacters":3,"framing":1}"#)
+        #expect(
+            RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, framing: windowed) == #"{"listenerId":"L","framing":1,"window":4096}"#)
         #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing()))
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: windowed))
+        #expect(
+            RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: windowed))
         #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0))
         #expect(RequestMessage.parse(#"{"listenerId":"L","framing":"1"}"#) == .resume(listenerID: "L", skipCharacters: 0))
     }
@@ -45,7 +52,9 @@ struct FrameTests {
             let request = #"{"listenerId":"L","framing":1,"window":"# + window + "}"
             #expect(RequestMessage.parse(request) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing(window: clamped)))
         }
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":"big"}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing()))
+        #expect(
+            RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":"big"}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing())
+        )
     }
 
     @Test func confirmationsAreNeverTakenForResumeRequests() {

@@ -1,13 +1,15 @@
 import Foundation
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// Swift followers of Swift producers get the exact text, with no error, through the faults that used to leave
 /// holes or end them: the producer's command connection killed with publishes in flight, the followers'
 /// subscriber connection killed mid-stream, and another stream's producer made to publish into their channel.
-@Suite("Gap-free followers of Swift producers", .enabled(if: !usesExternalRedis, "needs a redis-server whose clients it kills"), .timeLimit(.minutes(1)))
+@Suite(
+    "Gap-free followers of Swift producers", .enabled(if: !usesExternalRedis, "needs a redis-server whose clients it kills"), .timeLimit(.minutes(1)))
 struct GapFreeTests {
     private let lines = (0..<3_000).map { "line \($0) of a stream that must arrive whole\n" }
 
@@ -98,11 +100,13 @@ struct GapFreeTests {
             async let followerB = context.resumeExistingStream("B")
             var requests = watched.makeAsyncIterator()
             guard case .message(let bytes)? = await requests.next(),
-                  case .resume(let listener, _, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
+                case .resume(let listener, _, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
             else { Issue.record("no request seen"); return }
             let follower = try await followerB.resumed()
-            for forged in [RequestMessage.encodeResume(listenerID: listener, skipCharacters: nil),
-                           RequestMessage.encodeResume(listenerID: listener, skipCharacters: nil, framing: Framing())] {
+            for forged in [
+                RequestMessage.encodeResume(listenerID: listener, skipCharacters: nil),
+                RequestMessage.encodeResume(listenerID: listener, skipCharacters: nil, framing: Framing()),
+            ] {
                 #expect(try await commands.publish(forged, to: keysA.requests) == 1)
             }
             writerA.write(" and more of A")

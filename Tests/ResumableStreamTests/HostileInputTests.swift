@@ -1,17 +1,20 @@
 import Foundation
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 @Suite("Hostile and unusual input", .timeLimit(.minutes(1)))
 struct HostileInputTests {
     /// Random bytes, JSON-shaped text with wrong types, NaN-like and huge numbers, deep nesting, invalid UTF-8.
     static func hostileRequest(_ random: inout SplitMix64) -> String {
-        let pieces = ["{", "}", "[", "]", "\"listenerId\"", "\"skipCharacters\"", "\"stop\"", "\"generation\"", "\"framing\"", "\"window\"",
-                      "\"received\"", "\"listener\"", ":", ",", "null", "true",
-                      "false", "-", "1e309", "NaN", "-0", "2.5", "99999999999999999999999", "\"\\u0000\"", "\"😀\"", "\"",
-                      "\\", "\u{FFFD}", " ", "\n"]
+        let pieces = [
+            "{", "}", "[", "]", "\"listenerId\"", "\"skipCharacters\"", "\"stop\"", "\"generation\"", "\"framing\"", "\"window\"",
+            "\"received\"", "\"listener\"", ":", ",", "null", "true",
+            "false", "-", "1e309", "NaN", "-0", "2.5", "99999999999999999999999", "\"\\u0000\"", "\"😀\"", "\"",
+            "\\", "\u{FFFD}", " ", "\n",
+        ]
         switch random.next() % 4 {
         case 0:
             let bytes = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -23,7 +26,8 @@ struct HostileInputTests {
             return String(repeating: "[{\"listenerId\":", count: depth)
         default:
             let skip = ["null", "-5", "1e300", "\"7\"", "[1]", "{}", "3.99", "-1e300", "true"][Int(random.next() % 9)]
-            let id = ["\"L\"", "1", "null", "\"\"", "[\"L\"]", "\"\(String(repeating: "x", count: Int(random.next() % 300)))\""][Int(random.next() % 6)]
+            let id = ["\"L\"", "1", "null", "\"\"", "[\"L\"]", "\"\(String(repeating: "x", count: Int(random.next() % 300)))\""][
+                Int(random.next() % 6)]
             let framing = random.next() % 2 == 0 ? "" : ",\"framing\":1,\"window\":\(skip)"
             return "{\"listenerId\":\(id),\"skipCharacters\":\(skip)\(framing)}"
         }
@@ -61,7 +65,10 @@ struct HostileInputTests {
                 #expect(try await own.next() == "still ")
                 var random = SplitMix64(state: 42)
                 let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "target")
-                let garbage = (0..<500).map { _ in Self.hostileRequest(&random) } + [String(repeating: "{", count: 1 << 20), RequestMessage.encodeGeneration("forged")]
+                let garbage =
+                    (0..<500).map { _ in Self.hostileRequest(&random) } + [
+                        String(repeating: "{", count: 1 << 20), RequestMessage.encodeGeneration("forged"),
+                    ]
                 for text in garbage { _ = try await commands.publish(text, to: keys.requests) }
                 let follower = try await context.resumeExistingStream("target").resumed()
                 writer.write("fine")
@@ -108,10 +115,13 @@ struct HostileInputTests {
     @Test func fiftyMegabyteStreamReplaysByteExact() async throws {
         // This is about bytes, not timing: a sanitizer build takes seconds to cut 50 MB into its replay, and
         // the replay arrives faster than a debug build's reader takes it.
-        try await withContext(.redis, configure: {
-            $0.ackTimeout = .seconds(30)
-            $0.followerBacklogLimit = nil
-        }) { context in
+        try await withContext(
+            .redis,
+            configure: {
+                $0.ackTimeout = .seconds(30)
+                $0.followerBacklogLimit = nil
+            }
+        ) { context in
             let writer = Writer()
             let producer = try await context.resumableStream("big", makeStream: writer.source).created()
             var own = producer.makeAsyncIterator()

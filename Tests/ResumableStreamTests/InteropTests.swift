@@ -1,8 +1,9 @@
 import Foundation
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// The TypeScript side spoken by hand on raw connections: a Swift producer must answer a TypeScript consumer
 /// byte for byte, and a Swift consumer must follow a TypeScript producer.
@@ -93,7 +94,11 @@ struct InteropTests {
             let request = String(decoding: bytes, as: UTF8.self)
             // The TypeScript consumer's fields and order, plus the request for frames, which a TypeScript
             // producer ignores: it answers in plain text, and the consumer takes that.
-            #expect(request.wholeMatch(of: #/\{"listenerId":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","skipCharacters":5,"framing":1,"window":65536\}/#) != nil, "\(request)")
+            #expect(
+                request.wholeMatch(
+                    of:
+                        #/\{"listenerId":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","skipCharacters":5,"framing":1,"window":65536\}/#
+                ) != nil, "\(request)")
             let listener = String(request.dropFirst(15).prefix(36))
             #expect(try await wire.commands.publish("replay ", to: wire.chunks(listener)) == 1)
             _ = try await wire.commands.publish("live 中文", to: wire.chunks(listener))

@@ -1,5 +1,6 @@
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 @Suite("The lock that guards shared state", .timeLimit(.minutes(1)))
 struct LockedTests {

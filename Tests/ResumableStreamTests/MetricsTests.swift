@@ -1,6 +1,7 @@
 import MetricsTestKit
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 @Suite("Metrics", .timeLimit(.minutes(1)))
 struct MetricsTests {

@@ -1,5 +1,6 @@
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// The producer's rules, transition by transition, without a backend.
 @Suite("Producer state machine", .timeLimit(.minutes(1)))
@@ -122,8 +123,9 @@ struct ProducerStateMachineTests {
     @Test func aWindowHoldsTextBackUntilTheFollowerConfirmsAndThenSendsItMerged() throws {
         var machine = try answering(String(repeating: "a", count: 1500))
         // The replay is cut at the window.
-        #expect(resume(&machine, "W", from: 100, framed: true, window: 1024)
-            == Delivery(channel: "W", text: String(repeating: "a", count: 1024), offset: 100))
+        #expect(
+            resume(&machine, "W", from: 100, framed: true, window: 1024)
+                == Delivery(channel: "W", text: String(repeating: "a", count: 1024), offset: 100))
         _ = resume(&machine, "U", from: 0, framed: true)
         // The unlimited listener takes the live chunk; the full one waits.
         #expect(try append("b", to: &machine) == .init(catchUps: [], audience: .init(framed: ["U"]), offset: 1500))
@@ -142,8 +144,9 @@ struct ProducerStateMachineTests {
 
     @Test func aWindowNeverCutsASurrogatePair() throws {
         var machine = try answering(String(repeating: "a", count: 1023) + "😀" + "b")
-        #expect(resume(&machine, "W", from: 0, framed: true, window: 1024)
-            == Delivery(channel: "W", text: String(repeating: "a", count: 1023), offset: 0))
+        #expect(
+            resume(&machine, "W", from: 0, framed: true, window: 1024)
+                == Delivery(channel: "W", text: String(repeating: "a", count: 1023), offset: 0))
         #expect(machine.received(on: "W", upTo: 1023) == Delivery(channel: "W", text: "😀b", offset: 1023))
     }
 
@@ -161,8 +164,9 @@ struct ProducerStateMachineTests {
         machine.finish()
         #expect(machine.finalised().deliveries.isEmpty)
         #expect(machine.isServingFramedListeners)
-        #expect(machine.received(on: "W", upTo: 1024)
-            == Delivery(channel: "W", text: String(repeating: "a", count: 976), offset: 1024, endsStream: true))
+        #expect(
+            machine.received(on: "W", upTo: 1024)
+                == Delivery(channel: "W", text: String(repeating: "a", count: 976), offset: 1024, endsStream: true))
         #expect(!machine.isServingFramedListeners)
     }
 

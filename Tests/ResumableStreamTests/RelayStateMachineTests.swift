@@ -1,5 +1,6 @@
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// The relay's rules, transition by transition, on a clock the test moves.
 @Suite("Relay state machine", .timeLimit(.minutes(1)))

@@ -1,8 +1,9 @@
 import Foundation
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// What this package does better than the TypeScript original, each against real Redis.
 @Suite("Beyond the original: handshake, expiry, watchdog, errors, stop, lifetime", .timeLimit(.minutes(1)))
@@ -32,10 +33,13 @@ struct ReliabilityTests {
 
     @Test func consumerNeverRepeatsAListenerIdAndGivesUpAtTheAckTimeout() async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
-            try await withContext(.redis, configure: {
-                $0.ackTimeout = .milliseconds(1500)
-                $0.ackRetryInterval = .milliseconds(100)
-            }) { context in
+            try await withContext(
+                .redis,
+                configure: {
+                    $0.ackTimeout = .milliseconds(1500)
+                    $0.ackRetryInterval = .milliseconds(100)
+                }
+            ) { context in
                 // Connect both of the context's connections first, so the ack budget is not spent connecting.
                 _ = try await context.resumableStream("warm-up") { AsyncStream<String> { $0.finish() } }.stream?.collect()
                 let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "mute")
@@ -113,7 +117,7 @@ struct ReliabilityTests {
         var incoming = requests.makeAsyncIterator()
         async let consumer = context.resumeExistingStream(streamID)
         guard case .message(let bytes) = await incoming.next(),
-              case .resume(let listener, _, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
+            case .resume(let listener, _, _)? = RequestMessage.parse(String(decoding: bytes, as: UTF8.self))
         else { throw ResumableStreamError.producerUnreachable }
         try await answer(keys, keys.chunks(for: listener))
         return try await consumer.resumed()
@@ -139,7 +143,8 @@ struct ReliabilityTests {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             try await withContext(.redis, configure: { $0.watchdogInterval = .milliseconds(200) }) { context in
                 // The producer finishes: DONE in the sentinel, unsubscribed, but the DONE message is lost.
-                let stream = try await followHandMadeProducer("lost-done", context: context, commands: commands, subscriber: subscriber) { keys, listener in
+                let stream = try await followHandMadeProducer("lost-done", context: context, commands: commands, subscriber: subscriber) {
+                    keys, listener in
                     _ = try await commands.publish("all of it", to: listener)
                     try await commands.set(keys.sentinel, to: "DONE", expiresIn: .seconds(60))
                 }
@@ -336,10 +341,11 @@ struct ReliabilityTests {
                 #expect(await context.drain(timeout: .seconds(5)))
                 return context.configuration.keyPrefix
             }
-            #expect(await eventually {
-                guard case .array(let channels)? = try? await commands.send(["PUBSUB", "CHANNELS", .string("\(prefix):*")]) else { return false }
-                return channels.isEmpty
-            })
+            #expect(
+                await eventually {
+                    guard case .array(let channels)? = try? await commands.send(["PUBSUB", "CHANNELS", .string("\(prefix):*")]) else { return false }
+                    return channels.isEmpty
+                })
             let keys = try await commands.send(["KEYS", .string("\(prefix):*")])
             #expect(keys == .array([.bulkString(Array("\(prefix):rs:sentinel:tidy".utf8))]))
         }

@@ -1,7 +1,8 @@
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// `createNewResumableStream` called again for an id whose producer still runs (the TypeScript package then
 /// has two producers answering every consumer, interleaving two replays): here the newest producer answers
@@ -81,7 +82,8 @@ struct ReplacementTests {
             guard case .generation? = RequestMessage.parse(message) else { return }
             _ = try await base.publish(RequestMessage.encodeResume(listenerID: "early", skipCharacters: nil), to: channel)
         }
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "race", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(
+            configuration: .init(keyPrefix: "race", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let oldWriter = Writer()
         let newWriter = Writer()
         let oldOwn = try await context.resumableStream("chat", makeStream: oldWriter.source).created()
@@ -113,12 +115,15 @@ struct ReplacementTests {
         let lost = Locked(false)
         let backend = InstrumentedBackend(rewriteIncoming: { _, subscription, message in
             guard subscription == losingSubscription, case .message(let text) = message,
-                  case .generation? = RequestMessage.parse(text),
-                  lost.withLock({ lost in defer { lost = true }; return !lost })
+                case .generation? = RequestMessage.parse(text),
+                lost.withLock({ lost in
+                    defer { lost = true }; return !lost
+                })
             else { return message }
             return .gap
         })
-        let context = ResumableStreamContext(configuration: .init(keyPrefix: "lost", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
+        let context = ResumableStreamContext(
+            configuration: .init(keyPrefix: "lost", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
         let oldWriter = Writer()
         let newWriter = Writer()
         let oldOwn = try await context.resumableStream("chat", makeStream: oldWriter.source).created()
@@ -161,9 +166,12 @@ struct FencedStepTests {
             #expect(try await publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
             // Finished: no refresh, even by the owner, so the DONE keeps its own expiry.
             #expect(try await publisher.setValues([(sentinel, "DONE", .seconds(3600))], fencedBy: generation, token: "successor"))
-            #expect(try await !publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
+            #expect(
+                try await !publisher.extendExpiry(of: sentinel, to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
             // A missing key is not created.
-            #expect(try await !publisher.extendExpiry(of: uniqueName("missing"), to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
+            #expect(
+                try await !publisher.extendExpiry(
+                    of: uniqueName("missing"), to: .seconds(60), unlessItHolds: "DONE", fencedBy: generation, token: "successor"))
             if let commands = publisher as? RedisCommandConnection {
                 let ttl = try #require(try await commands.send(["TTL", .string(sentinel)]).int)
                 #expect(ttl > 3000, "the finished sentinel's expiry was shortened to \(ttl) s")

@@ -1,7 +1,8 @@
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// With `finishedStreamRetention`, a client that comes back after the end gets the rest of the stream from
 /// any instance, without its producer; one that does not say where it is gets `.alreadyDone`, as in

@@ -1,7 +1,8 @@
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// The sentinel's states and transitions, on both backends, read back from the keys themselves.
 @Suite("The sentinel key", .timeLimit(.minutes(1)))

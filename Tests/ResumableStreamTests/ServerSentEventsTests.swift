@@ -1,6 +1,7 @@
 import Foundation
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 @Suite("Server-sent events", .timeLimit(.minutes(1)))
 struct ServerSentEventsTests {
@@ -89,7 +90,9 @@ struct ServerSentEventsTests {
     /// client's number, and saturate rather than trap.
     @Test func idsFromAnUnknownStartCountFromTheClientsOffsetAndSaturate() async throws {
         var events: [String] = []
-        for try await event in ResumableTextStream(of: "abc", startOffset: nil, endingWith: nil).serverSentEvents(startingAt: .max - 1, retry: nil, endEvent: nil) {
+        for try await event in ResumableTextStream(of: "abc", startOffset: nil, endingWith: nil).serverSentEvents(
+            startingAt: .max - 1, retry: nil, endEvent: nil)
+        {
             events.append(event)
         }
         #expect(events == ["id: \(Int.max)\ndata: \"abc\"\n\n"])
@@ -138,7 +141,9 @@ struct ServerSentEventsTests {
     func theEndEventMarksANormalEndAndTheFailureEventAFinalFailure(_ failure: ResumableStreamError, name: String?) async throws {
         var events: [String] = []
         await #expect(throws: failure) {
-            for try await event in ResumableTextStream(of: "abc", startOffset: 0, endingWith: failure).serverSentEvents(retry: nil) { events.append(event) }
+            for try await event in ResumableTextStream(of: "abc", startOffset: 0, endingWith: failure).serverSentEvents(retry: nil) {
+                events.append(event)
+            }
         }
         #expect(events == ["id: 3\ndata: \"abc\"\n\n"] + (name.map { ["event: failed\ndata: \"\($0)\"\n\n"] } ?? []))
         var ended: [String] = []

@@ -20,14 +20,15 @@ struct ServiceLifecycleTests {
         writer.write("started before ")
         await group.triggerGracefulShutdown()
         // The service group tells the context, which refuses new streams from then on...
-        #expect(await eventually {
-            do {
-                _ = try await context.resumableStream("new") { AsyncStream<String> { $0.finish() } }
-                return false
-            } catch {
-                return error as? ResumableStreamError == .shuttingDown
-            }
-        })
+        #expect(
+            await eventually {
+                do {
+                    _ = try await context.resumableStream("new") { AsyncStream<String> { $0.finish() } }
+                    return false
+                } catch {
+                    return error as? ResumableStreamError == .shuttingDown
+                }
+            })
         // ...while the running producer goes on: the context waits for it, up to the grace period.
         #expect(context.activeProducerCount == 1)
         writer.write("and finished after the signal")

@@ -1,8 +1,9 @@
 import MetricsTestKit
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// A 1 KiB chunk that says where it is in the stream.
 private func numberedChunk(_ index: Int) -> String {
@@ -47,9 +48,10 @@ struct SlowFollowerTests {
                 }
                 written += 32 * 1024
                 let target = written
-                #expect(await eventually(within: .seconds(10)) {
-                    progress.withLock { taken in taken.count == 4 && taken.values.allSatisfy { $0 == target } }
-                })
+                #expect(
+                    await eventually(within: .seconds(10)) {
+                        progress.withLock { taken in taken.count == 4 && taken.values.allSatisfy { $0 == target } }
+                    })
             }
             while slowFollowerDrops() == 0, written < 1024 * 1024 { await writeBurst() }
             #expect(await eventually(within: .seconds(10)) { slowFollowerDrops() > 0 })

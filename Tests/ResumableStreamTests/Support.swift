@@ -3,8 +3,9 @@ import Logging
 import Metrics
 import RedisBridge
 import RedisTestSupport
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// The two backends every protocol test runs against.
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -85,8 +86,9 @@ func makeContext(
     case .redis:
         return ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration, logger: logger, metricsFactory: factory)
     case .inMemory:
-        return ResumableStreamContext(configuration: configuration, publisher: memory, subscriber: memory, logger: logger,
-                                      ownedConnections: nil, metricsFactory: factory, tracer: nil)
+        return ResumableStreamContext(
+            configuration: configuration, publisher: memory, subscriber: memory, logger: logger,
+            ownedConnections: nil, metricsFactory: factory, tracer: nil)
     }
 }
 
@@ -163,7 +165,9 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     func setValues(_ values: [(key: String, value: String, expiresIn: Duration)], fencedBy fence: String, token: String) async throws -> Bool {
         try await base.setValues(values, fencedBy: fence, token: token)
     }
-    func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
+    func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws
+        -> Bool
+    {
         try await base.extendExpiry(of: key, to: duration, unlessItHolds: finalValue, fencedBy: fence, token: token)
     }
     func setExpiry(of key: String, to duration: Duration) async throws { try await base.setExpiry(of: key, to: duration) }

@@ -1,5 +1,6 @@
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// The hand-over from a producer's source or a follower's relay to the stream's one reader.
 @Suite("Text queue", .timeLimit(.minutes(1)))

@@ -1,8 +1,9 @@
 import InMemoryTracing
 import RedisBridge
-@testable import ResumableStream
 import Testing
 import Tracing
+
+@testable import ResumableStream
 
 /// Each call that makes or follows a stream is a span: its name is the call, its attributes the stream, the
 /// request channel, the skip and the outcome; an error is recorded on it.
@@ -27,8 +28,10 @@ struct TracingTests {
         await context.shutdown(gracePeriod: .seconds(5))
 
         let spans = tracer.finishedSpans.map { span in
-            (span.operationName, span.kind, span.attributes[StreamTracing.streamIDAttribute]?.toSpanAttribute(),
-             span.attributes[StreamTracing.skipAttribute]?.toSpanAttribute(), span.attributes[StreamTracing.outcomeAttribute]?.toSpanAttribute())
+            (
+                span.operationName, span.kind, span.attributes[StreamTracing.streamIDAttribute]?.toSpanAttribute(),
+                span.attributes[StreamTracing.skipAttribute]?.toSpanAttribute(), span.attributes[StreamTracing.outcomeAttribute]?.toSpanAttribute()
+            )
         }
         let expected: [(String, SpanKind, SpanAttribute?, SpanAttribute?, SpanAttribute?)] = [
             ("resumableStream", .internal, .string("traced"), nil, .string("created")),

@@ -1,6 +1,7 @@
 import RedisBridge
-@testable import ResumableStream
 import Testing
+
+@testable import ResumableStream
 
 /// The parts of the wire protocol that need no server: JavaScript `slice` in UTF-16, the request format.
 @Suite("Wire protocol units", .timeLimit(.minutes(1)))
@@ -34,8 +35,12 @@ struct WireProtocolTests {
     @Test func resumeRequestsAreTheTypeScriptBytes() {
         let id = "714b144b-9c17-47f7-a03c-f373ae4fee6a"
         #expect(RequestMessage.encodeResume(listenerID: id, skipCharacters: nil) == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a"}"#)
-        #expect(RequestMessage.encodeResume(listenerID: id, skipCharacters: 0) == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a","skipCharacters":0}"#)
-        #expect(RequestMessage.encodeResume(listenerID: id, skipCharacters: -3) == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a","skipCharacters":-3}"#)
+        #expect(
+            RequestMessage.encodeResume(listenerID: id, skipCharacters: 0)
+                == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a","skipCharacters":0}"#)
+        #expect(
+            RequestMessage.encodeResume(listenerID: id, skipCharacters: -3)
+                == #"{"listenerId":"714b144b-9c17-47f7-a03c-f373ae4fee6a","skipCharacters":-3}"#)
     }
 
     @Test func requestsParseAsATypeScriptProducerReadsThem() {
@@ -51,8 +56,10 @@ struct WireProtocolTests {
     }
 
     @Test func malformedRequestsAreIgnored() {
-        for text in ["", "null", "[]", "42", "{", #"{"listenerId":5}"#, #"{"listenerId":""}"#, "\u{FFFD}\u{0}",
-                     String(repeating: "[", count: 100_000), #"{"listenerId":"\#(String(repeating: "x", count: 20_000))"}"#] {
+        for text in [
+            "", "null", "[]", "42", "{", #"{"listenerId":5}"#, #"{"listenerId":""}"#, "\u{FFFD}\u{0}",
+            String(repeating: "[", count: 100_000), #"{"listenerId":"\#(String(repeating: "x", count: 20_000))"}"#,
+        ] {
             #expect(RequestMessage.parse(text) == nil, "accepted \(text.prefix(40))")
         }
     }

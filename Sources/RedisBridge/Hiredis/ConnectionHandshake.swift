@@ -13,11 +13,12 @@ struct ConnectionHandshake {
     init(_ configuration: RedisConfiguration) {
         var steps: [Step] = []
         if let password = configuration.password {
-            let command: [RESPArgument] = if let username = configuration.username {
-                ["AUTH", .string(username), .string(password)]
-            } else {
-                ["AUTH", .string(password)]
-            }
+            let command: [RESPArgument] =
+                if let username = configuration.username {
+                    ["AUTH", .string(username), .string(password)]
+                } else {
+                    ["AUTH", .string(password)]
+                }
             steps.append(Step(command: command, isAuthentication: true))
         }
         if configuration.database != 0 {

@@ -1,6 +1,7 @@
 import CHiredis
 import Dispatch
 import Logging
+
 /// One hiredis async context, from connect to free: the ``ConnectionHandshake``, commands with their replies
 /// matched in order (``AwaitedReplies``), subscription pushes, the connect timeout and the reply timeout
 /// (hiredis 0.14 has no timeouts of its own).
@@ -52,10 +53,11 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     /// Starts connecting; the outcome arrives as an ``Event``.
     func start(_ endpoint: ResolvedEndpoint) {
-        let created: UnsafeMutablePointer<redisAsyncContext>? = switch endpoint {
-        case .tcp(let address, let port): redisAsyncConnect(address, Int32(port))
-        case .unixSocket(let path): redisAsyncConnectUnix(path)
-        }
+        let created: UnsafeMutablePointer<redisAsyncContext>? =
+            switch endpoint {
+            case .tcp(let address, let port): redisAsyncConnect(address, Int32(port))
+            case .unixSocket(let path): redisAsyncConnectUnix(path)
+            }
         guard let created else { return failBeforeContext("out of memory") }
         guard chiredis_context_err(created) == 0 else {
             let reason = String(cString: chiredis_context_errstr(created))
@@ -129,15 +131,17 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         var remaining = steps.count
         guard remaining > 0 else { return becomeReady() }
         for step in steps {
-            enqueue(step.command, .callback { [self] result in
-                switch result {
-                case .success:
-                    remaining -= 1
-                    if remaining == 0, closeReason == nil { becomeReady() }
-                case .failure(let error):
-                    abort(ConnectionHandshake.failure(of: step, error))
-                }
-            })
+            enqueue(
+                step.command,
+                .callback { [self] result in
+                    switch result {
+                    case .success:
+                        remaining -= 1
+                        if remaining == 0, closeReason == nil { becomeReady() }
+                    case .failure(let error):
+                        abort(ConnectionHandshake.failure(of: step, error))
+                    }
+                })
         }
     }
 
@@ -146,8 +150,9 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         guard let reply else { return entry.complete(.failure(lostConnectionError())) }
         if case .discard = entry {
             if reply.pointee.type == REDIS_REPLY_ERROR {
-                logger.debug("redis error reply to a command sent without waiting",
-                             metadata: ["redis.error": "\(RedisValue.text(of: reply.pointee))"])
+                logger.debug(
+                    "redis error reply to a command sent without waiting",
+                    metadata: ["redis.error": "\(RedisValue.text(of: reply.pointee))"])
             }
             return
         }
@@ -177,9 +182,11 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         isReady = false
         connectTimer?.cancel()
         replyTimeoutTimer?.cancel()
-        let error = closeReason ?? (wasReady
-            ? .connectionLost(reason ?? "the server closed the connection")
-            : .connectionFailed(reason ?? "the connection closed during the handshake"))
+        let error =
+            closeReason
+            ?? (wasReady
+                ? .connectionLost(reason ?? "the server closed the connection")
+                : .connectionFailed(reason ?? "the connection closed during the handshake"))
         closeReason = error
         // hiredis already failed every pending callback with a NULL reply; this only catches stragglers.
         for entry in awaited.removeAll() { entry.complete(.failure(error)) }

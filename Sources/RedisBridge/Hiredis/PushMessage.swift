@@ -11,8 +11,8 @@ enum PushMessage {
     init?(copying reply: UnsafePointer<redisReply>) {
         let push = reply.pointee
         guard push.type == REDIS_REPLY_ARRAY, push.elements >= 3,
-              let kind = push.element[0]?.pointee, let name = push.element[1]?.pointee,
-              let payload = push.element[2]?.pointee, let first = kind.str?.pointee
+            let kind = push.element[0]?.pointee, let name = push.element[1]?.pointee,
+            let payload = push.element[2]?.pointee, let first = kind.str?.pointee
         else { return nil }
         let channel = RedisValue.text(of: name)
         // The kind by its length and first letter, case-insensitively: no string is made for it.

@@ -1,4 +1,3 @@
-
 /// A publisher and subscriber in one, inside the process, without Redis: for single-instance applications
 /// and fast tests. Keys expire like Redis keys; messages go to the subscribers of a channel at once, in order.
 ///
@@ -51,7 +50,9 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
     /// An empty backend.
     public init() {}
 
-    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool) {
+    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (
+        created: Bool, flagExists: Bool
+    ) {
         state.withLock { state in
             guard state.live(key) == nil else { return (false, false) }
             state.entries[key] = Entry(value: value, expiry: .now + expiresIn)
@@ -87,7 +88,9 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         }
     }
 
-    public func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
+    public func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String)
+        async throws -> Bool
+    {
         let expiry = ContinuousClock.now + duration
         return state.withLock { state in
             state.fenced(by: fence, token: token, expiry: expiry) { state in

@@ -16,7 +16,9 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return 1 + redis.call('EXISTS', KEYS[2])
         """
 
-    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool) {
+    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (
+        created: Bool, flagExists: Bool
+    ) {
         let reply = try await eval(Self.claimScript, keys: [key, flag], arguments: [.string(value), .milliseconds(expiresIn)])
         guard let outcome = reply.int, (0...2).contains(outcome) else { throw RedisError.unexpectedReply("claim script") }
         return (outcome > 0, outcome == 2)
@@ -55,8 +57,11 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return redis.call('PEXPIRE', KEYS[1], ARGV[1])
         """
 
-    public func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool {
-        let reply = try await eval(Self.fencedExtendScript, keys: [key, fence], arguments: [.milliseconds(duration), .string(finalValue), .string(token)])
+    public func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String)
+        async throws -> Bool
+    {
+        let reply = try await eval(
+            Self.fencedExtendScript, keys: [key, fence], arguments: [.milliseconds(duration), .string(finalValue), .string(token)])
         return reply.int == 1
     }
 
@@ -93,10 +98,12 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         """
 
     public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws {
-        _ = try await eval(Self.logAppendScript, keys: [key], arguments: [
-            .string(entry.id), .string(String(entry.offset)), .string(entry.isEnd ? "e" : "t"), .string(entry.text),
-            .milliseconds(expiresIn),
-        ])
+        _ = try await eval(
+            Self.logAppendScript, keys: [key],
+            arguments: [
+                .string(entry.id), .string(String(entry.offset)), .string(entry.isEnd ? "e" : "t"), .string(entry.text),
+                .milliseconds(expiresIn),
+            ])
     }
 
     public func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry] {
@@ -106,7 +113,7 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return try entries.map { entry in
             // [id, [field, value, ...]]
             guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1], fields.count == 4,
-                  fields[0].string == "o", let start = fields[1].int, let kind = fields[2].string
+                fields[0].string == "o", let start = fields[1].int, let kind = fields[2].string
             else { throw RedisError.unexpectedReply("XRANGE entry") }
             return kind == "e" ? .end(length: start) : StreamLogEntry(offset: start, text: fields[3].string ?? "")
         }
@@ -114,7 +121,7 @@ extension RedisCommandConnection: ResumableStreamPublisher {
 
     public func subscriberCount(of channel: String) async throws -> Int {
         guard case .array(let reply) = try await send(["PUBSUB", "NUMSUB", .string(channel)]),
-              reply.count == 2, let count = reply[1].int
+            reply.count == 2, let count = reply[1].int
         else { throw RedisError.unexpectedReply("PUBSUB NUMSUB") }
         return count
     }

@@ -25,7 +25,8 @@ public protocol ResumableStreamPublisher: Sendable {
     /// a value other than `token` or `key` holds `finalValue`. Returns whether `key` got the expiry. This keeps
     /// a producer's refresh from shortening the expiry of a finished stream, or extending a successor's.
     /// Redis: a Lua script.
-    func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws -> Bool
+    func extendExpiry(of key: String, to duration: Duration, unlessItHolds finalValue: String, fencedBy fence: String, token: String) async throws
+        -> Bool
     /// `EXPIRE key ttl`.
     func setExpiry(of key: String, to duration: Duration) async throws
     /// `DEL key`.

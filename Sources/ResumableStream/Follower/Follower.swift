@@ -72,11 +72,12 @@ struct Follower: Sendable {
             return ResumableTextStream(of: rest.text, startOffset: rest.offset, endingWith: await sentinel.ending().readerError)
         }
         guard let logged = try await loggedText(from: skipCharacters) else { return nil }
-        let error: ResumableStreamError? = if logged.isComplete {
-            await sentinel.ending().readerError
-        } else {
-            isFinished ? .interrupted : .producerUnreachable
-        }
+        let error: ResumableStreamError? =
+            if logged.isComplete {
+                await sentinel.ending().readerError
+            } else {
+                isFinished ? .interrupted : .producerUnreachable
+            }
         return ResumableTextStream(of: logged.text, startOffset: logged.start, endingWith: error)
     }
 
@@ -85,7 +86,8 @@ struct Follower: Sendable {
     private func loggedText(from skipCharacters: Int) async throws -> (text: String, start: Int, isComplete: Bool)? {
         // From the entry that holds the offset: one XRANGE.
         if skipCharacters > 0,
-           let rest = Self.assemble(try await publisher.logEntries(at: keys.log, after: skipCharacters, limit: nil), from: skipCharacters) {
+            let rest = Self.assemble(try await publisher.logEntries(at: keys.log, after: skipCharacters, limit: nil), from: skipCharacters)
+        {
             return (rest.text, skipCharacters, rest.isComplete)
         }
         // A negative offset, or one past what the log holds, needs its length: the whole log.

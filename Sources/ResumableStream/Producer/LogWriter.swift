@@ -30,8 +30,10 @@ final class LogWriter: Sendable {
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
-    init(keys: StreamKeys, configuration: ResumableStreamConfiguration, settings: ResumableStreamConfiguration.DurableLog,
-         publisher: any ResumableStreamPublisher, logger: Logger) {
+    init(
+        keys: StreamKeys, configuration: ResumableStreamConfiguration, settings: ResumableStreamConfiguration.DurableLog,
+        publisher: any ResumableStreamPublisher, logger: Logger
+    ) {
         key = keys.log
         self.settings = settings
         runningExpiry = configuration.runningTTL + settings.retention
@@ -63,7 +65,11 @@ final class LogWriter: Sendable {
         guard let task = state.withLock(\.task) else { return false }
         // The deadline cancels the wait, and the wait cancels the task, which then stops at once.
         return await withDeadline(patience) {
-            await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+            await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
+            }
         } != nil
     }
 
@@ -113,9 +119,11 @@ final class LogWriter: Sendable {
                 try await publisher.appendToLog(entry, at: key, expiresIn: expiry)
                 return true
             } catch {
-                logger.debug("could not append to the durable log; trying again", metadata: [
-                    "stream.log": "\(key)", "stream.offset": "\(entry.offset)", "error": "\(error)",
-                ])
+                logger.debug(
+                    "could not append to the durable log; trying again",
+                    metadata: [
+                        "stream.log": "\(key)", "stream.offset": "\(entry.offset)", "error": "\(error)",
+                    ])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(1))
             }

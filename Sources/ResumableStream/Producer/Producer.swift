@@ -63,8 +63,10 @@ final class Producer: Sendable {
     ) {
         self.keys = keys
         token = announcedToken ?? ""
-        state = Locked(State(machine: ProducerStateMachine(
-            isAnnounced: announcedToken != nil, bufferLimit: configuration.maxBufferedCharacters)))
+        state = Locked(
+            State(
+                machine: ProducerStateMachine(
+                    isAnnounced: announcedToken != nil, bufferLimit: configuration.maxBufferedCharacters)))
         self.configuration = configuration
         self.publisher = publisher
         sentinel = Sentinel(keys: keys, publisher: publisher, configuration: configuration)
@@ -213,8 +215,9 @@ final class Producer: Sendable {
         for await message in requests {
             switch message {
             case .gap:
-                logger.debug("resume requests may have been lost in a Redis reconnect; consumers ask again",
-                             metadata: ["stream.id": "\(keys.streamID)"])
+                logger.debug(
+                    "resume requests may have been lost in a Redis reconnect; consumers ask again",
+                    metadata: ["stream.id": "\(keys.streamID)"])
                 // So may confirmations of framed followers: none may wait for one that will never come.
                 state.withLock { state in
                     for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
@@ -228,9 +231,11 @@ final class Producer: Sendable {
             case .message(let text):
                 switch RequestMessage.parse(text) {
                 case nil:
-                    logger.debug("ignoring a malformed resume request", metadata: [
-                        "stream.id": "\(keys.streamID)", "request.bytes": "\(text.utf8.count)",
-                    ])
+                    logger.debug(
+                        "ignoring a malformed resume request",
+                        metadata: [
+                            "stream.id": "\(keys.streamID)", "request.bytes": "\(text.utf8.count)",
+                        ])
                 case .stop:
                     // Received: the stored copy was for a producer that was not listening yet, and must not
                     // stop the next stream with this id. Deleted before stopping, so that it is gone by the time
@@ -273,9 +278,11 @@ final class Producer: Sendable {
             send(reply, framed: framing != nil)
             return true
         }
-        logger.debug(answered ? "serving a follower" : "leaving a request to another producer of this id", metadata: [
-            "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
-        ])
+        logger.debug(
+            answered ? "serving a follower" : "leaving a request to another producer of this id",
+            metadata: [
+                "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
+            ])
     }
 
     /// Publishes a delivery to its listener, framed or plain, and then the end if it ends the stream. A reply to

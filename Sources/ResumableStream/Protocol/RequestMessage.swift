@@ -48,7 +48,7 @@ enum RequestMessage: Equatable, Sendable {
     /// unknown fields ignored). Anything else, including JSON that is not an object, returns `nil`.
     static func parse(_ text: String) -> RequestMessage? {
         guard text.utf8.count <= maximumSize,
-              let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8))
+            let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8))
         else { return nil }
         if fields.listenerId == nil, let token = fields.generation, !token.isEmpty { return .generation(token) }
         if fields.stop == true, fields.listenerId == nil { return .stop }
@@ -56,9 +56,12 @@ enum RequestMessage: Equatable, Sendable {
             return .received(listenerID: listenerID, offset: max(0, truncated(offset)))
         }
         guard let listenerID = fields.listenerId, !listenerID.isEmpty else { return nil }
-        let framing = fields.framing == 1 ? Framing(window: fields.window.map { window in
-            truncated(window).clamped(to: windowRange)
-        }) : nil
+        let framing =
+            fields.framing == 1
+            ? Framing(
+                window: fields.window.map { window in
+                    truncated(window).clamped(to: windowRange)
+                }) : nil
         return .resume(listenerID: listenerID, skipCharacters: truncated(fields.skipCharacters ?? 0), framing: framing)
     }
 

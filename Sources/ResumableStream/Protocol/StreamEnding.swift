@@ -18,11 +18,12 @@ enum StreamEnding: Equatable, Sendable {
     }
 
     var json: String {
-        let fields = switch self {
-        case .completed: Fields(state: "completed", error: nil)
-        case .stopped: Fields(state: "stopped", error: nil)
-        case .failed(let message): Fields(state: "failed", error: message)
-        }
+        let fields =
+            switch self {
+            case .completed: Fields(state: "completed", error: nil)
+            case .stopped: Fields(state: "stopped", error: nil)
+            case .failed(let message): Fields(state: "failed", error: message)
+            }
         let data = (try? JSONEncoder().encode(fields)) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

@@ -1,5 +1,6 @@
-@testable import RedisBridge
 import Testing
+
+@testable import RedisBridge
 
 @Suite("Connection lifecycle (no Redis)", .timeLimit(.minutes(1)))
 struct ConnectionStateMachineTests {

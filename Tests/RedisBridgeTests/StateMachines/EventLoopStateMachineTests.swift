@@ -1,5 +1,6 @@
-@testable import RedisBridge
 import Testing
+
+@testable import RedisBridge
 
 @Suite("hiredis event hooks on dispatch sources (no Redis)", .timeLimit(.minutes(1)))
 struct EventLoopStateMachineTests {

@@ -1,5 +1,6 @@
-@testable import RedisBridge
 import Testing
+
+@testable import RedisBridge
 
 @Suite("Channel subscriptions lifecycle (no Redis)", .timeLimit(.minutes(1)))
 struct SubscriptionStateMachineTests {

@@ -32,20 +32,22 @@ struct Routes: Sendable {
         // Stops a stream, whichever instance produces it.
         router.delete("/streams/:id") { _, context in
             let id = try context.parameters.require("id")
-            let outcome = switch try await streams.stop(id) {
-            case .stopping: "stopping"
-            case .stored: "stored"
-            case .alreadyDone: "already done"
-            }
+            let outcome =
+                switch try await streams.stop(id) {
+                case .stopping: "stopping"
+                case .stored: "stored"
+                case .alreadyDone: "already done"
+                }
             return Response(status: .accepted, body: .init(byteBuffer: ByteBuffer(string: outcome + "\n")))
         }
         router.get("/streams/:id/status") { _, context in
             let id = try context.parameters.require("id")
-            let state = switch try await streams.hasExistingStream(id) {
-            case .none: "none"
-            case .inProgress: "in progress"
-            case .done: "done"
-            }
+            let state =
+                switch try await streams.hasExistingStream(id) {
+                case .none: "none"
+                case .inProgress: "in progress"
+                case .done: "done"
+                }
             return state + "\n"
         }
         router.get("/metrics") { _, _ in metricsText() }

@@ -40,11 +40,14 @@ struct StreamServer {
         let streams = ResumableStreamContext(redis: redis, configuration: configuration, logger: logger)
         let router = Router()
         router.add(middleware: UnavailableMiddleware())
-        Routes(streams: streams, tokenDelay: tokenDelay, metricsText: {
-            var buffer: [UInt8] = []
-            registry.emit(into: &buffer)
-            return String(decoding: buffer, as: UTF8.self)
-        }).register(on: router)
+        Routes(
+            streams: streams, tokenDelay: tokenDelay,
+            metricsText: {
+                var buffer: [UInt8] = []
+                registry.emit(into: &buffer)
+                return String(decoding: buffer, as: UTF8.self)
+            }
+        ).register(on: router)
 
         let app = Application(
             router: router,
