@@ -65,5 +65,10 @@ format:
 lint:
 	$(SWIFT) format lint --strict --recursive $(FORMATTED)
 
+# The DocC archives of the library's targets (the ones .spi.yml names), warnings as errors.
+DOC_TARGETS = ResumableStream RedisBridge ResumableStreamServiceLifecycle
+docs: setup
+	$(SWIFT) package --disable-sandbox generate-documentation $(addprefix --target ,$(DOC_TARGETS)) --warnings-as-errors
+
 clean:
 	rm -rf .build .build-tsan .build-asan

@@ -3,7 +3,7 @@
 ///
 /// Requests issued one after another from one task must reach the server in that order, including
 /// ``enqueuePublish(_:to:onReceivers:)``: the protocol relies on it (a replay goes out before the live
-/// chunks that follow it). ``RedisCommandConnection`` and ``InMemoryBackend`` conform.
+/// chunks that follow it). `RedisCommandConnection` (from `RedisBridge`) and ``InMemoryBackend`` conform.
 public protocol ResumableStreamPublisher: Sendable {
     /// `SET key value NX` with an expiry and, when that created the key, whether `flag` exists, in one step:
     /// the claim of a new stream and the check for a stop request stored for it. Redis: a Lua script.

@@ -45,6 +45,8 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
     /// a Swift producer says, so an offset past the end gives ids from the end), else from `offset`.
     ///
     /// - Parameters:
+    ///   - stream: the stream to send, from ``ResumableStreamContext``.
+    ///   - offset: the characters the client skipped (UTF-16 code units, as it resumed with); default 0.
     ///   - retry: the reconnection delay the response asks a browser for; `nil` sends none. Default 1 s.
     ///   - heartbeat: after this long without an event, a comment line (`: ping`); `nil` sends none. Default
     ///     15 s, under the 30 to 60 s idle timeouts of common proxies and load balancers.
