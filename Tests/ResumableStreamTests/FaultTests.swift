@@ -156,7 +156,8 @@ struct FaultTests {
         _ = try await server.cli(["CLIENT", "PAUSE", "1500", "ALL"])
         let started = ContinuousClock.now
         await #expect(throws: RedisError.commandTimeout(.milliseconds(400))) { try await context.hasExistingStream("s") }
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Well before the pause ends (a busy machine adds to the 400 ms; a second run of the suite saw 1.04 s).
+        #expect(ContinuousClock.now - started < .milliseconds(1400))
         #expect(await eventually(within: .seconds(5)) { (try? await context.hasExistingStream("s")) == ResumableStreamState.none })
         await context.shutdown(gracePeriod: .seconds(5))
     }
