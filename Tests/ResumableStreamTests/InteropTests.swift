@@ -47,10 +47,11 @@ struct InteropTests {
             let writer = Writer()
             let producer = try await context.resumableStream(wire.id, makeStream: writer.source).created()
             var own = producer.makeAsyncIterator()
+            // One chunk at a time: a reader that is behind takes two writes as one piece.
             writer.write("héllo ")
+            #expect(try await own.next() == "héllo ")
             writer.write("wörld 🌍")
-            _ = try await own.next()
-            _ = try await own.next()
+            #expect(try await own.next() == "wörld 🌍")
 
             let listener = "714b144b-9c17-47f7-a03c-f373ae4fee6a"
             let subscription = try await wire.subscriber.subscribe(to: wire.chunks(listener))
