@@ -19,12 +19,17 @@ public final class RedisServer: @unchecked Sendable {
     public let port: Int
     /// The unix socket path, when started with `unixSocket: true`.
     public let unixSocketPath: String?
+    /// The TLS port, when started with `tls` arguments (the plain ``port`` stays open for the harness).
+    public let tlsPort: Int?
     /// Whether this object started the server (and may stop, kill and restart it). `false` for a server from
     /// `REDIS_URL`.
     public let isManaged: Bool
 
     /// `redis://host:port`, without credentials.
     public var url: String { "redis://\(host):\(port)" }
+
+    /// `rediss://localhost:tlsPort`, without credentials or TLS options; `nil` without a TLS port.
+    public var tlsURL: String? { tlsPort.map { "rediss://localhost:\($0)" } }
 
     /// Errors of the harness.
     public enum Failure: Error, CustomStringConvertible {
@@ -43,10 +48,13 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
-    private init(host: String, port: Int, unixSocketPath: String?, directory: URL?, arguments: [String], isManaged: Bool) {
+    private init(
+        host: String, port: Int, unixSocketPath: String?, tlsPort: Int? = nil, directory: URL?, arguments: [String], isManaged: Bool
+    ) {
         self.host = host
         self.port = port
         self.unixSocketPath = unixSocketPath
+        self.tlsPort = tlsPort
         self.directory = directory
         self.arguments = arguments
         self.isManaged = isManaged
@@ -58,14 +66,15 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     /// Starts `redis-server` on a free loopback port with `extraArguments` (for example
-    /// `["--requirepass", "secret"]`), and waits until it answers. The blocking work runs off the Swift
-    /// concurrency pool, which has only as many threads as cores.
-    public static func start(extraArguments: [String] = [], unixSocket: Bool = false) async throws -> RedisServer {
-        try await offload { try startBlocking(extraArguments: extraArguments, unixSocket: unixSocket) }
+    /// `["--requirepass", "secret"]`), and waits until it answers. With `tls` (for example
+    /// ``TestCertificates/serverArguments(expired:requireClientCertificates:)``) it also listens on a free TLS
+    /// port. The blocking work runs off the Swift concurrency pool, which has only as many threads as cores.
+    public static func start(extraArguments: [String] = [], unixSocket: Bool = false, tls: [String]? = nil) async throws -> RedisServer {
+        try await offload { try startBlocking(extraArguments: extraArguments, unixSocket: unixSocket, tls: tls) }
     }
 
-    /// ``start(extraArguments:unixSocket:)`` for synchronous callers.
-    public static func startBlocking(extraArguments: [String] = [], unixSocket: Bool = false) throws -> RedisServer {
+    /// ``start(extraArguments:unixSocket:tls:)`` for synchronous callers.
+    public static func startBlocking(extraArguments: [String] = [], unixSocket: Bool = false, tls: [String]? = nil) throws -> RedisServer {
         guard let executable = findExecutable("redis-server") else { throw Failure.redisServerNotFound }
         var lastError: (any Error)?
         for _ in 0..<5 {
@@ -78,9 +87,11 @@ public final class RedisServer: @unchecked Sendable {
                 "--daemonize", "no", "--dir", directory.path, "--logfile", "redis.log",
             ]
             if let socketPath { arguments += ["--unixsocket", socketPath, "--unixsocketperm", "700"] }
+            let tlsPort = try tls.map { _ in try freePort() }
+            if let tls, let tlsPort { arguments += ["--tls-port", String(tlsPort)] + tls }
             arguments += extraArguments
             let server = RedisServer(
-                host: "127.0.0.1", port: port, unixSocketPath: socketPath, directory: directory,
+                host: "127.0.0.1", port: port, unixSocketPath: socketPath, tlsPort: tlsPort, directory: directory,
                 arguments: [executable] + arguments, isManaged: true)
             do {
                 try server.launch()

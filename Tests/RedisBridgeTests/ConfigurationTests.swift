@@ -44,9 +44,28 @@ struct ConfigurationTests {
         #expect(configuration.database == 5)
     }
 
-    @Test func rejectsTLSWithAClearError() {
-        #expect(throws: RedisError.tlsUnsupported) { try RedisConfiguration(url: "rediss://user:pw@host:6380") }
-        #expect(RedisError.tlsUnsupported.description.contains("hiredis 1.x"))
+    @Test func redissMeansTLSVerifiedAgainstTheSystemStore() throws {
+        let configuration = try RedisConfiguration(url: "rediss://user:pw@cache.example.com:6380/2")
+        #expect(configuration.endpoint == .tcp(host: "cache.example.com", port: 6380))
+        #expect(configuration.tls == .default)
+        #expect(configuration.tls?.verification == .full && configuration.tls?.trustRoots == .system)
+        #expect(configuration.description == "rediss://user:***@cache.example.com:6380/2")
+        #expect(try RedisConfiguration(url: "redis://host").tls == nil)
+    }
+
+    @Test func redissTakesRedisPyQueryItems() throws {
+        let configuration = try RedisConfiguration(
+            url: "rediss://host?ssl_ca_certs=/ca.pem&ssl_certfile=/client.pem&ssl_keyfile=/client.key&ssl_server_hostname=redis.internal")
+        #expect(
+            configuration.tls
+                == RedisTLSConfiguration(
+                    trustRoots: .file(path: "/ca.pem"), serverName: "redis.internal", certificateChainFile: "/client.pem",
+                    privateKeyFile: "/client.key"))
+        #expect(try RedisConfiguration(url: "rediss://host?ssl_cert_reqs=none").tls?.verification == .insecureNoVerification)
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: "rediss://host?ssl_cert_reqs=optional") }
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: "rediss://host?ssl_certfile=/client.pem") }
+        // The key's path is configuration, not a secret, but descriptions show no TLS details at all.
+        #expect(!configuration.description.contains("client"))
     }
 
     @Test func rejectsMalformedURLsWithoutEchoingThePassword() {

@@ -23,6 +23,9 @@ final class ConnectionSupervisor {
     private var closeCompletions: [() -> Void] = []
     /// The backoff timer while waiting to reconnect.
     private var reconnectTimer: DispatchSourceTimer?
+    /// For `rediss://`: made on the first attempt and kept while it loads (a failure is retried, as a
+    /// certificate may be mounted later).
+    private var tlsContext: TLSContext?
     private let reconnects: Counter
     /// Told about (re)connections, drops, failed attempts, pushes and read events; set once, by the owner.
     weak var delegate: (any ConnectionSupervisorDelegate)?
@@ -36,6 +39,11 @@ final class ConnectionSupervisor {
         backoff = ReconnectBackoff(
             initialDelay: configuration.reconnectInitialDelay, maximumDelay: configuration.reconnectMaximumDelay)
         reconnects = Counter(label: "redis.reconnects", dimensions: [("redis.connection", role)])
+        if configuration.tls?.verification == .insecureNoVerification {
+            logger.warning(
+                "redis TLS certificate verification is off: anyone on the network path can read and change this connection",
+                metadata: ["redis.connection": "\(role)"])
+        }
     }
 
     /// The ready connection, if there is one now.
@@ -99,6 +107,7 @@ final class ConnectionSupervisor {
             let connection = HiredisConnection(
                 queue: queue,
                 configuration: configuration,
+                tls: loadTLSContext(),
                 logger: logger,
                 onEvent: { [self] event in handle(event) },
                 onPush: { [self] push in delegate?.supervisor(received: push) },
@@ -106,6 +115,14 @@ final class ConnectionSupervisor {
             )
             if lifecycle.resolved(connection) { connection.start(endpoint) }
         }
+    }
+
+    private func loadTLSContext() -> Result<TLSContext, RedisError>? {
+        guard let tls = configuration.tls else { return nil }
+        if let tlsContext { return .success(tlsContext) }
+        let loaded = Result { () throws(RedisError) in try TLSContext(tls) }
+        tlsContext = try? loaded.get()
+        return loaded
     }
 
     private func handle(_ event: HiredisConnection.Event) {

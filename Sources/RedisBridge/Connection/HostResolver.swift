@@ -28,7 +28,8 @@ enum HostResolver {
         }
     }
 
-    private static func isIPLiteral(_ host: String) -> Bool {
+    /// Whether `host` is an IPv4 or IPv6 address rather than a name.
+    static func isIPLiteral(_ host: String) -> Bool {
         var buffer = in6_addr()
         return inet_pton(AF_INET, host, &buffer) == 1 || inet_pton(AF_INET6, host, &buffer) == 1
     }

@@ -30,6 +30,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var reconnectInitialDelay: Duration
     /// The longest delay between two reconnection attempts (before jitter of up to a quarter of it).
     public var reconnectMaximumDelay: Duration
+    /// TLS to the server (`rediss://`); `nil` for a plain connection. Only for ``Endpoint/tcp(host:port:)``.
+    public var tls: RedisTLSConfiguration?
 
     /// A configuration with default timeouts: 5 s to connect, 10 s of silence for commands, reconnection
     /// after 50 ms doubling to at most 500 ms.
@@ -41,7 +43,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         connectTimeout: Duration = .seconds(5),
         commandTimeout: Duration = .seconds(10),
         reconnectInitialDelay: Duration = .milliseconds(50),
-        reconnectMaximumDelay: Duration = .milliseconds(500)
+        reconnectMaximumDelay: Duration = .milliseconds(500),
+        tls: RedisTLSConfiguration? = nil
     ) {
         self.endpoint = endpoint
         self.username = username
@@ -51,20 +54,23 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.commandTimeout = commandTimeout
         self.reconnectInitialDelay = reconnectInitialDelay
         self.reconnectMaximumDelay = reconnectMaximumDelay
+        self.tls = tls
     }
 
-    /// Parses `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to/redis.sock[?db=N]`.
+    /// Parses `redis://[user[:password]@]host[:port][/db]`, `rediss://` (the same with TLS) or
+    /// `unix:///path/to/redis.sock[?db=N]`.
     ///
-    /// User and password may be percent-encoded. `rediss://` throws ``RedisError/tlsUnsupported``. Errors
-    /// name the faulty part but never repeat the URL, so they cannot leak the password.
+    /// User and password may be percent-encoded. `rediss://` verifies the server against the system's trust
+    /// store; query items adjust it with the names redis-py uses: `ssl_ca_certs` (a PEM CA file),
+    /// `ssl_certfile` and `ssl_keyfile` (a client certificate for mutual TLS), `ssl_server_hostname` (the name
+    /// sent as SNI and checked) and `ssl_cert_reqs=none` (no verification, for development only). Errors name
+    /// the faulty part but never repeat the URL, so they cannot leak the password.
     public init(url: String) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
             throw RedisError.invalidURL("expected redis://host[:port][/db] or unix:///path/to/redis.sock")
         }
         switch scheme {
-        case "rediss":
-            throw RedisError.tlsUnsupported
-        case "redis":
+        case "redis", "rediss":
             guard var host = components.host, !host.isEmpty else {
                 throw RedisError.invalidURL("the URL has no host")
             }
@@ -80,13 +86,14 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             } else {
                 throw RedisError.invalidURL("the path must be a database number, not '\(path)'")
             }
-            self.init(endpoint: .tcp(host: host, port: port), database: database)
+            let tls = scheme == "rediss" ? try Self.tls(fromQuery: components) : nil
+            self.init(endpoint: .tcp(host: host, port: port), database: database, tls: tls)
         case "unix":
             let path = components.path
             guard !path.isEmpty else { throw RedisError.invalidURL("the unix URL has no socket path") }
             self.init(endpoint: .unixSocket(path: path), database: try Self.database(fromQuery: components) ?? 0)
         default:
-            throw RedisError.invalidURL("unsupported scheme '\(scheme)': use redis:// or unix://")
+            throw RedisError.invalidURL("unsupported scheme '\(scheme)': use redis://, rediss:// or unix://")
         }
         let user = components.user.flatMap { $0.isEmpty ? nil : $0 }
         let password = components.password.flatMap { $0.isEmpty ? nil : $0 }
@@ -118,10 +125,34 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         switch endpoint {
         case .tcp(let host, let port):
             let shownHost = host.contains(":") ? "[\(host)]" : host
-            return "redis://\(credentials)\(shownHost):\(port)/\(database)"
+            return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(shownHost):\(port)/\(database)"
         case .unixSocket(let path):
             return "unix://\(credentials)\(path)?db=\(database)"
         }
+    }
+
+    private static func tls(fromQuery components: URLComponents) throws -> RedisTLSConfiguration {
+        var tls = RedisTLSConfiguration.default
+        for item in components.queryItems ?? [] {
+            guard let value = item.value, !value.isEmpty else { continue }
+            switch item.name {
+            case "ssl_ca_certs": tls.trustRoots = .file(path: value)
+            case "ssl_certfile": tls.certificateChainFile = value
+            case "ssl_keyfile": tls.privateKeyFile = value
+            case "ssl_server_hostname": tls.serverName = value
+            case "ssl_cert_reqs":
+                switch value.lowercased() {
+                case "none": tls.verification = .insecureNoVerification
+                case "required": tls.verification = .full
+                default: throw RedisError.invalidURL("ssl_cert_reqs must be 'required' or 'none'")
+                }
+            default: continue
+            }
+        }
+        guard (tls.certificateChainFile == nil) == (tls.privateKeyFile == nil) else {
+            throw RedisError.invalidURL("ssl_certfile and ssl_keyfile go together")
+        }
+        return tls
     }
 
     private static func database(fromQuery components: URLComponents) throws -> Int? {

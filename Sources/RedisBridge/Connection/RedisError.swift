@@ -2,8 +2,10 @@
 public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The configuration URL could not be used; the reason never repeats the password.
     case invalidURL(String)
-    /// `rediss://` was requested: hiredis 0.14 has no TLS.
-    case tlsUnsupported
+    /// TLS could not be set up or failed: a certificate or key file that cannot be used, a server certificate
+    /// that does not verify (expired, unknown CA, wrong name), or a TLS error on an established connection.
+    /// The reason is OpenSSL's, and never contains key material.
+    case tls(String)
     /// The TCP or unix-socket connection could not be established (refused, unreachable, name not resolved).
     case connectionFailed(String)
     /// Connecting (including AUTH and SELECT) took longer than the configured connect timeout.
@@ -26,8 +28,7 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidURL(let reason): "invalid Redis URL: \(reason)"
-        case .tlsUnsupported:
-            "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS; TLS needs hiredis 1.x built with SSL (or a TLS sidecar such as stunnel)"
+        case .tls(let reason): "TLS with Redis failed: \(reason)"
         case .connectionFailed(let reason): "could not connect to Redis: \(reason)"
         case .connectTimeout(let timeout): "could not connect to Redis within \(timeout)"
         case .authenticationFailed(let reason): "Redis rejected authentication: \(reason)"

@@ -26,6 +26,10 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     private let onPush: (PushMessage) -> Void
     private let onReadEvent: () -> Void
     private let encoder = CommandEncoder()
+    /// For `rediss://`: the TLS context, or why it could not be made.
+    private let tls: Result<TLSContext, RedisError>?
+    /// For `rediss://`: the tunnel that runs TLS and relays to hiredis's local socket.
+    private var tunnel: TLSTunnel?
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var adapter: EventLoopAdapter?
     private var awaited = AwaitedReplies()
@@ -38,6 +42,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     init(
         queue: DispatchQueue,
         configuration: RedisConfiguration,
+        tls: Result<TLSContext, RedisError>? = nil,
         logger: Logger,
         onEvent: @escaping (Event) -> Void,
         onPush: @escaping (PushMessage) -> Void = { _ in },
@@ -45,37 +50,36 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     ) {
         self.queue = queue
         self.configuration = configuration
+        self.tls = tls
         self.logger = logger
         self.onEvent = onEvent
         self.onPush = onPush
         self.onReadEvent = onReadEvent
     }
 
-    /// Starts connecting; the outcome arrives as an ``Event``.
+    /// Starts connecting (through a ``TLSTunnel`` for `rediss://`); the outcome arrives as an ``Event``. The
+    /// connect timeout covers the TLS handshake too.
     func start(_ endpoint: ResolvedEndpoint) {
-        let created: UnsafeMutablePointer<redisAsyncContext>? =
-            switch endpoint {
-            case .tcp(let address, let port): redisAsyncConnect(address, Int32(port))
-            case .unixSocket(let path): redisAsyncConnectUnix(path)
-            }
-        guard let created else { return failBeforeContext("out of memory") }
-        guard chiredis_context_err(created) == 0 else {
-            let reason = String(cString: chiredis_context_errstr(created))
-            redisAsyncFree(created)
-            return failBeforeContext(reason)
-        }
-        guard let adapter = EventLoopAdapter.attach(to: created, queue: queue, delegate: self) else {
-            redisAsyncFree(created)
-            return failBeforeContext("could not duplicate the socket descriptor")
-        }
-        context = created
-        self.adapter = adapter
-        created.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        if case .tcp = endpoint { _ = chiredis_enable_keepalive(created) }
-        // After the adapter: this calls addWrite at once, and connect completion shows as writability.
-        redisAsyncSetConnectCallback(created, hiredisConnectTrampoline)
         connectTimer = makeTimer(after: configuration.connectTimeout) { [self] in
             abort(.connectTimeout(configuration.connectTimeout))
+        }
+        do throws(RedisError) {
+            guard let tls else { return try openContext(endpoint) }
+            guard case .tcp(let address, let port) = endpoint, case .tcp(let host, _) = configuration.endpoint else {
+                throw .tls("TLS needs a TCP endpoint, not a unix socket")
+            }
+            let tunnel = try TLSTunnel(context: tls.get(), host: host, queue: queue)
+            self.tunnel = tunnel
+            tunnel.connect(address: address, port: port, onFailure: { [self] in tunnelFailed($0) }) { [self] error in
+                if let error { return tunnelFailed(error) }
+                do throws(RedisError) {
+                    try tunnel.attachClient { path throws(RedisError) in try openContext(.unixSocket(path: path)) }
+                } catch {
+                    tunnelFailed(error)
+                }
+            }
+        } catch {
+            failBeforeContext(error)
         }
     }
 
@@ -101,7 +105,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// Disconnects after the pending replies arrived (hiredis's `redisAsyncDisconnect`).
     func close() {
         if closeReason == nil { closeReason = .closed }
-        guard let context else { return }
+        guard let context else { return abandonTunnel() }
         if isReady {
             redisAsyncDisconnect(context)
         } else {
@@ -113,6 +117,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// of the queue, so it is never inside a hiredis callback.
     func abort(_ reason: RedisError) {
         if closeReason == nil { closeReason = reason }
+        guard context != nil else { return abandonTunnel() }
         queue.async { [self] in
             if let context { redisAsyncFree(context) }
         }
@@ -179,6 +184,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         let wasReady = isReady
         context = nil
         adapter = nil
+        tunnel?.close()
+        tunnel = nil
         isReady = false
         connectTimer?.cancel()
         replyTimeoutTimer?.cancel()
@@ -195,6 +202,47 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     }
 
     // MARK: private
+
+    /// Creates the hiredis context for `endpoint` (the server, or the tunnel's local socket) and attaches the
+    /// event-loop adapter.
+    private func openContext(_ endpoint: ResolvedEndpoint) throws(RedisError) {
+        let created: UnsafeMutablePointer<redisAsyncContext>? =
+            switch endpoint {
+            case .tcp(let address, let port): redisAsyncConnect(address, Int32(port))
+            case .unixSocket(let path): redisAsyncConnectUnix(path)
+            }
+        guard let created else { throw .connectionFailed("out of memory") }
+        guard chiredis_context_err(created) == 0 else {
+            let reason = String(cString: chiredis_context_errstr(created))
+            redisAsyncFree(created)
+            throw .connectionFailed(reason)
+        }
+        guard let adapter = EventLoopAdapter.attach(to: created, queue: queue, delegate: self) else {
+            redisAsyncFree(created)
+            throw .connectionFailed("could not duplicate the socket descriptor")
+        }
+        context = created
+        self.adapter = adapter
+        created.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        if case .tcp = endpoint { _ = chiredis_enable_keepalive(created) }
+        // After the adapter: this calls addWrite at once, and connect completion shows as writability.
+        redisAsyncSetConnectCallback(created, hiredisConnectTrampoline)
+    }
+
+    /// The tunnel failed: before hiredis had a context the attempt fails here; after, hiredis's context is
+    /// dropped with the tunnel's reason (its own would only say the local socket closed).
+    private func tunnelFailed(_ error: RedisError) {
+        guard context != nil else { return abandonTunnel(error) }
+        abort(error)
+    }
+
+    /// Ends an attempt that has a tunnel but no hiredis context yet (still connecting or in the handshake).
+    private func abandonTunnel(_ error: RedisError? = nil) {
+        guard let tunnel else { return }
+        tunnel.close()
+        self.tunnel = nil
+        failBeforeContext(closeReason ?? error ?? .closed)
+    }
 
     private func enqueue(_ arguments: [RESPArgument], _ reply: PendingReply) {
         guard let context else { return reply.complete(.failure(closeReason ?? .closed)) }
@@ -229,9 +277,11 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         return .connectionLost("the connection closed")
     }
 
-    private func failBeforeContext(_ reason: String) {
-        closeReason = .connectionFailed(reason)
-        queue.async { [self] in onEvent(.closed(.connectionFailed(reason))) }
+    private func failBeforeContext(_ error: RedisError) {
+        if closeReason == nil { closeReason = error }
+        connectTimer?.cancel()
+        let reported = closeReason ?? error
+        queue.async { [self] in onEvent(.closed(reported)) }
     }
 
     private static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }

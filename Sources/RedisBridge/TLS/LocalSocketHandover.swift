@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Gives hiredis a plain local socket whose other end the TLS tunnel holds.
+///
+/// hiredis 0.14 can only create an async context by connecting (it cannot adopt a descriptor), so the tunnel
+/// listens on a unix socket in a new directory only this user can enter, lets hiredis connect to it, accepts
+/// that one connection and removes the socket and the directory at once. The connect completes synchronously
+/// (the kernel queues it in the listener's backlog), so all of it runs in one turn of the connection's queue.
+enum LocalSocketHandover {
+    /// Calls `connect` with the path of a fresh listening socket and returns the accepted end of the connection
+    /// it made, non-blocking.
+    static func acceptClient(_ connect: (_ socketPath: String) throws(RedisError) -> Void) throws(RedisError) -> Int32 {
+        let directory = try makePrivateDirectory()
+        let path = directory + "/redis.sock"
+        defer {
+            unlink(path)
+            rmdir(directory)
+        }
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw .connectionFailed("could not create a local socket: \(errorText())") }
+        defer { close(listener) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let fits = withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            let bytes = Array(path.utf8)
+            guard bytes.count < buffer.count else { return false }
+            buffer.copyBytes(from: bytes)
+            return true
+        }
+        guard fits else { throw .connectionFailed("the local socket path \(path) is too long") }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(listener, 1) == 0 else {
+            throw .connectionFailed("could not listen on a local socket: \(errorText())")
+        }
+        _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
+        try connect(path)
+        let accepted = accept(listener, nil, nil)
+        guard accepted >= 0 else { throw .connectionFailed("the local connection was not made: \(errorText())") }
+        _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
+        return accepted
+    }
+
+    /// A new directory with mode 0700 under `TMPDIR` (or `/tmp` when that path would not fit a socket address).
+    private static func makePrivateDirectory() throws(RedisError) -> String {
+        var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        if base.isEmpty || base.utf8.count > 60 { base = "/tmp" }
+        var template = Array("\(base)/resumable-stream-tls-XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw .connectionFailed("could not create a private directory in \(base): \(errorText())")
+        }
+        return String(cString: created)
+    }
+}
+
+/// `strerror(errno)` as a string.
+func errorText(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code))
+}
