@@ -1,5 +1,6 @@
 import Foundation
 import RedisBridge
+import RedisTestSupport
 import ResumableStream
 
 /// A running FNV-1a hash of text, so that 10,000 readers can check their bytes without keeping them.
@@ -124,6 +125,7 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures, only: String? = n
         ("7", "streams of 2,000 tokens, durable log", durableLogCost),
         ("8", "streams of LLM shape", llmShapedStreams),
         ("9", "1 follower, 20-char chunks, against the Python port", pythonPeer),
+        ("10", "1 follower, 20-char chunks, over TLS", tlsRelay),
     ]
     var rows: [Row] = []
     for (scenario, figure, run) in scenarios where only == nil || only == scenario {
@@ -326,6 +328,40 @@ func pythonPeer(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
             baseline: String(format: "%@: %.1f k chunks/s", peer.package, peer.chunksPerSecond / 1e3),
             ratio: swift.rate / peer.chunksPerSecond, target: ">= 50x", met: swift.rate >= 50 * peer.chunksPerSecond,
             correct: swift.correct && peer.correct)
+    ]
+}
+
+/// 10. The relay of scenario 3 over `rediss://` against the same server's plain port, in the same run: what the
+/// TLS tunnel (OpenSSL on the connection's executor, a local socket to hiredis) costs.
+func tlsRelay(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
+    guard bench.server.isManaged else { throw BenchmarkFailure("REDIS_URL is set: the TLS row needs a redis-server of its own") }
+    let certificates = try TestCertificates()
+    let server = try await RedisServer.start(tls: certificates.serverArguments())
+    defer { try? server.stop() }
+    var tls = try RedisConfiguration(url: server.tlsURL!)
+    tls.tls?.trustRoots = .file(path: certificates.caFile)
+    let plainBench = try await Bench(quick: bench.quick, server: server, redis: try RedisConfiguration(url: server.url))
+    let tlsBench = try await Bench(quick: bench.quick, server: server, redis: tls)
+    // Alternated, the best of three each: the first run of a process warms up and would favour the second.
+    let chunks = bench.scaled(200_000)
+    var plainRate = 0.0
+    var tlsRate = 0.0
+    var correct = true
+    for _ in 0..<3 {
+        let plain = try await relay(plainBench, chunks: chunks, length: 20, followers: 1, window: true)
+        let overTLS = try await relay(tlsBench, chunks: chunks, length: 20, followers: 1, window: true)
+        plainRate = max(plainRate, plain.rate)
+        tlsRate = max(tlsRate, overTLS.rate)
+        correct = correct && plain.correct && overTLS.correct
+    }
+    await plainBench.commands.close()
+    await tlsBench.commands.close()
+    return [
+        Row(
+            scenario: "10", figure: "1 follower, 20-char chunks, over TLS",
+            measured: String(format: "%.0f k chunks/s", tlsRate / 1e3),
+            baseline: String(format: "the same server's plain port: %.0f k chunks/s", plainRate / 1e3),
+            ratio: tlsRate / plainRate, target: ">= 0.5x", met: tlsRate >= 0.5 * plainRate, correct: correct)
     ]
 }
 

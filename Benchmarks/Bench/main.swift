@@ -13,12 +13,20 @@ final class Bench: Sendable {
     let redis: RedisConfiguration
     let commands: RedisCommandConnection
 
-    init(quick: Bool) async throws {
-        self.quick = quick
+    convenience init(quick: Bool) async throws {
         // REDIS_URL's server when set, else a throwaway one.
-        server = try SharedRedis.server
-        redis = server.isManaged ? try RedisConfiguration(url: server.url) : try RedisConfiguration.fromEnvironment()
-        commands = RedisCommandConnection(configuration: redis)
+        let server = try SharedRedis.server
+        try await self.init(
+            quick: quick, server: server,
+            redis: server.isManaged ? try RedisConfiguration(url: server.url) : try RedisConfiguration.fromEnvironment())
+    }
+
+    /// A bench whose streams use `redis` (a TLS port, say) on `server`; its admin connection uses the plain port.
+    init(quick: Bool, server: RedisServer, redis: RedisConfiguration) async throws {
+        self.quick = quick
+        self.server = server
+        self.redis = redis
+        commands = RedisCommandConnection(configuration: server.isManaged ? try RedisConfiguration(url: server.url) : redis)
         try await commands.connect()
     }
 
@@ -76,7 +84,7 @@ let (bridgeRows, bridgeFigures) = try await runBridgeScenarios(bench)
 let only = ProcessInfo.processInfo.environment["BENCH_ONLY"].flatMap { $0.isEmpty ? nil : $0 }
 let streamRows = await runStreamScenarios(bench, bridge: bridgeFigures, only: only)
 let concurrency = only == nil || only == "5" ? [try runConcurrencyScenarioInChildProcess(bench)] : []
-let rows = bridgeRows + streamRows.sorted { $0.scenario < $1.scenario } + concurrency
+let rows = bridgeRows + streamRows.sorted { Int($0.scenario) ?? 0 < Int($1.scenario) ?? 0 } + concurrency
 let elapsed = Measure.seconds(clock.now - runStarted)
 await bench.commands.close()
 
@@ -104,7 +112,7 @@ let markdown = """
 
     Measured by `\(command)` on \(Measure.machine()), Redis \(version), \(Date().formatted(.iso8601)); the whole run took \(Int(elapsed)) s.
     Every figure stands next to a baseline measured in the same run: these machines are shared and absolute
-    times drift, so compare the ratios. Rows B1–B3 measure the Redis bridge alone; 1–9 are the scenarios of
+    times drift, so compare the ratios. Rows B1–B3 measure the Redis bridge alone; 1–10 are the scenarios of
     the resumable-stream benchmark.
 
     | \(header.joined(separator: " | ")) |
