@@ -4,48 +4,28 @@
 # ?resumeAt and with Last-Event-ID), follows it live from a second client, and checks that every client
 # received exactly the producer's text; a client that drops near the end comes back after the stream finished,
 # on the other instance, and still gets the rest; a third instance is killed (SIGKILL) mid-stream and the
-# stream is resumed from its durable log. Everything it starts is stopped on exit, Ctrl-C or failure.
+# stream is resumed from its durable log; instance A exports its spans (OpenTelemetry) to a stand-in collector.
+# Everything it starts is stopped on exit, Ctrl-C or failure (scripts/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh curl python3
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -n "${redis_port:-}" ] && redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+name=demo
+source scripts/lib.sh
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "demo: $1 did not come up" >&2; exit 1; }
-# The text of an SSE response: the data of each message event (no `event:` field) is a JSON string.
-sse_text() { python3 -c 'import json,sys
-events = [e.split("\n") for e in open(sys.argv[1], encoding="utf-8").read().split("\n\n")]
-print("".join(json.loads(l[6:]) for e in events if not any(l.startswith("event:") for l in e)
-              for l in e if l.startswith("data: ")), end="")' "$1"; }
-last_id() { grep '^id: ' "$1" | tail -1 | cut -c5- ; }
-
-echo "== building the example server (Examples/StreamServer)"
-(cd Examples/StreamServer && swift build 2>&1 | grep -E "error|Compiling StreamServer|Build complete" || true)
-server=Examples/StreamServer/.build/debug/StreamServer
-[ -x "$server" ] || { echo "demo: the example server did not build" >&2; exit 1; }
-
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-    --logfile "$work/redis.log" --dir "$work" >/dev/null
-export REDIS_URL="redis://127.0.0.1:$redis_port"
+build_example Examples/StreamServer StreamServer
+start_redis
+start_otlp_sink
 port_a=$(free_port); port_b=$(free_port); port_c=$(free_port)
 export TOKEN_DELAY_MS=80 LOG_SECONDS=600
-"$server" --port "$port_a" >"$work/a.log" 2>&1 & pids+=($!)
-"$server" --port "$port_b" >"$work/b.log" 2>&1 & pids+=($!)
+env $(otlp_env stream-server-a) "$server" --port "$port_a" >"$work/a.log" 2>&1 & pids+=($!)
+"$server" --port "$port_b" >"$work/b.log" 2>&1 & pid_b=$!; pids+=($pid_b)
 "$server" --port "$port_c" >"$work/c.log" 2>&1 & pid_c=$!; pids+=($pid_c)
 a="http://127.0.0.1:$port_a"; b="http://127.0.0.1:$port_b"; c="http://127.0.0.1:$port_c"
 wait_for "$a/streams/none/status"; wait_for "$b/streams/none/status"; wait_for "$c/streams/none/status"
-echo "== Redis on port $redis_port, instances A on $port_a, B on $port_b and C on $port_c (each with a durable log)"
+echo "== Redis on port $redis_port, instances A on $port_a, B on $port_b and C on $port_c (each with a durable log);"
+echo "   A exports its spans to a stand-in OpenTelemetry collector at $otlp_endpoint"
 
 id="demo-$RANDOM"
 echo "== client 1 starts stream $id on A and loses its connection after 1.2 s"
@@ -129,11 +109,7 @@ redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
 outage=$(curl -s -o "$work/outage.txt" -w '%{http_code}' "$a/streams/$id-4")
 echo "   GET on A: $outage $(cat "$work/outage.txt")"
 logged=$(grep -c 'answering 503' "$work/a.log" || true)
-term_started=$(date +%s.%N)
-kill -TERM "${pids[1]}"
-for _ in $(seq 1 200); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 0.1; done
-term_seconds=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$term_started" "$(date +%s.%N)")
-if kill -0 "${pids[1]}" 2>/dev/null; then term_seconds=never; fi
+term_seconds=$(terminate "$pid_b")
 echo "   B exited $term_seconds s after SIGTERM; its follower got $(grep -c '^id: ' "$work/orphan.sse" || true) events"
 wait "$orphan" "$producer_client" 2>/dev/null || true
 echo "== a bad REDIS_URL is one line and exit code 2"
@@ -148,4 +124,8 @@ if [ "$outage" != 503 ] || [ "$logged" -lt 1 ] || [ "$bad_status" -ne 2 ] || [ "
     echo "demo: FAILED: the outage was not a logged 503, or the bad configuration was not one line and exit 2" >&2
     exit 1
 fi
+echo "== the spans A exported for stream $id, as the stand-in OpenTelemetry collector received them"
+spans_of "$id" | sed 's/^/   /'
+spans_of "$id" | grep -q '^stream-server-a resumableStream created in ' ||
+    fail "instance A did not export the span of the stream it created, inside its HTTP server span"
 echo "demo: OK: every client received exactly the producer's text (${#full} characters), across instances, after the end and after a crash"

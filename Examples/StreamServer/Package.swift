@@ -5,15 +5,15 @@ import PackageDescription
 // SwiftPM names a path dependency after its folder, which is whatever the clone of the library is called.
 let library = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.lastPathComponent
 
-// The example server: Hummingbird and Prometheus live here, not in the library's dependency graph.
+// The example server: Hummingbird lives here, not in the library's dependency graph; what the Vapor example
+// shares with it (the demo's tokens, settings, answers, metrics and trace export) is in ../DemoSupport.
 let package = Package(
     name: "StreamServer",
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: "../.."),
+        .package(path: "../DemoSupport"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
     ],
     targets: [
         .executableTarget(
@@ -21,9 +21,8 @@ let package = Package(
             dependencies: [
                 .product(name: "ResumableStream", package: library),
                 .product(name: "ResumableStreamServiceLifecycle", package: library),
+                .product(name: "DemoSupport", package: "DemoSupport"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ]
         )
     ],

@@ -1,0 +1,46 @@
+import RedisBridge
+import ResumableStream
+
+/// What an example server answers, before its framework turns it into a response: a status code, headers and
+/// either a whole text or a stream of server-sent events.
+public struct DemoReply: Sendable {
+    /// What the response carries.
+    public enum Body: Sendable {
+        /// The whole body at once.
+        case text(String)
+        /// One write per event, for as long as the stream runs.
+        case events(ServerSentEvents)
+    }
+
+    /// The HTTP status code.
+    public let status: Int
+    /// The headers, by name.
+    public let headers: [(name: String, value: String)]
+    /// The body.
+    public let body: Body
+
+    /// A stream as `text/event-stream`.
+    static func events(_ events: ServerSentEvents) -> DemoReply {
+        DemoReply(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: .events(events))
+    }
+
+    /// A line of plain text (the newline is added).
+    static func text(_ status: Int, _ line: String) -> DemoReply {
+        DemoReply(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: .text(line + "\n"))
+    }
+
+    /// `503 Service Unavailable` with a one-line reason and `Retry-After: 1`, for an error that means "cannot serve
+    /// now": Redis unreachable, refusing or too slow (``RedisError``), or the server shutting down; `nil` for any
+    /// other error. The servers log `reason` and answer this instead of an empty 500.
+    public static func unavailable(for error: any Error) -> (reply: DemoReply, reason: String)? {
+        let reason: String
+        switch error {
+        case let error as RedisError: reason = "Redis is unavailable: \(error)"
+        case ResumableStreamError.shuttingDown: reason = "The server is shutting down"
+        default: return nil
+        }
+        let reply = DemoReply(
+            status: 503, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], body: .text(reason + "\n"))
+        return (reply, reason)
+    }
+}
