@@ -104,6 +104,48 @@ public final class RedisServer: @unchecked Sendable {
         throw lastError ?? Failure.didNotStart("no free port")
     }
 
+    /// Starts a Redis Sentinel (`redis-server <config> --sentinel`) on a free loopback port that monitors
+    /// `primary` as `name`, judges it down after `downAfter` of silence and fails over when `quorum` sentinels
+    /// agree. Its configuration file lives in its own directory, which Sentinel rewrites as it learns.
+    public static func startSentinel(
+        monitoring primary: RedisServer, name: String = "mymaster", quorum: Int = 2, downAfter: Duration = .seconds(1)
+    ) async throws -> RedisServer {
+        try await offload {
+            guard let executable = findExecutable("redis-server") else { throw Failure.redisServerNotFound }
+            var lastError: (any Error)?
+            for _ in 0..<5 {
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sentinel-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let port = try freePort()
+                let milliseconds = downAfter.components.seconds * 1000 + downAfter.components.attoseconds / 1_000_000_000_000_000
+                let configuration = """
+                    port \(port)
+                    bind 127.0.0.1
+                    dir \(directory.path)
+                    logfile redis.log
+                    sentinel monitor \(name) 127.0.0.1 \(primary.port) \(quorum)
+                    sentinel down-after-milliseconds \(name) \(milliseconds)
+                    sentinel failover-timeout \(name) 10000
+                    sentinel parallel-syncs \(name) 1
+
+                    """
+                let file = directory.appendingPathComponent("sentinel.conf")
+                try configuration.write(to: file, atomically: true, encoding: .utf8)
+                let server = RedisServer(
+                    host: "127.0.0.1", port: port, unixSocketPath: nil, directory: directory,
+                    arguments: [executable, file.path, "--sentinel"], isManaged: true)
+                do {
+                    try server.launch()
+                    return server
+                } catch {
+                    lastError = error
+                    server.terminate()
+                }
+            }
+            throw lastError ?? Failure.didNotStart("no free port")
+        }
+    }
+
     deinit {
         terminate()
     }

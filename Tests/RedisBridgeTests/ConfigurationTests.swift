@@ -53,6 +53,23 @@ struct ConfigurationTests {
         #expect(try RedisConfiguration(url: "redis://host").tls == nil)
     }
 
+    @Test func parsesSentinelURLs() throws {
+        let configuration = try RedisConfiguration(
+            url: "redis-sentinel://app:p%40ss@10.0.0.1:26380,sentinel-b,[::1]:26381/cache?db=3&sentinel_password=s3nt&sentinel_username=watcher")
+        let sentinels = [
+            RedisSentinelConfiguration.Address(host: "10.0.0.1", port: 26380), .init(host: "sentinel-b"), .init(host: "::1", port: 26381),
+        ]
+        #expect(
+            configuration.endpoint
+                == .sentinel(.init(sentinels: sentinels, primaryName: "cache", username: "watcher", password: "s3nt")))
+        #expect(configuration.username == "app" && configuration.password == "p@ss" && configuration.database == 3)
+        // Neither the primary's nor the sentinels' password shows.
+        #expect(configuration.description == "redis-sentinel://app:***@10.0.0.1:26380,sentinel-b:26379,[::1]:26381/cache?db=3")
+        for bad in ["redis-sentinel://host1,host2", "redis-sentinel://host:99999/name", "redis-sentinel://,host/name", "redis-sentinel://h/a/b"] {
+            #expect(throws: RedisError.self, "\(bad)") { try RedisConfiguration(url: bad) }
+        }
+    }
+
     @Test func redissTakesRedisPyQueryItems() throws {
         let configuration = try RedisConfiguration(
             url: "rediss://host?ssl_ca_certs=/ca.pem&ssl_certfile=/client.pem&ssl_keyfile=/client.key&ssl_server_hostname=redis.internal")

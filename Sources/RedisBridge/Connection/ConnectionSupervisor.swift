@@ -92,7 +92,7 @@ final class ConnectionSupervisor {
 
     private func resolve() {
         let queue = self.queue
-        HostResolver.resolve(configuration.endpoint) { [self] result in
+        HostResolver.resolve(configuration.endpoint, timeout: configuration.connectTimeout) { [self] result in
             // The resolver may call back on another thread: hop to the queue first. The strong captures
             // here and in the connection callbacks last until the connection reports it closed.
             queue.async { self.resolved(result) }

@@ -8,10 +8,12 @@ import Darwin
 
 /// Resolves host names without blocking a connection's queue: `getaddrinfo` blocks, so it runs on a global
 /// queue, and IP literals skip it. IPv4 addresses are preferred, as Redis binds 127.0.0.1 by default while
-/// `localhost` may resolve to ::1 first.
+/// `localhost` may resolve to ::1 first. A Sentinel endpoint is resolved by asking the sentinels for the
+/// primary (``SentinelDiscovery``, bounded by `timeout` per sentinel), on the same global queue.
 enum HostResolver {
     static func resolve(
         _ endpoint: RedisConfiguration.Endpoint,
+        timeout: Duration,
         completion: @escaping @Sendable (Result<ResolvedEndpoint, RedisError>) -> Void
     ) {
         switch endpoint {
@@ -24,6 +26,13 @@ enum HostResolver {
                 DispatchQueue.global().async {
                     completion(lookUp(host).map { .tcp(address: $0, port: port) })
                 }
+            }
+        case .sentinel(let sentinel):
+            DispatchQueue.global().async {
+                completion(
+                    SentinelDiscovery.primaryAddress(sentinel, timeout: timeout).flatMap { host, port in
+                        (isIPLiteral(host) ? .success(host) : lookUp(host)).map { .tcp(address: $0, port: port) }
+                    })
             }
         }
     }

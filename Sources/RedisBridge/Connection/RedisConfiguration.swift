@@ -11,6 +11,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         case tcp(host: String, port: Int)
         /// A unix-domain socket path.
         case unixSocket(path: String)
+        /// The primary that Redis Sentinel names, found again after every drop (a failover).
+        case sentinel(RedisSentinelConfiguration)
     }
 
     /// The address of the server.
@@ -57,8 +59,11 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.tls = tls
     }
 
-    /// Parses `redis://[user[:password]@]host[:port][/db]`, `rediss://` (the same with TLS) or
-    /// `unix:///path/to/redis.sock[?db=N]`.
+    /// Parses `redis://[user[:password]@]host[:port][/db]`, `rediss://` (the same with TLS),
+    /// `unix:///path/to/redis.sock[?db=N]` or `redis-sentinel://[user[:password]@]host1[:port],host2[:port]/name[?db=N]`.
+    ///
+    /// For Sentinel, the credentials are the primary's; the sentinels' own come from the query items
+    /// `sentinel_username` and `sentinel_password`, and a sentinel's port defaults to 26379.
     ///
     /// User and password may be percent-encoded. `rediss://` verifies the server against the system's trust
     /// store; query items adjust it with the names redis-py uses: `ssl_ca_certs` (a PEM CA file),
@@ -66,6 +71,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// sent as SNI and checked) and `ssl_cert_reqs=none` (no verification, for development only). Errors name
     /// the faulty part but never repeat the URL, so they cannot leak the password.
     public init(url: String) throws {
+        if url.lowercased().hasPrefix("redis-sentinel://") {
+            self = try Self(sentinelURL: url)
+            return
+        }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
             throw RedisError.invalidURL("expected redis://host[:port][/db] or unix:///path/to/redis.sock")
         }
@@ -95,15 +104,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         default:
             throw RedisError.invalidURL("unsupported scheme '\(scheme)': use redis://, rediss:// or unix://")
         }
-        let user = components.user.flatMap { $0.isEmpty ? nil : $0 }
-        let password = components.password.flatMap { $0.isEmpty ? nil : $0 }
-        if let password {
-            username = user
-            self.password = password
-        } else if let user {
-            // `redis://secret@host` is the widespread shorthand for a password with the default user.
-            self.password = user
-        }
+        (username, password) = Self.credentials(of: components)
     }
 
     /// The configuration from `REDIS_URL`, else `KV_URL` (as the TypeScript package reads them), else
@@ -128,7 +129,52 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(shownHost):\(port)/\(database)"
         case .unixSocket(let path):
             return "unix://\(credentials)\(path)?db=\(database)"
+        case .sentinel(let sentinel):
+            let hosts = sentinel.sentinels.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
+            return "redis-sentinel://\(credentials)\(hosts.joined(separator: ","))/\(sentinel.primaryName)?db=\(database)"
         }
+    }
+
+    /// `redis-sentinel://[user[:password]@]host1[:port],host2[:port]/name[?db=N&sentinel_username=…&sentinel_password=…]`:
+    /// URLComponents cannot take several hosts, so the hosts are cut out first and the rest parsed as a URL.
+    private init(sentinelURL url: String) throws {
+        let rest = url.dropFirst("redis-sentinel://".count)
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let credentialsEnd = authority.lastIndex(of: "@")
+        let hostList = credentialsEnd.map { authority[authority.index(after: $0)...] } ?? authority
+        let credentials = credentialsEnd.map { authority[..<$0] + "@" } ?? ""
+        var sentinels: [RedisSentinelConfiguration.Address] = []
+        for entry in hostList.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let parsed = URLComponents(string: "redis://\(entry)"), var host = parsed.host, !host.isEmpty else {
+                throw RedisError.invalidURL("a sentinel address is not host[:port]")
+            }
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let port = parsed.port ?? 26379
+            guard (1...65535).contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
+            sentinels.append(.init(host: host, port: port))
+        }
+        // The single-host URL that is left parses like redis://, for the credentials, the name and the query.
+        guard let components = URLComponents(string: "redis://\(credentials)sentinels\(rest[authorityEnd...])") else {
+            throw RedisError.invalidURL("expected redis-sentinel://host1[:port],host2[:port]/primary-name")
+        }
+        let name = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        guard !name.isEmpty, !name.contains("/") else { throw RedisError.invalidURL("the path must be the primary's name") }
+        let query = components.queryItems ?? []
+        let value = { (name: String) in query.first { $0.name == name }?.value.flatMap { $0.isEmpty ? nil : $0 } }
+        let sentinel = RedisSentinelConfiguration(
+            sentinels: sentinels, primaryName: name, username: value("sentinel_username"), password: value("sentinel_password"))
+        self.init(endpoint: .sentinel(sentinel), database: try Self.database(fromQuery: components) ?? 0)
+        (username, password) = Self.credentials(of: components)
+    }
+
+    /// The user and password of a URL: `user:password@`, or `password@` alone for the default user.
+    private static func credentials(of components: URLComponents) -> (user: String?, password: String?) {
+        let user = components.user.flatMap { $0.isEmpty ? nil : $0 }
+        let password = components.password.flatMap { $0.isEmpty ? nil : $0 }
+        if let password { return (user, password) }
+        // `redis://secret@host` is the widespread shorthand for a password with the default user.
+        return (nil, user)
     }
 
     private static func tls(fromQuery components: URLComponents) throws -> RedisTLSConfiguration {

@@ -66,7 +66,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         do throws(RedisError) {
             guard let tls else { return try openContext(endpoint) }
             guard case .tcp(let address, let port) = endpoint, case .tcp(let host, _) = configuration.endpoint else {
-                throw .tls("TLS needs a TCP endpoint, not a unix socket")
+                throw .tls("TLS needs a host to verify: a TCP endpoint, not a unix socket or Sentinel")
             }
             let tunnel = try TLSTunnel(context: tls.get(), host: host, queue: queue)
             self.tunnel = tunnel
@@ -140,7 +140,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
                 step.command,
                 .callback { [self] result in
                     switch result {
-                    case .success:
+                    case .success(let reply):
+                        if let refusal = ConnectionHandshake.refusal(of: step, reply) { return abort(refusal) }
                         remaining -= 1
                         if remaining == 0, closeReason == nil { becomeReady() }
                     case .failure(let error):
@@ -153,6 +154,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     func didReceiveReply(_ reply: UnsafeMutablePointer<redisReply>?) {
         guard let entry = awaited.popFirst() else { return }
         guard let reply else { return entry.complete(.failure(lostConnectionError())) }
+        if reply.pointee.type == REDIS_REPLY_ERROR { noticeDemotion(RedisValue.text(of: reply.pointee)) }
         if case .discard = entry {
             if reply.pointee.type == REDIS_REPLY_ERROR {
                 logger.debug(
@@ -162,7 +164,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             return
         }
         switch RedisValue(copying: reply) {
-        case .error(let message): entry.complete(.failure(.server(message)))
+        case .error(let message):
+            entry.complete(.failure(.server(message)))
         case let value: entry.complete(.success(value))
         }
     }
@@ -171,6 +174,13 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         guard let push = PushMessage(copying: reply) else { return }
         if push.isConfirmation { awaited.confirmationReceived() }
         onPush(push)
+    }
+
+    /// A primary that Sentinel demoted while this connection stayed up answers writes with `-READONLY`: drop
+    /// the connection, so the next attempt asks the sentinels for the new primary.
+    private func noticeDemotion(_ error: String) {
+        guard case .sentinel = configuration.endpoint, error.hasPrefix("READONLY") else { return }
+        abort(.connectionLost("the server became a replica (a failover): reconnecting to the new primary"))
     }
 
     // MARK: EventLoopAdapterDelegate

@@ -1,0 +1,78 @@
+import Foundation
+import RedisBridge
+import RedisTestSupport
+import Testing
+
+/// `redis-sentinel://` against a real group (a primary, a replica, three sentinels on loopback ports).
+@Suite("Redis Sentinel", .enabled(if: !usesExternalRedis, "starts a Sentinel group of its own"), .timeLimit(.minutes(1)))
+struct SentinelTests {
+    @Test func connectionsFindThePrimaryThroughTheSentinelsAndFollowAFailover() async throws {
+        let group = try await SentinelGroup.start()
+        defer { group.stop() }
+        // The first sentinel listed is gone: the next one answers.
+        let gone = try await RedisServer.start()
+        let gonePort = gone.port
+        try gone.stop()
+        var configuration = try RedisConfiguration(url: group.url.replacingOccurrences(of: "://", with: "://127.0.0.1:\(gonePort),"))
+        configuration.connectTimeout = .seconds(2)
+        configuration.commandTimeout = .seconds(2)
+
+        try await withConnections(configuration) { commands, subscriber in
+            let key = uniqueName()
+            try await commands.set(key, to: "on the primary")
+            #expect(try await group.primary.cli(["GET", key]) == "on the primary")
+            let channel = uniqueName()
+            let subscription = try await subscriber.subscribe(to: channel)
+            var events = subscription.makeAsyncIterator()
+
+            // A failover the sentinels are told to make: the primary becomes a replica, the replica the primary.
+            let started = ContinuousClock.now
+            _ = try await group.sentinels[0].cli(["SENTINEL", "FAILOVER", group.name])
+            #expect(await eventually(within: .seconds(20)) { (try? await group.currentPrimaryPort()) == group.replica.port })
+            // Writes reach the new primary: the old one drops us or answers READONLY once it is demoted, and we
+            // follow. (Until it is demoted it still takes writes, which it then loses as it syncs from the new
+            // primary: Redis replicates asynchronously.)
+            let moved = uniqueName()
+            #expect(
+                await eventually(within: .seconds(20)) {
+                    guard (try? await commands.set(moved, to: "after the failover")) != nil else { return false }
+                    return (try? await group.replica.cli(["GET", moved])) == "after the failover"
+                })
+            let elapsed = ContinuousClock.now - started
+            print("sentinel: writes reached the promoted replica \(elapsed) after SENTINEL FAILOVER")
+            // The subscriber followed too: it subscribed again and hears what is published on the new primary.
+            #expect(await eventually(within: .seconds(10)) { (try? await commands.publish("after", to: channel)) == 1 })
+            var heard = false
+            while let event = await events.next() {
+                if event == .message(Array("after".utf8)) {
+                    heard = true
+                    break
+                }
+            }
+            #expect(heard)
+        }
+    }
+
+    @Test func anUnknownPrimaryOrNoSentinelFailsClearlyWithinTheBound() async throws {
+        let gone = try await RedisServer.start()
+        let gonePort = gone.port
+        try gone.stop()
+        // A server that is no sentinel answers the question with an error: named in the reason.
+        let notASentinel = try await RedisServer.start()
+        defer { try? notASentinel.stop() }
+        var configuration = try RedisConfiguration(url: "redis-sentinel://127.0.0.1:\(gonePort),127.0.0.1:\(notASentinel.port)/nowhere")
+        configuration.connectTimeout = .seconds(1)
+        let commands = RedisCommandConnection(configuration: configuration)
+        let started = ContinuousClock.now
+        do {
+            try await commands.connect()
+            Issue.record("connected without a sentinel")
+        } catch let error as RedisError {
+            guard case .connectionFailed(let reason) = error else { throw error }
+            #expect(reason.contains("no sentinel named the primary 'nowhere'"), "\(reason)")
+            #expect(reason.contains("127.0.0.1:\(gonePort): ") && reason.contains("127.0.0.1:\(notASentinel.port): "), "\(reason)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        await commands.close()
+    }
+}
