@@ -57,6 +57,11 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// again from its offset and still gets everything. It costs no command, only a later `UNSUBSCRIBE`; the
     /// shutdown cuts it short. Default 2 s.
     public var lingerAfterFinish: Duration
+    /// Whether every key and the request channel of a stream put its id in a hash tag (`P:sentinel:{id}`), so
+    /// a stream's keys share a Redis Cluster slot and one script may touch them all. An id that already has
+    /// a hash tag (`{chat-42}`, as a TypeScript service on a cluster writes ids) is used as it is, so both
+    /// languages name the same keys. On by itself when the Redis endpoint is a cluster. Default `false`.
+    public var hashTagsStreamIDs: Bool
     /// How long a stop request waits, stored, for a producer that was not listening yet. Default 60 s.
     public var stopRequestTTL: Duration
     /// How long running producers may take to finish when the context runs as a service and the service
@@ -79,7 +84,8 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         durableLog: DurableLog? = nil,
         stopRequestTTL: Duration = .seconds(60),
         shutdownGracePeriod: Duration = .seconds(30),
-        lingerAfterFinish: Duration = .seconds(2)
+        lingerAfterFinish: Duration = .seconds(2),
+        hashTagsStreamIDs: Bool = false
     ) {
         self.keyPrefix = keyPrefix
         self.runningTTL = runningTTL
@@ -96,5 +102,6 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.lingerAfterFinish = lingerAfterFinish
         self.finishedStreamRetention = finishedStreamRetention
         self.durableLog = durableLog
+        self.hashTagsStreamIDs = hashTagsStreamIDs
     }
 }

@@ -77,6 +77,9 @@ public final class ResumableStreamContext: Sendable {
     ) {
         let commands = RedisCommandConnection(configuration: redis, logger: logger)
         let subscriber = RedisSubscriberConnection(configuration: redis, logger: logger)
+        var configuration = configuration
+        // A stream's keys must share a slot for the fenced scripts.
+        if case .cluster = redis.endpoint { configuration.hashTagsStreamIDs = true }
         self.init(
             configuration: configuration, publisher: commands, subscriber: subscriber, logger: logger,
             ownedConnections: (commands, subscriber), metricsFactory: metricsFactory, tracer: tracer)
@@ -277,7 +280,8 @@ public final class ResumableStreamContext: Sendable {
     private func streamKeys(_ streamID: String) throws -> StreamKeys {
         guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
         guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
-        return StreamKeys(keyPrefix: configuration.keyPrefix, streamID: streamID)
+        let tagged = configuration.hashTagsStreamIDs && !HashSlot.hasHashTag(streamID)
+        return StreamKeys(keyPrefix: configuration.keyPrefix, streamID: streamID, keyName: tagged ? "{\(streamID)}" : nil)
     }
 
     private func sentinel(_ keys: StreamKeys) -> Sentinel {
@@ -317,7 +321,7 @@ public final class ResumableStreamContext: Sendable {
             onEnd: { [self] in
                 registry.withLock { $0.ended(producer) }
             })
-        logger.debug("producing stream", metadata: ["stream.id": "\(keys.streamID)"])
+        logger.debug("producing stream", metadata: ["stream.id": "\(keys.id)"])
         return ResumableTextStream(chunks: chunks, startOffset: 0)
     }
 }

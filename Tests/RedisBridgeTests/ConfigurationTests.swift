@@ -57,7 +57,7 @@ struct ConfigurationTests {
         let configuration = try RedisConfiguration(
             url: "redis-sentinel://app:p%40ss@10.0.0.1:26380,sentinel-b,[::1]:26381/cache?db=3&sentinel_password=s3nt&sentinel_username=watcher")
         let sentinels = [
-            RedisSentinelConfiguration.Address(host: "10.0.0.1", port: 26380), .init(host: "sentinel-b"), .init(host: "::1", port: 26381),
+            RedisAddress(host: "10.0.0.1", port: 26380), .init(host: "sentinel-b", port: 26379), .init(host: "::1", port: 26381),
         ]
         #expect(
             configuration.endpoint

@@ -30,10 +30,11 @@ final class ConnectionSupervisor {
     /// Told about (re)connections, drops, failed attempts, pushes and read events; set once, by the owner.
     weak var delegate: (any ConnectionSupervisorDelegate)?
 
-    /// `role` names the connection: its queue is `redis.<role>`, and it counts `redis.reconnects` with
-    /// dimension `redis.connection` = `role`.
-    init(role: String, configuration: RedisConfiguration, logger: Logger) {
-        executor = ConnectionExecutor(label: "redis.\(role)")
+    /// `role` names the connection: its queue is `redis.<role>` (unless it shares `executor`, as the
+    /// connections to the nodes of a cluster share the command connection's), and it counts
+    /// `redis.reconnects` with dimension `redis.connection` = `role`.
+    init(role: String, configuration: RedisConfiguration, logger: Logger, executor: ConnectionExecutor? = nil) {
+        self.executor = executor ?? ConnectionExecutor(label: "redis.\(role)")
         self.configuration = configuration
         self.logger = logger
         backoff = ReconnectBackoff(
@@ -92,7 +93,8 @@ final class ConnectionSupervisor {
 
     private func resolve() {
         let queue = self.queue
-        HostResolver.resolve(configuration.endpoint, timeout: configuration.connectTimeout) { [self] result in
+        let attempt = lifecycle.failedAttempts
+        HostResolver.resolve(configuration.endpoint, attempt: attempt, timeout: configuration.connectTimeout) { [self] result in
             // The resolver may call back on another thread: hop to the queue first. The strong captures
             // here and in the connection callbacks last until the connection reports it closed.
             queue.async { self.resolved(result) }

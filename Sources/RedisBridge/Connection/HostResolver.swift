@@ -9,10 +9,13 @@ import Darwin
 /// Resolves host names without blocking a connection's queue: `getaddrinfo` blocks, so it runs on a global
 /// queue, and IP literals skip it. IPv4 addresses are preferred, as Redis binds 127.0.0.1 by default while
 /// `localhost` may resolve to ::1 first. A Sentinel endpoint is resolved by asking the sentinels for the
-/// primary (``SentinelDiscovery``, bounded by `timeout` per sentinel), on the same global queue.
+/// primary (``SentinelDiscovery``, bounded by `timeout` per sentinel), on the same global queue. A cluster
+/// endpoint is the seed at `attempt` (the failed attempts so far) in turn: every connection and every process
+/// with the same seeds tries them in the same order.
 enum HostResolver {
     static func resolve(
         _ endpoint: RedisConfiguration.Endpoint,
+        attempt: Int = 0,
         timeout: Duration,
         completion: @escaping @Sendable (Result<ResolvedEndpoint, RedisError>) -> Void
     ) {
@@ -27,6 +30,10 @@ enum HostResolver {
                     completion(lookUp(host).map { .tcp(address: $0, port: port) })
                 }
             }
+        case .cluster(let seeds):
+            guard !seeds.isEmpty else { return completion(.failure(.connectionFailed("the cluster has no seed node"))) }
+            let seed = seeds[attempt % seeds.count]
+            resolve(.tcp(host: seed.host, port: seed.port), timeout: timeout, completion: completion)
         case .sentinel(let sentinel):
             DispatchQueue.global().async {
                 completion(

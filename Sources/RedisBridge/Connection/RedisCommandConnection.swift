@@ -17,6 +17,8 @@ public actor RedisCommandConnection {
     /// The configuration this connection uses.
     public nonisolated let configuration: RedisConfiguration
     private nonisolated let supervisor: ConnectionSupervisor
+    /// For a cluster endpoint: routes each command to its slot's primary (`supervisor` is the seed node).
+    private nonisolated let cluster: ClusterRouter?
 
     /// The connection's serial executor: the queue that also drives hiredis.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -26,12 +28,21 @@ public actor RedisCommandConnection {
     /// Creates the connection; it connects on first use or on ``connect()``.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis.commands")) {
         self.configuration = configuration
-        supervisor = ConnectionSupervisor(role: "commands", configuration: configuration, logger: logger)
+        let supervisor = ConnectionSupervisor(role: "commands", configuration: configuration, logger: logger)
+        self.supervisor = supervisor
+        if case .cluster = configuration.endpoint {
+            cluster = ClusterRouter(seed: supervisor, configuration: configuration, logger: logger)
+        } else {
+            cluster = nil
+        }
     }
 
     deinit {
         let supervisor = self.supervisor
-        supervisor.executor.queue.async { supervisor.close {} }
+        let cluster = self.cluster
+        supervisor.executor.queue.async {
+            if let cluster { cluster.close {} } else { supervisor.close {} }
+        }
     }
 
     /// Connects now (if not connected) and throws the error of the attempt if it fails, such as a wrong
@@ -147,7 +158,11 @@ public actor RedisCommandConnection {
     /// ``RedisError/closed``.
     public func close() async {
         await withCheckedContinuation { continuation in
-            supervisor.close { continuation.resume() }
+            if let cluster {
+                cluster.close { continuation.resume() }
+            } else {
+                supervisor.close { continuation.resume() }
+            }
         }
     }
 
@@ -161,6 +176,10 @@ public actor RedisCommandConnection {
         failing: ((RedisError) -> Void)? = nil,
         reply: @escaping (_ index: Int) -> PendingReply
     ) {
+        if let cluster {
+            for (index, command) in commands.enumerated() { cluster.send(command, reply(index)) }
+            return
+        }
         supervisor.withConnection { result in
             switch result {
             case .success(let connection):

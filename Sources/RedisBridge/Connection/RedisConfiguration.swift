@@ -13,6 +13,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         case unixSocket(path: String)
         /// The primary that Redis Sentinel names, found again after every drop (a failover).
         case sentinel(RedisSentinelConfiguration)
+        /// A Redis Cluster, reached through these seed nodes: commands go to the primary of their key's slot,
+        /// pub/sub to the first seed that answers (classic pub/sub reaches every node of a cluster).
+        case cluster(seeds: [RedisAddress])
     }
 
     /// The address of the server.
@@ -75,6 +78,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             self = try Self(sentinelURL: url)
             return
         }
+        if url.lowercased().hasPrefix("redis-cluster://") {
+            self = try Self(clusterURL: url)
+            return
+        }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
             throw RedisError.invalidURL("expected redis://host[:port][/db] or unix:///path/to/redis.sock")
         }
@@ -130,34 +137,17 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         case .unixSocket(let path):
             return "unix://\(credentials)\(path)?db=\(database)"
         case .sentinel(let sentinel):
-            let hosts = sentinel.sentinels.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
-            return "redis-sentinel://\(credentials)\(hosts.joined(separator: ","))/\(sentinel.primaryName)?db=\(database)"
+            let hosts = sentinel.sentinels.map(\.description).joined(separator: ",")
+            return "redis-sentinel://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
+        case .cluster(let seeds):
+            return "redis-cluster://\(credentials)\(seeds.map(\.description).joined(separator: ","))"
         }
     }
 
     /// `redis-sentinel://[user[:password]@]host1[:port],host2[:port]/name[?db=N&sentinel_username=…&sentinel_password=…]`:
     /// URLComponents cannot take several hosts, so the hosts are cut out first and the rest parsed as a URL.
     private init(sentinelURL url: String) throws {
-        let rest = url.dropFirst("redis-sentinel://".count)
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        let credentialsEnd = authority.lastIndex(of: "@")
-        let hostList = credentialsEnd.map { authority[authority.index(after: $0)...] } ?? authority
-        let credentials = credentialsEnd.map { authority[..<$0] + "@" } ?? ""
-        var sentinels: [RedisSentinelConfiguration.Address] = []
-        for entry in hostList.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let parsed = URLComponents(string: "redis://\(entry)"), var host = parsed.host, !host.isEmpty else {
-                throw RedisError.invalidURL("a sentinel address is not host[:port]")
-            }
-            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            let port = parsed.port ?? 26379
-            guard (1...65535).contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
-            sentinels.append(.init(host: host, port: port))
-        }
-        // The single-host URL that is left parses like redis://, for the credentials, the name and the query.
-        guard let components = URLComponents(string: "redis://\(credentials)sentinels\(rest[authorityEnd...])") else {
-            throw RedisError.invalidURL("expected redis-sentinel://host1[:port],host2[:port]/primary-name")
-        }
+        let (sentinels, components) = try Self.parseHostList(url, scheme: "redis-sentinel", defaultPort: 26379)
         let name = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard !name.isEmpty, !name.contains("/") else { throw RedisError.invalidURL("the path must be the primary's name") }
         let query = components.queryItems ?? []
@@ -166,6 +156,41 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             sentinels: sentinels, primaryName: name, username: value("sentinel_username"), password: value("sentinel_password"))
         self.init(endpoint: .sentinel(sentinel), database: try Self.database(fromQuery: components) ?? 0)
         (username, password) = Self.credentials(of: components)
+    }
+
+    /// `redis-cluster://[user[:password]@]host1[:port],host2[:port]`: the seed nodes (port 6379 by default).
+    private init(clusterURL url: String) throws {
+        let (seeds, components) = try Self.parseHostList(url, scheme: "redis-cluster", defaultPort: 6379)
+        guard components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/")).isEmpty else {
+            throw RedisError.invalidURL("a cluster has only database 0: the URL takes no path")
+        }
+        self.init(endpoint: .cluster(seeds: seeds))
+        (username, password) = Self.credentials(of: components)
+    }
+
+    /// The hosts of `scheme://[credentials@]host1[:port],host2[:port][/path][?query]`, and the rest as the
+    /// components of a single-host URL (URLComponents cannot take several hosts, so they are cut out first).
+    private static func parseHostList(_ url: String, scheme: String, defaultPort: Int) throws -> ([RedisAddress], URLComponents) {
+        let rest = url.dropFirst(scheme.count + 3)
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let credentialsEnd = authority.lastIndex(of: "@")
+        let hostList = credentialsEnd.map { authority[authority.index(after: $0)...] } ?? authority
+        let credentials = credentialsEnd.map { authority[..<$0] + "@" } ?? ""
+        var hosts: [RedisAddress] = []
+        for entry in hostList.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let parsed = URLComponents(string: "redis://\(entry)"), var host = parsed.host, !host.isEmpty else {
+                throw RedisError.invalidURL("an address of the list is not host[:port]")
+            }
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let port = parsed.port ?? defaultPort
+            guard (1...65535).contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
+            hosts.append(RedisAddress(host: host, port: port))
+        }
+        guard let components = URLComponents(string: "redis://\(credentials)hosts\(rest[authorityEnd...])") else {
+            throw RedisError.invalidURL("expected \(scheme)://host1[:port],host2[:port]")
+        }
+        return (hosts, components)
     }
 
     /// The user and password of a URL: `user:password@`, or `password@` alone for the default user.

@@ -20,6 +20,14 @@ public enum RESPArgument: Sendable, Hashable, ExpressibleByStringLiteral {
         RESPArgument(duration.expiryMilliseconds)
     }
 
+    /// The bytes sent.
+    var bytes: [UInt8] {
+        switch self {
+        case .string(let text): Array(text.utf8)
+        case .bytes(let bytes): bytes
+        }
+    }
+
     var byteCount: Int {
         switch self {
         case .string(let text): text.utf8.count

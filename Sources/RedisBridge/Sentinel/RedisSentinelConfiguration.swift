@@ -6,22 +6,8 @@
 /// primary. A dropped connection, or a `-READONLY` reply from a primary that was demoted, makes the next attempt
 /// ask again, so both connections follow a failover with the usual reconnection backoff.
 public struct RedisSentinelConfiguration: Sendable, Hashable {
-    /// A sentinel's address.
-    public struct Address: Sendable, Hashable {
-        /// A host name or an IP address.
-        public var host: String
-        /// The sentinel's port (26379 by default).
-        public var port: Int
-
-        /// A sentinel at `host:port`.
-        public init(host: String, port: Int = 26379) {
-            self.host = host
-            self.port = port
-        }
-    }
-
     /// The sentinels, asked in this order until one knows the primary.
-    public var sentinels: [Address]
+    public var sentinels: [RedisAddress]
     /// The name the sentinels monitor the primary under (`sentinel monitor <name> ...`).
     public var primaryName: String
     /// The ACL user for the sentinels' own `AUTH`; `nil` sends `AUTH password` when there is a password.
@@ -30,7 +16,7 @@ public struct RedisSentinelConfiguration: Sendable, Hashable {
     public var password: String?
 
     /// Sentinels that monitor the primary `primaryName`, with their own credentials if they need them.
-    public init(sentinels: [Address], primaryName: String, username: String? = nil, password: String? = nil) {
+    public init(sentinels: [RedisAddress], primaryName: String, username: String? = nil, password: String? = nil) {
         self.sentinels = sentinels
         self.primaryName = primaryName
         self.username = username

@@ -27,7 +27,7 @@ enum SentinelDiscovery {
     }
 
     private static func ask(
-        _ sentinel: RedisSentinelConfiguration.Address, _ configuration: RedisSentinelConfiguration, timeout: Duration
+        _ sentinel: RedisAddress, _ configuration: RedisSentinelConfiguration, timeout: Duration
     ) -> Result<(host: String, port: Int), Failure> {
         let interval = timeval(
             tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))

@@ -217,7 +217,7 @@ final class Producer: Sendable {
             case .gap:
                 logger.debug(
                     "resume requests may have been lost in a Redis reconnect; consumers ask again",
-                    metadata: ["stream.id": "\(keys.streamID)"])
+                    metadata: ["stream.id": "\(keys.id)"])
                 // So may confirmations of framed followers: none may wait for one that will never come.
                 state.withLock { state in
                     for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
@@ -234,7 +234,7 @@ final class Producer: Sendable {
                     logger.debug(
                         "ignoring a malformed resume request",
                         metadata: [
-                            "stream.id": "\(keys.streamID)", "request.bytes": "\(text.utf8.count)",
+                            "stream.id": "\(keys.id)", "request.bytes": "\(text.utf8.count)",
                         ])
                 case .stop:
                     // Received: the stored copy was for a producer that was not listening yet, and must not
@@ -267,7 +267,7 @@ final class Producer: Sendable {
 
     private func replaced() {
         state.withLock { $0.machine.replaced() }
-        logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.streamID)"])
+        logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.id)"])
     }
 
     private func answer(listenerID: String, skipCharacters: Int, framing: Framing?) {
@@ -281,7 +281,7 @@ final class Producer: Sendable {
         logger.debug(
             answered ? "serving a follower" : "leaving a request to another producer of this id",
             metadata: [
-                "stream.id": "\(keys.streamID)", "stream.skip": "\(skipCharacters)",
+                "stream.id": "\(keys.id)", "stream.skip": "\(skipCharacters)",
             ])
     }
 
@@ -309,7 +309,7 @@ final class Producer: Sendable {
     /// found out), `nil` to look.
     private func obeyStoredStopRequest(known: Bool?) async {
         if known == nil, (try? await publisher.value(of: keys.stopFlag)) == nil { return }
-        logger.debug("a stored stop request stops the stream", metadata: ["stream.id": "\(keys.streamID)"])
+        logger.debug("a stored stop request stops the stream", metadata: ["stream.id": "\(keys.id)"])
         try? await publisher.delete(keys.stopFlag)
         stop()
     }
@@ -403,21 +403,21 @@ final class Producer: Sendable {
         // The whole text and the end mark go to the log before the sentinel says DONE, so that a reader that
         // sees DONE finds the log complete. Bounded: Redis may be gone.
         if let logWriter, !(await logWriter.finish(within: Self.logCompletionPatience)) {
-            logger.debug("the durable log could not be completed", metadata: ["stream.id": "\(keys.streamID)"])
+            logger.debug("the durable log could not be completed", metadata: ["stream.id": "\(keys.id)"])
         }
         do {
             // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
             if !(try await sentinel.finalise(as: ending, fencedBy: token, text: state.withLock(\.machine.buffer))) {
-                logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.streamID)"])
+                logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
             }
         } catch {
-            logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.streamID)", "error": "\(error)"])
+            logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
         }
         state.withLock { state in
             let (plain, framed) = state.machine.finalised()
             publisher.enqueuePublish(WireProtocol.doneMessage, toEach: plain, onReceivers: nil)
             for delivery in framed { send(delivery, framed: true) }
         }
-        logger.debug("stream finished", metadata: ["stream.id": "\(keys.streamID)", "stream.ending": "\(ending)"])
+        logger.debug("stream finished", metadata: ["stream.id": "\(keys.id)", "stream.ending": "\(ending)"])
     }
 }

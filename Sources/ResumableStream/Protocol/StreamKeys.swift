@@ -1,11 +1,16 @@
 /// The keys and channels of one stream, under `<keyPrefix>:rs`.
 struct StreamKeys: Sendable {
     let prefix: String
+    /// The stream's id, as the caller gave it.
+    let id: String
+    /// The id as it appears in key and request-channel names: the id, or the id in a hash tag on a cluster
+    /// (``ResumableStreamConfiguration/hashTagsStreamIDs``).
     let streamID: String
 
-    init(keyPrefix: String, streamID: String) {
+    init(keyPrefix: String, streamID: String, keyName: String? = nil) {
         prefix = "\(keyPrefix):rs"
-        self.streamID = streamID
+        id = streamID
+        self.streamID = keyName ?? streamID
     }
 
     /// `P:sentinel:<id>`: an integer while running (or `"1"`), `"DONE"` when finished.

@@ -30,7 +30,7 @@ struct StreamTracing: Sendable {
         try await (tracer ?? InstrumentationSystem.tracer).withSpan(operation, ofKind: kind) { span in
             span.attributes["messaging.system"] = "redis"
             span.attributes["messaging.destination.name"] = keys.requests
-            span.attributes[Self.streamIDAttribute] = keys.streamID
+            span.attributes[Self.streamIDAttribute] = keys.id
             if let skipCharacters { span.attributes[Self.skipAttribute] = skipCharacters }
             let result = try await body()
             span.attributes[Self.outcomeAttribute] = outcome(result)

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+@testable import RedisBridge
+@testable import RedisTestSupport
+
+@Suite("Redis Cluster: slots and redirects")
+struct HashSlotTests {
+    @Test func slotsAreRedisCRC16WithHashTags() {
+        // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
+        #expect(HashSlot.of("123456789") == 0x31C3 % 16384)
+        #expect(HashSlot.of("foo") == 12182)
+        #expect(HashSlot.of("bar") == 5061)
+        #expect(HashSlot.of("{user1000}.following") == HashSlot.of("{user1000}.followers"))
+        #expect(HashSlot.of("{user1000}.following") == HashSlot.of("user1000"))
+        // An empty tag is no tag; only the first `{` counts.
+        #expect(HashSlot.of("foo{}{bar}") == HashSlot.of("foo{}{bar}"))
+        #expect(!HashSlot.hasHashTag("foo{}{bar}") && HashSlot.hasHashTag("foo{{bar}}"))
+        #expect(HashSlot.of("foo{{bar}}zap") == HashSlot.of("{bar"))
+    }
+
+    @Test func redirectsParse() {
+        #expect(ClusterRedirect("MOVED 3999 127.0.0.1:6381") == .moved(slot: 3999, to: RedisAddress(host: "127.0.0.1", port: 6381)))
+        #expect(ClusterRedirect("ASK 3999 [::1]:6381") == .ask(slot: 3999, to: RedisAddress(host: "::1", port: 6381)))
+        for other in ["ERR unknown", "MOVED 99999 h:1", "MOVED x h:1", "ASK 1 nohostport", "READONLY You can't write"] {
+            #expect(ClusterRedirect(other) == nil, "\(other)")
+        }
+    }
+
+    @Test func commandsRouteByTheirFirstKey() {
+        #expect(CommandKey.of(["SET", "k", "v"]) == Array("k".utf8))
+        #expect(CommandKey.of(["EVAL", "return 1", "2", "a", "b"]) == Array("a".utf8))
+        #expect(CommandKey.of(["EVAL", "return 1", "0"]) == nil)
+        #expect(CommandKey.of(["PUBLISH", "channel", "m"]) == nil)
+        #expect(CommandKey.of(["PING"]) == nil)
+    }
+
+    @Test func clusterURLsParse() throws {
+        let configuration = try RedisConfiguration(url: "redis-cluster://:pw@10.0.0.1:7000,10.0.0.2")
+        #expect(configuration.endpoint == .cluster(seeds: [RedisAddress(host: "10.0.0.1", port: 7000), RedisAddress(host: "10.0.0.2", port: 6379)]))
+        #expect(configuration.password == "pw")
+        #expect(configuration.description == "redis-cluster://:***@10.0.0.1:7000,10.0.0.2:6379")
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: "redis-cluster://h1,h2/3") }
+    }
+}
+
+/// A real cluster of three primaries and three replicas.
+@Suite("Redis Cluster: commands on a real cluster", .enabled(if: !usesExternalRedis, "starts a cluster of its own"), .timeLimit(.minutes(1)))
+struct ClusterCommandTests {
+    @Test func keysOnEverySlotRangeAndPublishesReachSubscribersOnAnyNode() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        let configuration = try RedisConfiguration(url: cluster.url)
+        try await withConnections(configuration) { commands, subscriber in
+            // 300 keys spread over the slots: each set and read back through the right primary.
+            let keys = (0..<300).map { "key-\($0)" }
+            for key in keys { try await commands.set(key, to: "value of \(key)") }
+            var allRead = true
+            for key in keys where try await commands.get(key) != "value of \(key)" { allRead = false }
+            #expect(allRead)
+            // Each primary really holds its share.
+            for primary in try await cluster.primaries() {
+                let count = Int(try await primary.cli(["DBSIZE"])) ?? 0
+                #expect(count > 50, "\(primary.port) holds \(count) keys")
+            }
+            // A script over keys sharing a hash tag runs on their slot's node.
+            let script = "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[1]); return redis.call('GET', KEYS[2])"
+            #expect(try await commands.eval(script, keys: ["{tag}:a", "{tag}:b"], arguments: ["both"]).string == "both")
+            // Classic pub/sub: a publish from the command connection reaches the subscriber.
+            let channel = uniqueName()
+            let subscription = try await subscriber.subscribe(to: channel)
+            var events = subscription.makeAsyncIterator()
+            #expect(try await commands.publish("hello", to: channel) == 1)
+            #expect(await events.next() == .message(Array("hello".utf8)))
+        }
+    }
+}
