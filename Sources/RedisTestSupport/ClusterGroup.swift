@@ -25,6 +25,9 @@ public final class ClusterGroup: Sendable {
                 try await RedisServer.start(extraArguments: [
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
                     "--cluster-port", String(bus),
+                    // A replica may take over however long ago it last heard from its primary (an idle test cluster
+                    // exchanges little, and the default refuses a failover then).
+                    "--cluster-replica-validity-factor", "0",
                 ]))
         }
         let group = ClusterGroup(nodes: nodes)

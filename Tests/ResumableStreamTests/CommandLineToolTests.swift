@@ -6,7 +6,7 @@ import Testing
 
 /// The built `rstream` tool, which SwiftPM puts next to the test bundle, started with `arguments` on the shared
 /// Redis under `prefix`, its standard streams on pipes.
-private func launchRStream(_ arguments: [String], prefix: String) throws -> (process: Process, stdin: Pipe, stdout: Pipe, stderr: Pipe) {
+func launchRStream(_ arguments: [String], prefix: String) throws -> (process: Process, stdin: Pipe, stdout: Pipe, stderr: Pipe) {
     let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let tool = [directory, directory.deletingLastPathComponent()]
         .map { $0.appendingPathComponent("rstream") }
@@ -25,7 +25,7 @@ private func launchRStream(_ arguments: [String], prefix: String) throws -> (pro
 }
 
 /// Runs `rstream` with `input` on its standard input, to the end.
-private func rstream(_ arguments: [String], input: String = "", prefix: String) async throws -> (status: Int32, output: String, error: String) {
+func rstream(_ arguments: [String], input: String = "", prefix: String) async throws -> (status: Int32, output: String, error: String) {
     let (process, stdin, stdout, stderr) = try launchRStream(arguments, prefix: prefix)
     return try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {

@@ -1,0 +1,145 @@
+import Foundation
+import RedisBridge
+import RedisTestSupport
+import Testing
+
+@testable import ResumableStream
+
+/// Streams on a real Redis Cluster (three primaries, three replicas): keys on every primary, a resume served
+/// by another process, a slot migrated mid-stream, and a primary killed mid-stream.
+@Suite("Streams on a Redis Cluster", .enabled(if: !usesExternalRedis, "starts a cluster of its own"), .timeLimit(.minutes(1)))
+struct ClusterStreamTests {
+    private func context(_ cluster: ClusterGroup, prefix: String) throws -> ResumableStreamContext {
+        var redis = try RedisConfiguration(url: cluster.url)
+        redis.connectTimeout = .milliseconds(500)
+        return ResumableStreamContext(
+            redis: redis, configuration: .init(keyPrefix: prefix, ackTimeout: handshakePatience, watchdogInterval: .milliseconds(500)))
+    }
+
+    @Test func streamsLandOnEveryPrimaryAndAnotherProcessResumesThem() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        let prefix = testPrefix()
+        let producing = try context(cluster, prefix: prefix)
+        let following = try context(cluster, prefix: prefix)
+        let writers = (0..<30).map { _ in Writer() }
+        var producers: [ResumableTextStream] = []
+        var followers: [ResumableTextStream] = []
+        for (index, writer) in writers.enumerated() {
+            producers.append(try await producing.resumableStream("chat-\(index)", makeStream: writer.source).created())
+            followers.append(try await following.resumeExistingStream("chat-\(index)").resumed())
+        }
+        // Another process (rstream) resumes one of them half way.
+        let text = (0..<50).map { "token \($0) · " }
+        for writer in writers { writer.write(text[..<25].joined()) }
+        let resumedElsewhere = Task {
+            try await rstream(["resume", "chat-7", "--redis", cluster.url], prefix: prefix)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        for writer in writers {
+            writer.write(text[25...].joined())
+            writer.close()
+        }
+        for stream in producers + followers { #expect(try await stream.collect() == text.joined()) }
+        let other = try await resumedElsewhere.value
+        #expect(other.status == 0 && other.output == text.joined(), "\(other.error)")
+        // The streams' keys (`P:sentinel:{id}`, DONE now) are spread over the three primaries.
+        for primary in try await cluster.primaries() {
+            let keys = try await primary.cli(["--scan", "--pattern", "\(prefix):rs:sentinel:*"]).split(separator: "\n")
+            #expect(!keys.isEmpty, "primary \(primary.port) holds no stream")
+            #expect(keys.allSatisfy { $0.hasSuffix("}") && $0.contains(":{chat-") })
+        }
+        await producing.shutdown(gracePeriod: .seconds(5))
+        await following.shutdown(gracePeriod: .seconds(5))
+    }
+
+    @Test func aSlotMigratedMidStreamIsFollowedThroughAskAndMoved() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        let context = try context(cluster, prefix: testPrefix())
+        let slot = HashSlot.of("{migrating}")
+        let source = try await cluster.owner(of: slot)
+        let target = try #require(try await cluster.primaries().first { $0.port != source.port })
+
+        let writer = Writer()
+        let producer = try await context.resumableStream("migrating", makeStream: writer.source).created()
+        writer.write("before the migration · ")
+        try await cluster.beginMigration(of: slot, to: target)
+        try await cluster.moveKeys(of: slot, to: target)
+        // The keys are on the target, the slot still on the source: the source answers ASK. A resume reads the
+        // sentinel, and the end writes it with the fenced script, both through ASKING on the target.
+        let follower = try await context.resumeExistingStream("migrating").resumed()
+        writer.write("during · ")
+        try await cluster.finishMigration(of: slot, to: target)
+        writer.write("after")
+        writer.close()
+        let expected = "before the migration · during · after"
+        #expect(try await producer.collect() == expected)
+        #expect(try await follower.collect() == expected)
+        // The end was recorded on the slot's new owner (MOVED taught the router where it is).
+        #expect(
+            await eventually {
+                (try? await target.cli(["GET", "\(context.configuration.keyPrefix):rs:sentinel:{migrating}"])) == "DONE"
+            })
+        #expect(try await context.resumeExistingStream("migrating").isAlreadyDone)
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
+
+    @Test func killingAPrimaryMidStreamLosesNothingSilentlyAndItsReplicaTakesOver() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        let context = try context(cluster, prefix: testPrefix())
+        // Ten streams, and an eleventh id for after the failover, in slots of a primary that is not the seed
+        // where pub/sub runs (killing that one is the Redis restart the fault tests cover).
+        let victim = try #require(try await cluster.primaries().first { $0.port != cluster.nodes[0].port })
+        var ids: [String] = []
+        var index = 0
+        while ids.count < 11 {
+            if try await cluster.owner(of: HashSlot.of("{s\(index)}")).port == victim.port { ids.append("s\(index)") }
+            index += 1
+        }
+        let freshID = ids.removeLast()
+        let writers = ids.map { _ in Writer() }
+        var producers: [ResumableTextStream] = []
+        var followers: [ResumableTextStream] = []
+        for (id, writer) in zip(ids, writers) {
+            producers.append(try await context.resumableStream(id, makeStream: writer.source).created())
+            followers.append(try await context.resumeExistingStream(id).resumed())
+        }
+        let before = (0..<20).map { "before \($0) · " }.joined()
+        let after = (0..<20).map { "after \($0) · " }.joined()
+        for writer in writers { writer.write(before) }
+        try await Task.sleep(for: .milliseconds(200))
+
+        try await victim.kill()
+        let killed = ContinuousClock.now
+        for writer in writers { writer.write(after) }
+        // A new stream in one of the dead primary's slots works once its replica is promoted.
+        let fresh = Writer()
+        var created = false
+        while !created, ContinuousClock.now - killed < .seconds(20) {
+            if case .created = try? await context.resumableStream(freshID, makeStream: fresh.source) {
+                created = true
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        print("cluster: a new stream was created \(ContinuousClock.now - killed) after SIGKILL of a primary (node timeout 1 s)")
+        #expect(created)
+        #expect(try await cluster.owner(of: HashSlot.of("{\(freshID)}")).port != victim.port)
+        fresh.close()
+        for writer in writers { writer.close() }
+        for producer in producers { #expect(try await producer.collect() == before + after) }
+        for follower in followers {
+            let (text, error) = await withDeadline(.seconds(15)) { await readAll(follower) } ?? ("", CancellationError())
+            if let error {
+                #expect(error is ResumableStreamError, "\(error)")
+                #expect((before + after).hasPrefix(text))
+            } else {
+                #expect(text == before + after)
+            }
+        }
+        await context.shutdown(gracePeriod: .seconds(5))
+        #expect(context.activeProducerCount == 0)
+    }
+}
