@@ -6,7 +6,8 @@ import Testing
 @testable import ResumableStream
 
 /// Streams on a real Redis Cluster (three primaries, three replicas): keys on every primary, a resume served
-/// by another process, a slot migrated mid-stream, and a primary killed mid-stream.
+/// by another process, a TypeScript producer with a braced id, a slot migrated mid-stream, and a primary killed
+/// mid-stream.
 @Suite("Streams on a Redis Cluster", .enabled(if: !usesExternalRedis, "starts a cluster of its own"), .timeLimit(.minutes(1)))
 struct ClusterStreamTests {
     private func context(_ cluster: ClusterGroup, prefix: String) throws -> ResumableStreamContext {
@@ -48,6 +49,24 @@ struct ClusterStreamTests {
             let keys = try await primary.cli(["--scan", "--pattern", "\(prefix):rs:sentinel:*"]).split(separator: "\n")
             #expect(!keys.isEmpty, "primary \(primary.port) holds no stream")
             #expect(keys.allSatisfy { $0.hasSuffix("}") && $0.contains(":{chat-") })
+        }
+
+        // A TypeScript producer on the cluster writes its stream id with braces, `{ts-chat}`: its keys and request
+        // channel are the ones a Swift consumer of `ts-chat` uses there. Spoken by hand, as the TypeScript package
+        // does: INCR the sentinel, listen for requests, answer on the listener's channel.
+        try await withConnections(try RedisConfiguration(url: cluster.url)) { commands, subscriber in
+            #expect(try await commands.incr("\(prefix):rs:sentinel:{ts-chat}") == 1)
+            let requests = try await subscriber.subscribe(to: "\(prefix):rs:request:{ts-chat}")
+            var incoming = requests.makeAsyncIterator()
+            async let consumer = following.resumeExistingStream("ts-chat")
+            guard case .message(let bytes) = await incoming.next() else {
+                Issue.record("no request")
+                return
+            }
+            let listener = String(String(decoding: bytes, as: UTF8.self).dropFirst(15).prefix(36))
+            _ = try await commands.publish("from TypeScript", to: "\(prefix):rs:chunk:\(listener)")
+            _ = try await commands.publish(WireProtocol.doneMessage, to: "\(prefix):rs:chunk:\(listener)")
+            #expect(try await consumer.resumed().collect() == "from TypeScript")
         }
         await producing.shutdown(gracePeriod: .seconds(5))
         await following.shutdown(gracePeriod: .seconds(5))
