@@ -13,9 +13,9 @@ struct StreamServer {
     static func main() async throws {
         let settings = DemoSettings.fromProcess(program: "stream-server")
         let metrics = DemoMetrics.bootstrap()
-        let tracing = TraceExport.bootstrapIfConfigured(serviceName: "stream-server")
         var logger = Logger(label: "stream-server")
         logger.logLevel = .info
+        let tracing = TraceExport.bootstrapIfConfigured(serviceName: "stream-server", logger: logger)
 
         let streams = ResumableStreamContext(redis: settings.redis, configuration: settings.streams, logger: logger)
         let router = Router()
