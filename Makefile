@@ -2,11 +2,12 @@
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: setup build test test-tsan test-asan fuzz chaos demo bench soak format lint docs clean
+.PHONY: setup build test test-tsan test-asan fuzz chaos demo example-vapor bench soak format lint docs clean
 
 # Every Swift file of the repository that swift-format keeps in shape (.swift-format: the anchors' line length,
 # 150, and four spaces).
-FORMATTED = Sources Tests Benchmarks Fuzz Examples/StreamServer/Sources Package.swift Examples/StreamServer/Package.swift
+FORMATTED = Sources Tests Benchmarks Fuzz Package.swift Examples/StreamServer/Sources Examples/StreamServer/Package.swift \
+	Examples/VaporStreamServer/Sources Examples/VaporStreamServer/Package.swift Examples/DemoSupport/Sources Examples/DemoSupport/Package.swift
 
 setup:
 	@scripts/setup.sh
@@ -46,6 +47,11 @@ chaos: setup
 
 demo:
 	@scripts/demo.sh
+
+# The Vapor example server (Examples/VaporStreamServer): resume across two instances, stop, hostile numbers,
+# the exported spans, and SIGTERM while a stream runs.
+example-vapor:
+	@scripts/vapor-example.sh
 
 # QUICK=1 runs a tenth of every scenario (under a minute), BENCH_ONLY=N only scenario N (and the bridge
 # rows, its baselines); BENCHMARKS.md is only written by full runs of everything. The
