@@ -126,6 +126,7 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures, only: String? = n
         ("8", "streams of LLM shape", llmShapedStreams),
         ("9", "1 follower, 20-char chunks, against the Python port", pythonPeer),
         ("10", "1 follower, 20-char chunks, over TLS", tlsRelay),
+        ("11", "a 3-primary cluster against 1 node", clusterComparison),
     ]
     var rows: [Row] = []
     for (scenario, figure, run) in scenarios where only == nil || only == scenario {

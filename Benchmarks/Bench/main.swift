@@ -112,7 +112,7 @@ let markdown = """
 
     Measured by `\(command)` on \(Measure.machine()), Redis \(version), \(Date().formatted(.iso8601)); the whole run took \(Int(elapsed)) s.
     Every figure stands next to a baseline measured in the same run: these machines are shared and absolute
-    times drift, so compare the ratios. Rows B1–B3 measure the Redis bridge alone; 1–10 are the scenarios of
+    times drift, so compare the ratios. Rows B1–B3 measure the Redis bridge alone; 1–11 are the scenarios of
     the resumable-stream benchmark.
 
     | \(header.joined(separator: " | ")) |
