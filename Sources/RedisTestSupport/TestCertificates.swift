@@ -11,13 +11,15 @@ public final class TestCertificates: Sendable {
     public var caFile: String { "\(directory)/ca.pem" }
     /// A CA that signed nothing here: trusting only it must refuse the server.
     public var otherCAFile: String { "\(directory)/other-ca.pem" }
-    /// The server's certificate and key, valid for `localhost` and `127.0.0.1`.
+    /// The server's certificate, valid for `localhost` and `127.0.0.1`.
     public var serverCertificateFile: String { "\(directory)/server.pem" }
+    /// The server's private key.
     public var serverKeyFile: String { "\(directory)/server.key" }
     /// A server certificate for the same names whose validity ended when it was made.
     public var expiredServerCertificateFile: String { "\(directory)/expired.pem" }
-    /// The client's certificate and key, for mutual TLS.
+    /// The client's certificate, for mutual TLS.
     public var clientCertificateFile: String { "\(directory)/client.pem" }
+    /// The client's private key.
     public var clientKeyFile: String { "\(directory)/client.key" }
 
     /// Makes every certificate; throws if `openssl` is missing or fails.
