@@ -125,7 +125,8 @@ if [ "$outage" != 503 ] || [ "$logged" -lt 1 ] || [ "$bad_status" -ne 2 ] || [ "
     exit 1
 fi
 echo "== the spans A exported for stream $id, as the stand-in OpenTelemetry collector received them"
-spans_of "$id" | sed 's/^/   /'
-spans_of "$id" | grep -q '^stream-server-a resumableStream created in ' ||
+spans=$(spans_of "$id")
+echo "$spans" | sed 's/^/   /'
+grep -q '^stream-server-a resumableStream created in ' <<<"$spans" ||
     fail "instance A did not export the span of the stream it created, inside its HTTP server span"
 echo "demo: OK: every client received exactly the producer's text (${#full} characters), across instances, after the end and after a crash"

@@ -61,9 +61,10 @@ echo "== the stream is now \"$status\"; a resume after the end without an offset
 
 echo "== the spans of stream $id, as the stand-in OpenTelemetry collector received them"
 sleep 0.5  # the exporters send every 0.2 s
-spans_of "$id" | sed 's/^/   /'
-spans_of "$id" | grep -q '^vapor-a resumableStream created in ' || fail "A did not export the producer's span inside its HTTP span"
-spans_of "$id" | grep -q '^vapor-b resumeExistingStream resumed in ' || fail "B did not export the resume's span inside its HTTP span"
+spans=$(spans_of "$id")
+echo "$spans" | sed 's/^/   /'
+grep -q '^vapor-a resumableStream created in ' <<<"$spans" || fail "A did not export the producer's span inside its HTTP span"
+grep -q '^vapor-b resumeExistingStream resumed in ' <<<"$spans" || fail "B did not export the resume's span inside its HTTP span"
 
 echo "== stream $id-2 starts on A; B stops it after 0.6 s (DELETE), and the client's stream ends cleanly"
 curl -sN "$a/streams/$id-2" >"$work/stopped.sse" & stopped=$!
