@@ -42,11 +42,11 @@ public final class ClusterGroup: Sendable {
         while ContinuousClock.now < deadline {
             var healthy = true
             for node in nodes where node.isRunning {
-                let info = (try? await node.cli(["CLUSTER", "INFO"])) ?? ""
+                let info = (try? await node.query(["CLUSTER", "INFO"])) ?? ""
                 healthy = healthy && info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
             }
             if healthy { return }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(200))
         }
         throw RedisServer.Failure.didNotStart("the cluster did not serve every slot within \(limit)")
     }
@@ -108,7 +108,7 @@ public final class ClusterGroup: Sendable {
 
     private func clusterNodes() async throws -> [NodeLine] {
         guard let node = nodes.first(where: { $0.isRunning }) else { throw RedisServer.Failure.command("no node runs") }
-        return try await node.cli(["CLUSTER", "NODES"]).split(separator: "\n").compactMap { line in
+        return try await node.query(["CLUSTER", "NODES"]).split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count >= 8, let address = fields[1].split(separator: "@").first,
                 let port = address.split(separator: ":").last.flatMap({ Int($0) })
@@ -123,7 +123,7 @@ public final class ClusterGroup: Sendable {
     }
 
     private func id(of node: RedisServer) async throws -> String {
-        try await node.cli(["CLUSTER", "MYID"])
+        try await node.query(["CLUSTER", "MYID"])
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RedisBridge
 
 #if canImport(Glibc)
 import Glibc
@@ -204,6 +205,28 @@ public final class RedisServer: @unchecked Sendable {
         try await RedisServer.offload {
             self.killServer()
             try self.launch()
+        }
+    }
+
+    /// Sends one command over a short-lived connection (no `redis-cli` process: harnesses poll with it) and
+    /// returns the reply as text, an array's elements one per line, nested arrays flattened.
+    public func query(_ arguments: [String]) async throws -> String {
+        let commands = RedisCommandConnection(configuration: try RedisConfiguration(url: url))
+        do {
+            let reply = try await commands.send(arguments.map(RESPArgument.string))
+            await commands.close()
+            return Self.text(of: reply)
+        } catch {
+            await commands.close()
+            throw error
+        }
+    }
+
+    private static func text(of value: RedisValue) -> String {
+        switch value {
+        case .array(let elements): elements.map(text(of:)).joined(separator: "\n")
+        case .integer(let number): String(number)
+        default: value.string ?? ""
         }
     }
 

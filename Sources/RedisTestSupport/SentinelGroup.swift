@@ -31,15 +31,15 @@ public final class SentinelGroup: Sendable {
         let primary = try await RedisServer.start()
         let replica = try await RedisServer.start(extraArguments: ["--replicaof", "127.0.0.1", String(primary.port)])
         try await waitFor("the replica to sync", within: .seconds(10)) {
-            try await replica.cli(["INFO", "replication"]).contains("master_link_status:up")
+            try await replica.query(["INFO", "replication"]).contains("master_link_status:up")
         }
         var sentinels: [RedisServer] = []
         for _ in 0..<3 { sentinels.append(try await RedisServer.startSentinel(monitoring: primary, downAfter: downAfter)) }
         let group = SentinelGroup(primary: primary, replica: replica, sentinels: sentinels)
         for sentinel in sentinels {
             try await waitFor("each sentinel to know the replica and the other sentinels", within: .seconds(15)) {
-                let replicas = try await sentinel.cli(["SENTINEL", "REPLICAS", group.name])
-                let others = try await sentinel.cli(["SENTINEL", "SENTINELS", group.name])
+                let replicas = try await sentinel.query(["SENTINEL", "REPLICAS", group.name])
+                let others = try await sentinel.query(["SENTINEL", "SENTINELS", group.name])
                 return replicas.contains(String(replica.port)) && sentinels.filter { others.contains(String($0.port)) }.count == 2
             }
         }
@@ -48,7 +48,7 @@ public final class SentinelGroup: Sendable {
 
     /// The port of the server the sentinels name as the primary now.
     public func currentPrimaryPort() async throws -> Int? {
-        let reply = try await sentinels[0].cli(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name])
+        let reply = try await sentinels[0].query(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name])
         return reply.split(separator: "\n").last.flatMap { Int($0) }
     }
 
@@ -61,7 +61,7 @@ public final class SentinelGroup: Sendable {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(200))
         }
         throw RedisServer.Failure.didNotStart("waited \(limit) for \(what)")
     }

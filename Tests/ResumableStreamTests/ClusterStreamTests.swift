@@ -8,7 +8,7 @@ import Testing
 /// Streams on a real Redis Cluster (three primaries, three replicas): keys on every primary, a resume served
 /// by another process, a TypeScript producer with a braced id, a slot migrated mid-stream, and a primary killed
 /// mid-stream.
-@Suite("Streams on a Redis Cluster", .enabled(if: !usesExternalRedis, "starts a cluster of its own"), .timeLimit(.minutes(1)))
+@Suite("Streams on a Redis Cluster", .serialized, .enabled(if: !usesExternalRedis, "starts a cluster of its own"), .timeLimit(.minutes(1)))
 struct ClusterStreamTests {
     private func context(_ cluster: ClusterGroup, prefix: String) throws -> ResumableStreamContext {
         var redis = try RedisConfiguration(url: cluster.url)
