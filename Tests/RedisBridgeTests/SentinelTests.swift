@@ -53,6 +53,36 @@ struct SentinelTests {
         }
     }
 
+    /// The primary turned into a replica behind Sentinel's back (`REPLICAOF` another server): a write gets
+    /// `-READONLY`, the connection drops to ask the sentinels again, and `ROLE` refuses the replica they still
+    /// name, with a clear error, instead of sending writes to it.
+    @Test func aDemotedPrimaryIsLeftOnReadOnlyAndRefusedByRole() async throws {
+        let group = try await SentinelGroup.start(downAfter: .seconds(30))
+        defer { group.stop() }
+        let elsewhere = try await RedisServer.start()
+        defer { try? elsewhere.stop() }
+        var configuration = try RedisConfiguration(url: group.url)
+        configuration.connectTimeout = .seconds(2)
+        let commands = RedisCommandConnection(configuration: configuration)
+        try await commands.set(uniqueName(), to: "on the primary")
+        _ = try await group.primary.cli(["REPLICAOF", "127.0.0.1", String(elsewhere.port)])
+        await #expect(throws: RedisError.server("READONLY You can't write against a read only replica.")) {
+            try await commands.set(uniqueName(), to: "refused")
+        }
+        // The next attempt asks the sentinels, which still name the old primary, and ROLE refuses it.
+        var refusal: RedisError?
+        for _ in 0..<20 where refusal == nil {
+            do {
+                try await commands.set(uniqueName(), to: "refused")
+            } catch let error as RedisError {
+                if case .connectionFailed(let reason) = error, reason.contains("not the primary") { refusal = error }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(refusal != nil)
+        await commands.close()
+    }
+
     @Test func anUnknownPrimaryOrNoSentinelFailsClearlyWithinTheBound() async throws {
         let gone = try await RedisServer.start()
         let gonePort = gone.port

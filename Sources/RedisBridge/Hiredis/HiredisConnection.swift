@@ -164,8 +164,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             return
         }
         switch RedisValue(copying: reply) {
-        case .error(let message):
-            entry.complete(.failure(.server(message)))
+        case .error(let message): entry.complete(.failure(.server(message)))
         case let value: entry.complete(.success(value))
         }
     }

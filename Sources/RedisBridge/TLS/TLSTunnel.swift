@@ -174,7 +174,8 @@ final class TLSTunnel {
     /// Moves bytes both ways until neither socket takes or gives more, then watches what is needed to go on.
     private func pump() {
         var rounds = 0
-        while phase == .relaying, rounds < 16 {
+        var progressed = true
+        while phase == .relaying, progressed, rounds < 16 {
             rounds += 1
             guard receiveFromServer() else { return }
             let decrypted = decryptForClient()
@@ -186,10 +187,13 @@ final class TLSTunnel {
             if serverClosed, toClient.isEmpty {
                 return fail(.connectionLost("the server closed the connection"))
             }
-            if !decrypted, !delivered, !encrypted { break }
+            progressed = decrypted || delivered || encrypted
         }
-        if phase == .relaying { updateWatchers() }
-        // More may be waiting after 16 rounds: the watchers report it in a later turn of the queue.
+        guard phase == .relaying else { return }
+        updateWatchers()
+        // Stopped by the round limit, so that the queue's other work runs: OpenSSL may still hold bytes that no
+        // socket will announce, so go on in a later turn.
+        if progressed { queue.async { [self] in pump() } }
     }
 
     /// Reads the ciphertext the server sent into OpenSSL (unless the client is behind); `false` if the
