@@ -20,44 +20,17 @@ struct FaultTests {
         var redis = try RedisConfiguration(url: server.url)
         redis.connectTimeout = .milliseconds(500)
         let context = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: "fault", watchdogInterval: .milliseconds(500)))
-        let streamCount = 100
-        let writers = (0..<streamCount).map { _ in Writer() }
-        var producers: [ResumableTextStream] = []
-        var followers: [ResumableTextStream] = []
-        for (index, writer) in writers.enumerated() {
-            producers.append(try await context.resumableStream("s\(index)", makeStream: writer.source).created())
-            followers.append(try await context.resumeExistingStream("s\(index)").resumed())
-        }
-        let firstHalf = (0..<20).map { "first \($0) · " }.joined()
-        let secondHalf = (0..<20).map { "second \($0) · " }.joined()
-        for writer in writers { writer.write(firstHalf) }
+        var streams = try await StreamsWithFollowers((0..<100).map { "s\($0)" }, on: context)
+        streams.write((0..<20).map { "first \($0) · " }.joined())
         try await Task.sleep(for: .milliseconds(200))
 
         try await server.kill()
-        for writer in writers { writer.write(secondHalf) }
+        streams.write((0..<20).map { "second \($0) · " }.joined())
         try await Task.sleep(for: .seconds(2))
         try await server.restart()
         // New streams work within a second of Redis being back.
-        let fresh = Writer()
-        #expect(
-            await eventually(within: .seconds(1)) {
-                (try? await context.resumableStream("after", makeStream: fresh.source).stream) != nil
-            })
-        fresh.close()
-        for writer in writers { writer.close() }
-
-        // The producers' own readers never depend on Redis: every byte.
-        for producer in producers { #expect(await outcome(of: producer).text == firstHalf + secondHalf) }
-        // Each follower gets every byte, or a clear error after a prefix: never silence, never a duplicate.
-        for follower in followers {
-            let (text, error) = await outcome(of: follower)
-            if let error {
-                #expect(error is ResumableStreamError, "\(error)")
-                #expect((firstHalf + secondHalf).hasPrefix(text))
-            } else {
-                #expect(text == firstHalf + secondHalf)
-            }
-        }
+        #expect(await timeUntilNewStreamsWork(on: context, id: "after", since: .now, within: .seconds(1)) != nil)
+        await streams.closeAndCheck(within: .seconds(10))
         await context.shutdown(gracePeriod: .seconds(5))
         // Nothing left behind: no producer, no subscription, no connection of ours.
         #expect(context.activeProducerCount == 0)

@@ -16,50 +16,19 @@ struct SentinelFailoverTests {
         redis.connectTimeout = .milliseconds(500)
         let context = ResumableStreamContext(
             redis: redis, configuration: .init(keyPrefix: "sentinel", ackTimeout: handshakePatience, watchdogInterval: .milliseconds(500)))
-        let writers = (0..<20).map { _ in Writer() }
-        var producers: [ResumableTextStream] = []
-        var followers: [ResumableTextStream] = []
-        for (index, writer) in writers.enumerated() {
-            producers.append(try await context.resumableStream("s\(index)", makeStream: writer.source).created())
-            followers.append(try await context.resumeExistingStream("s\(index)").resumed())
-        }
-        let before = (0..<20).map { "before \($0) · " }.joined()
-        let after = (0..<20).map { "after \($0) · " }.joined()
-        for writer in writers { writer.write(before) }
+        var streams = try await StreamsWithFollowers((0..<20).map { "s\($0)" }, on: context)
+        streams.write((0..<20).map { "before \($0) · " }.joined())
         try await Task.sleep(for: .milliseconds(200))
 
         try await group.primary.kill()
         let killed = ContinuousClock.now
-        for writer in writers { writer.write(after) }
+        streams.write((0..<20).map { "after \($0) · " }.joined())
         // New streams work once the replica is promoted (down-after 1 s, then the election and the promotion).
-        let fresh = Writer()
-        var created = false
-        while !created, ContinuousClock.now - killed < .seconds(20) {
-            if case .created = try? await context.resumableStream("after-failover", makeStream: fresh.source) {
-                created = true
-            } else {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        let elapsed = ContinuousClock.now - killed
-        print("sentinel: a new stream was created \(elapsed) after SIGKILL of the primary (down-after 1 s)")
-        #expect(created)
+        let elapsed = await timeUntilNewStreamsWork(on: context, id: "after-failover", since: killed, within: .seconds(20))
+        print("sentinel: a new stream was created \(elapsed.map { "\($0)" } ?? "never") after SIGKILL of the primary (down-after 1 s)")
+        #expect(elapsed != nil)
         #expect(try await group.currentPrimaryPort() == group.replica.port)
-        fresh.close()
-        for writer in writers { writer.close() }
-
-        // The producers' own readers never depend on Redis: every byte.
-        for producer in producers { #expect(try await producer.collect() == before + after) }
-        // Each follower gets every byte, or a clear error after a prefix: never silence, never a duplicate.
-        for follower in followers {
-            let (text, error) = await withDeadline(.seconds(15)) { await readAll(follower) } ?? ("", CancellationError())
-            if let error {
-                #expect(error is ResumableStreamError, "\(error)")
-                #expect((before + after).hasPrefix(text))
-            } else {
-                #expect(text == before + after)
-            }
-        }
+        await streams.closeAndCheck()
         await context.shutdown(gracePeriod: .seconds(5))
         #expect(context.activeProducerCount == 0)
     }

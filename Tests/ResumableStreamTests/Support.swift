@@ -222,6 +222,64 @@ func readAll(
     }
 }
 
+/// Streams that each have a follower, for the tests that hurt Redis mid-stream: ``write(_:)`` feeds every
+/// stream, ``closeAndCheck(within:)`` ends them and checks what a fault must never break: each producer's own
+/// reader gets every byte, and each follower every byte or a ``ResumableStreamError`` after an exact prefix
+/// (never silence, never a duplicate, never a hang).
+struct StreamsWithFollowers {
+    private let writers: [Writer]
+    private var producers: [ResumableTextStream] = []
+    private var followers: [ResumableTextStream] = []
+    private var text = ""
+
+    /// Starts the streams `ids` on `context`, each with a follower attached.
+    init(_ ids: [String], on context: ResumableStreamContext) async throws {
+        writers = ids.map { _ in Writer() }
+        for (id, writer) in zip(ids, writers) {
+            producers.append(try await context.resumableStream(id, makeStream: writer.source).created())
+            followers.append(try await context.resumeExistingStream(id).resumed())
+        }
+    }
+
+    /// Writes `chunk` to every stream.
+    mutating func write(_ chunk: String) {
+        text += chunk
+        for writer in writers { writer.write(chunk) }
+    }
+
+    /// Ends every stream and checks every reader, each within `limit`.
+    func closeAndCheck(within limit: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation) async {
+        for writer in writers { writer.close() }
+        for producer in producers {
+            let (own, error) = await withDeadline(limit) { await readAll(producer) } ?? ("", CancellationError())
+            #expect(own == text && error == nil, "a producer's reader lost bytes: \(String(describing: error))", sourceLocation: sourceLocation)
+        }
+        for follower in followers {
+            let (received, error) = await withDeadline(limit) { await readAll(follower) } ?? ("", CancellationError())
+            if let error {
+                #expect(error is ResumableStreamError, "\(error)", sourceLocation: sourceLocation)
+                #expect(text.hasPrefix(received), "a follower's text is not a prefix", sourceLocation: sourceLocation)
+            } else {
+                #expect(received == text, "a follower's text differs", sourceLocation: sourceLocation)
+            }
+        }
+    }
+}
+
+/// How long after `start` a new stream `id` could be created on `context` (trying every 100 ms), or `nil` if
+/// not within `limit`: the time a deployment takes to serve new streams again after a fault.
+func timeUntilNewStreamsWork(on context: ResumableStreamContext, id: String, since start: ContinuousClock.Instant, within limit: Duration)
+    async -> Duration?
+{
+    let writer = Writer()
+    defer { writer.close() }
+    while ContinuousClock.now - start < limit {
+        if case .created = try? await context.resumableStream(id, makeStream: writer.source) { return ContinuousClock.now - start }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return nil
+}
+
 /// A deterministic generator (SplitMix64), so that a randomised test can be replayed from its seed.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64

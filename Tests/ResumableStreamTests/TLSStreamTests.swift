@@ -37,39 +37,14 @@ struct TLSStreamTests {
 
         // Redis restarted mid-stream: the producers' readers get every byte; followers every byte or a clear
         // error after a prefix.
-        let writers = (0..<10).map { _ in Writer() }
-        var producers: [ResumableTextStream] = []
-        followers = []
-        for (index, writer) in writers.enumerated() {
-            producers.append(try await context.resumableStream("s\(index)", makeStream: writer.source).created())
-            followers.append(try await context.resumeExistingStream("s\(index)").resumed())
-        }
-        let before = (0..<20).map { "before \($0) · " }.joined()
-        let after = (0..<20).map { "after \($0) · " }.joined()
-        for writer in writers { writer.write(before) }
+        var streams = try await StreamsWithFollowers((0..<10).map { "s\($0)" }, on: context)
+        streams.write((0..<20).map { "before \($0) · " }.joined())
         try await Task.sleep(for: .milliseconds(200))
         try await server.restart()
-        for writer in writers {
-            writer.write(after)
-            writer.close()
-        }
-        for producer in producers { #expect(try await producer.collect() == before + after) }
-        for follower in followers {
-            let (text, error) = await withDeadline(.seconds(10)) { await readAll(follower) } ?? ("", CancellationError())
-            if let error {
-                #expect(error is ResumableStreamError, "\(error)")
-                #expect((before + after).hasPrefix(text))
-            } else {
-                #expect(text == before + after)
-            }
-        }
+        streams.write((0..<20).map { "after \($0) · " }.joined())
+        await streams.closeAndCheck(within: .seconds(10))
         // New streams work over TLS again, and the shutdown leaves no connection behind.
-        #expect(
-            await eventually(within: .seconds(2)) {
-                let fresh = Writer()
-                defer { fresh.close() }
-                return (try? await context.resumableStream("fresh", makeStream: fresh.source).stream) != nil
-            })
+        #expect(await timeUntilNewStreamsWork(on: context, id: "fresh", since: .now, within: .seconds(2)) != nil)
         await context.shutdown(gracePeriod: .seconds(5))
         #expect(await eventually { (try? await server.cli(["CLIENT", "LIST"], password: "pw"))?.split(separator: "\n").count == 1 })
     }
