@@ -76,12 +76,7 @@ public final class RedisServer: @unchecked Sendable {
 
     /// ``start(extraArguments:unixSocket:tls:)`` for synchronous callers.
     public static func startBlocking(extraArguments: [String] = [], unixSocket: Bool = false, tls: [String]? = nil) throws -> RedisServer {
-        guard let executable = findExecutable("redis-server") else { throw Failure.redisServerNotFound }
-        var lastError: (any Error)?
-        for _ in 0..<5 {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let port = try freePort()
+        try launchOnFreePort { executable, directory, port in
             let socketPath = unixSocket ? directory.appendingPathComponent("redis.sock").path : nil
             var arguments = [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -91,18 +86,10 @@ public final class RedisServer: @unchecked Sendable {
             let tlsPort = try tls.map { _ in try freePort() }
             if let tls, let tlsPort { arguments += ["--tls-port", String(tlsPort)] + tls }
             arguments += extraArguments
-            let server = RedisServer(
+            return RedisServer(
                 host: "127.0.0.1", port: port, unixSocketPath: socketPath, tlsPort: tlsPort, directory: directory,
                 arguments: [executable] + arguments, isManaged: true)
-            do {
-                try server.launch()
-                return server
-            } catch {
-                lastError = error
-                server.terminate()
-            }
         }
-        throw lastError ?? Failure.didNotStart("no free port")
     }
 
     /// Starts a Redis Sentinel (`redis-server <config> --sentinel`) on a free loopback port that monitors
@@ -112,12 +99,7 @@ public final class RedisServer: @unchecked Sendable {
         monitoring primary: RedisServer, name: String = "mymaster", quorum: Int = 2, downAfter: Duration = .seconds(1)
     ) async throws -> RedisServer {
         try await offload {
-            guard let executable = findExecutable("redis-server") else { throw Failure.redisServerNotFound }
-            var lastError: (any Error)?
-            for _ in 0..<5 {
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sentinel-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let port = try freePort()
+            try launchOnFreePort { executable, directory, port in
                 let milliseconds = downAfter.components.seconds * 1000 + downAfter.components.attoseconds / 1_000_000_000_000_000
                 let configuration = """
                     port \(port)
@@ -132,19 +114,31 @@ public final class RedisServer: @unchecked Sendable {
                     """
                 let file = directory.appendingPathComponent("sentinel.conf")
                 try configuration.write(to: file, atomically: true, encoding: .utf8)
-                let server = RedisServer(
+                return RedisServer(
                     host: "127.0.0.1", port: port, unixSocketPath: nil, directory: directory,
                     arguments: [executable, file.path, "--sentinel"], isManaged: true)
-                do {
-                    try server.launch()
-                    return server
-                } catch {
-                    lastError = error
-                    server.terminate()
-                }
             }
-            throw lastError ?? Failure.didNotStart("no free port")
         }
+    }
+
+    /// Makes a server with `make` (given `redis-server`'s path, a new directory and a free port) and launches
+    /// it, trying again with another port (another process may take a free port first) up to five times.
+    private static func launchOnFreePort(_ make: (_ executable: String, _ directory: URL, _ port: Int) throws -> RedisServer) throws -> RedisServer {
+        guard let executable = findExecutable("redis-server") else { throw Failure.redisServerNotFound }
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let server = try make(executable, directory, try freePort())
+            do {
+                try server.launch()
+                return server
+            } catch {
+                lastError = error
+                server.terminate()
+            }
+        }
+        throw lastError ?? Failure.didNotStart("no free port")
     }
 
     deinit {
