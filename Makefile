@@ -15,8 +15,12 @@ setup:
 build: setup
 	$(SWIFT) build
 
+# The suites that start whole deployments (TLS servers, Sentinel groups, clusters: dozens of redis-server
+# processes) run after the others, so that they do not load the two cores while timing-bound tests run.
+DEPLOYMENT_SUITES = RedisBridgeTests.(TLSTests|SentinelTests|ClusterCommandTests)|ResumableStreamTests.(TLSStreamTests|SentinelFailoverTests|ClusterStreamTests)
 test: setup
-	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+	$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip '$(DEPLOYMENT_SUITES)'
+	$(SWIFT) test $(SWIFT_TEST_FLAGS) --filter '$(DEPLOYMENT_SUITES)'
 
 # The sanitizers build into folders of their own and run the tests one at a time: a sanitized build is several
 # times slower, and the handshake's timeouts are real time (the chaos test runs 200 streams there).

@@ -74,4 +74,31 @@ struct ClusterCommandTests {
             #expect(await events.next() == .message(Array("hello".utf8)))
         }
     }
+
+    /// Pub/sub runs on the first seed that answers, so that every instance meets on one node. With the first
+    /// seed down, both connections take the next; once it answers again, both move back to it.
+    @Test func pubSubMovesOnWithoutTheFirstSeedAndBackOnceItAnswers() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        var configuration = try RedisConfiguration(url: cluster.url)
+        configuration.connectTimeout = .milliseconds(500)
+        let first = cluster.nodes[0]
+        try await withConnections(configuration) { commands, subscriber in
+            let channel = uniqueName()
+            let subscription = try await subscriber.subscribe(to: channel)
+            #expect(try await commands.publish("on the first seed", to: channel) == 1)
+            try await first.kill()
+            // Both connections move on to the next seed, together: the publish counts the subscriber there.
+            #expect(await eventually(within: .seconds(10)) { (try? await commands.publish("moved on", to: channel)) == 1 })
+            try await first.restart()
+            // Within the probe interval both are back on the first seed.
+            #expect(
+                await eventually(within: .seconds(15)) {
+                    let subscribers = (try? await first.query(["PUBSUB", "NUMSUB", channel]))?.split(separator: "\n").last
+                    guard subscribers == "1" else { return false }
+                    return (try? await commands.publish("back", to: channel)) == 1
+                })
+            _ = subscription
+        }
+    }
 }

@@ -26,6 +26,12 @@ final class ConnectionSupervisor {
     /// For `rediss://`: made on the first attempt and kept while it loads (a failure is retried, as a
     /// certificate may be mounted later).
     private var tlsContext: TLSContext?
+    /// For a cluster endpoint: the index of the seed the last attempt went to.
+    private var seedIndex = 0
+    /// For a cluster endpoint connected to a later seed: the next check whether an earlier one answers again,
+    /// and its number (a check whose timer was replaced or cancelled meanwhile does nothing).
+    private var seedProbeTimer: DispatchSourceTimer?
+    private var seedProbeNumber = 0
     private let reconnects: Counter
     /// Told about (re)connections, drops, failed attempts, pushes and read events; set once, by the owner.
     weak var delegate: (any ConnectionSupervisorDelegate)?
@@ -72,6 +78,7 @@ final class ConnectionSupervisor {
     /// Closes the connection (after its pending replies) and stops reconnecting; `completion` runs once the
     /// context is freed.
     func close(_ completion: @escaping () -> Void) {
+        cancelSeedProbe()
         switch lifecycle.closeRequested() {
         case .closeConnection(let connection):
             closeCompletions.append(completion)
@@ -94,6 +101,7 @@ final class ConnectionSupervisor {
     private func resolve() {
         let queue = self.queue
         let attempt = lifecycle.failedAttempts
+        if case .cluster(let seeds) = configuration.endpoint, !seeds.isEmpty { seedIndex = attempt % seeds.count }
         HostResolver.resolve(configuration.endpoint, attempt: attempt, timeout: configuration.connectTimeout) { [self] result in
             // The resolver may call back on another thread: hop to the queue first. The strong captures
             // here and in the connection callbacks last until the connection reports it closed.
@@ -132,11 +140,13 @@ final class ConnectionSupervisor {
         case .ready:
             guard case .handOut(let connection, let isReconnection) = lifecycle.connectionReady() else { return }
             if isReconnection { reconnects.increment() }
+            scheduleSeedProbe(for: connection)
             delegate?.supervisor(connected: connection)
             let waiting = waiters
             waiters = []
             for waiter in waiting { waiter(.success(connection)) }
         case .closed(let error):
+            cancelSeedProbe()
             switch lifecycle.connectionClosed(error) {
             case .attemptFailed(let failure):
                 attemptFailed(failure)
@@ -152,6 +162,38 @@ final class ConnectionSupervisor {
                 break
             }
         }
+    }
+
+    /// On a cluster, a connection that had to take a later seed checks the earlier ones every
+    /// ``SeedProbe/interval`` and drops itself once one answers, so the reconnection goes back to it (see
+    /// ``SeedProbe``).
+    private func scheduleSeedProbe(for connection: HiredisConnection) {
+        guard case .cluster(let seeds) = configuration.endpoint, seedIndex > 0, seedIndex < seeds.count else { return }
+        let earlier = Array(seeds[..<seedIndex])
+        let timeout = configuration.connectTimeout
+        seedProbeNumber += 1
+        let number = seedProbeNumber
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + SeedProbe.interval.dispatchInterval)
+        timer.setEventHandler { [self] in
+            DispatchQueue.global().async { [self] in
+                let answering = SeedProbe.firstAnswering(earlier, timeout: timeout)
+                queue.async { [self] in
+                    guard seedProbeNumber == number, lifecycle.readyConnection === connection else { return }
+                    guard let answering else { return scheduleSeedProbe(for: connection) }
+                    logger.debug("redis cluster: an earlier seed answers again, moving back to it", metadata: ["redis.node": "\(answering)"])
+                    connection.abort(.connectionLost("seed \(answering) answers again: moving back to it"))
+                }
+            }
+        }
+        seedProbeTimer = timer
+        timer.resume()
+    }
+
+    private func cancelSeedProbe() {
+        seedProbeTimer?.cancel()
+        seedProbeTimer = nil
+        seedProbeNumber += 1
     }
 
     private func attemptFailed(_ failure: ConnectionStateMachine<HiredisConnection>.AttemptFailure) {
