@@ -38,17 +38,14 @@ public final class ClusterGroup: Sendable {
 
     /// Waits until every running node reports the cluster healthy with all 16384 slots served.
     public func waitUntilServed(within limit: Duration = .seconds(20)) async throws {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            var healthy = true
+        let served = await eventually(within: limit, every: .milliseconds(200)) {
             for node in nodes where node.isRunning {
                 let info = (try? await node.query(["CLUSTER", "INFO"])) ?? ""
-                healthy = healthy && info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
+                guard info.contains("cluster_state:ok"), info.contains("cluster_slots_ok:16384") else { return false }
             }
-            if healthy { return }
-            try await Task.sleep(for: .milliseconds(200))
+            return true
         }
-        throw RedisServer.Failure.didNotStart("the cluster did not serve every slot within \(limit)")
+        guard served else { throw RedisServer.Failure.didNotStart("the cluster did not serve every slot within \(limit)") }
     }
 
     /// The node that serves `slot` now, as a running node reports it.

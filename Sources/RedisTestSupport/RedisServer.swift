@@ -338,8 +338,9 @@ public final class RedisServer: @unchecked Sendable {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// A port the kernel just handed out for 127.0.0.1 and that is free again.
-    static func freePort() throws -> Int {
+    /// A port the kernel just handed out for 127.0.0.1 and that is free again: for a server to start on, or
+    /// for a connection that must be refused.
+    public static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()

@@ -58,11 +58,8 @@ public final class SentinelGroup: Sendable {
     }
 
     private static func waitFor(_ what: String, within limit: Duration, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(200))
+        guard await eventually(within: limit, every: .milliseconds(200), { (try? await condition()) == true }) else {
+            throw RedisServer.Failure.didNotStart("waited \(limit) for \(what)")
         }
-        throw RedisServer.Failure.didNotStart("waited \(limit) for \(what)")
     }
 }

@@ -38,12 +38,14 @@ public func withConnections<Result>(
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-public func eventually(within timeout: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
+/// Polls `condition` every `interval` (20 ms) until it holds or `timeout` passes; returns whether it held.
+public func eventually(
+    within timeout: Duration = .seconds(5), every interval: Duration = .milliseconds(20), _ condition: () async -> Bool
+) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
+        try? await Task.sleep(for: interval)
     }
     return await condition()
 }
@@ -57,8 +59,8 @@ public func subscriberCount(_ channel: String, via commands: RedisCommandConnect
 }
 
 /// The number of client connections a dedicated server has, not counting the `redis-cli` that asks.
-public func clientCount(of server: RedisServer) async throws -> Int {
-    try await server.cli(["CLIENT", "LIST"]).split(separator: "\n").filter { !$0.contains("cmd=client") }.count
+public func clientCount(of server: RedisServer, password: String? = nil) async throws -> Int {
+    try await server.cli(["CLIENT", "LIST"], password: password).split(separator: "\n").filter { !$0.contains("cmd=client") }.count
 }
 
 /// Sockets of this process connected to `port` on loopback, from /proc: shows leaked descriptors without

@@ -57,9 +57,7 @@ struct FailureTests {
     }
 
     @Test func refusedConnectionFailsWithinTheTimeout() async throws {
-        let server = try await RedisServer.start()
-        let port = server.port
-        try server.stop()
+        let port = try RedisServer.freePort()
         var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(port)")
         configuration.connectTimeout = .seconds(2)
         let commands = RedisCommandConnection(configuration: configuration)

@@ -10,9 +10,7 @@ struct SentinelTests {
         let group = try await SentinelGroup.start()
         defer { group.stop() }
         // The first sentinel listed is gone: the next one answers.
-        let gone = try await RedisServer.start()
-        let gonePort = gone.port
-        try gone.stop()
+        let gonePort = try RedisServer.freePort()
         var configuration = try RedisConfiguration(url: group.url.replacingOccurrences(of: "://", with: "://127.0.0.1:\(gonePort),"))
         configuration.connectTimeout = .seconds(2)
         configuration.commandTimeout = .seconds(2)
@@ -84,9 +82,7 @@ struct SentinelTests {
     }
 
     @Test func anUnknownPrimaryOrNoSentinelFailsClearlyWithinTheBound() async throws {
-        let gone = try await RedisServer.start()
-        let gonePort = gone.port
-        try gone.stop()
+        let gonePort = try RedisServer.freePort()
         // A server that is no sentinel answers the question with an error: named in the reason.
         let notASentinel = try await RedisServer.start()
         defer { try? notASentinel.stop() }

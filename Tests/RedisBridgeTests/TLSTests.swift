@@ -1,7 +1,8 @@
 import Foundation
-import RedisBridge
 import RedisTestSupport
 import Testing
+
+@testable import RedisBridge
 
 /// `rediss://` against Debian's `redis-server` on a TLS port, with certificates made by `openssl` for the run:
 /// verification, mutual TLS, refusals with clear errors, a restart, and nothing left behind.
@@ -183,8 +184,8 @@ struct TLSTests {
     @Test func closedConnectionsLeaveNoSocketOrDirectoryBehind() async throws {
         try await withTLSServer { server, configuration, _ in
             let directories = { () -> Int in
-                let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty || $0.utf8.count > 60 ? nil : $0 } ?? "/tmp"
-                return ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter { $0.hasPrefix("resumable-stream-tls-") }.count
+                let entries = (try? FileManager.default.contentsOfDirectory(atPath: LocalSocketHandover.directoryBase)) ?? []
+                return entries.filter { $0.hasPrefix(LocalSocketHandover.directoryPrefix) }.count
             }
             for _ in 0..<20 {
                 try await withConnections(configuration) { commands, subscriber in
@@ -193,7 +194,7 @@ struct TLSTests {
                 }
             }
             #expect(await eventually { openSockets(toPort: server.tlsPort!) == 0 })
-            #expect(await eventually { (try? await server.cli(["CLIENT", "LIST"], password: "tls-secret"))?.split(separator: "\n").count == 1 })
+            #expect(await eventually { (try? await clientCount(of: server, password: "tls-secret")) == 0 })
             #expect(directories() == 0)
         }
     }

@@ -46,6 +46,6 @@ struct TLSStreamTests {
         // New streams work over TLS again, and the shutdown leaves no connection behind.
         #expect(await timeUntilNewStreamsWork(on: context, id: "fresh", since: .now, within: .seconds(2)) != nil)
         await context.shutdown(gracePeriod: .seconds(5))
-        #expect(await eventually { (try? await server.cli(["CLIENT", "LIST"], password: "pw"))?.split(separator: "\n").count == 1 })
+        #expect(await eventually { (try? await clientCount(of: server, password: "pw")) == 0 })
     }
 }

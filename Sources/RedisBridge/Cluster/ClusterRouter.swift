@@ -58,8 +58,11 @@ final class ClusterRouter {
         send(command, on: target, asking: asked != nil) { [self] result in
             guard case .failure(let error) = result else { return reply.complete(result) }
             guard case .server(let message) = error, redirects < Self.maximumRedirects else {
-                if case .connectionLost = error { refresh() }
-                if case .connectionFailed = error { refresh() }
+                switch error {
+                // A node that failed: its slots may have a new owner (a promoted replica).
+                case .connectionLost, .connectionFailed, .connectTimeout: refresh()
+                default: break
+                }
                 return reply.complete(result)
             }
             switch ClusterRedirect(message) {
@@ -94,13 +97,12 @@ final class ClusterRouter {
     }
 
     private func send(_ command: [RESPArgument], _ reply: PendingReply, on supervisor: ConnectionSupervisor, asking: Bool) {
-        supervisor.withConnection { [self] result in
+        supervisor.withConnection { result in
             switch result {
             case .success(let connection):
                 if asking { connection.send(["ASKING"], .discard) }
                 connection.send(command, reply)
             case .failure(let error):
-                if supervisor !== seed { refresh() }
                 reply.complete(.failure(error))
             }
         }

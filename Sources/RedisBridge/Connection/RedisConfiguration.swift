@@ -132,8 +132,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         if password != nil { credentials = "\(username ?? ""):***@" }
         switch endpoint {
         case .tcp(let host, let port):
-            let shownHost = host.contains(":") ? "[\(host)]" : host
-            return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(shownHost):\(port)/\(database)"
+            return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(RedisAddress(host: host, port: port))/\(database)"
         case .unixSocket(let path):
             return "unix://\(credentials)\(path)?db=\(database)"
         case .sentinel(let sentinel):

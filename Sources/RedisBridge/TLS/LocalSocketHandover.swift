@@ -47,11 +47,19 @@ enum LocalSocketHandover {
         return accepted
     }
 
-    /// A new directory with mode 0700 under `TMPDIR` (or `/tmp` when that path would not fit a socket address).
+    /// Where the private directories go: `TMPDIR`, or `/tmp` when that path would not fit a socket address.
+    static var directoryBase: String {
+        let base = getenv("TMPDIR").map { String(cString: $0) } ?? ""
+        return base.isEmpty || base.utf8.count > 60 ? "/tmp" : base
+    }
+
+    /// The start of every private directory's name.
+    static let directoryPrefix = "resumable-stream-tls-"
+
+    /// A new directory with mode 0700 under ``directoryBase``.
     private static func makePrivateDirectory() throws(RedisError) -> String {
-        var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        if base.isEmpty || base.utf8.count > 60 { base = "/tmp" }
-        var template = Array("\(base)/resumable-stream-tls-XXXXXX".utf8CString)
+        let base = directoryBase
+        var template = Array("\(base)/\(directoryPrefix)XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else {
             throw .connectionFailed("could not create a private directory in \(base): \(errorText())")
         }

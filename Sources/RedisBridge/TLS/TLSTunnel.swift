@@ -206,7 +206,7 @@ final class TLSTunnel {
                 if received < buffer.count { break }
             } else if received == 0 {
                 serverClosed = true
-            } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+            } else if socketWouldBlock() {
                 break
             } else {
                 fail(.connectionLost(errorText()))
@@ -246,7 +246,7 @@ final class TLSTunnel {
             let sent = toClient.drain { send(clientSocket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if sent > 0 {
                 wrote = true
-            } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+            } else if socketWouldBlock() {
                 break
             } else {
                 // hiredis closed its end: the connection is being torn down on purpose.
@@ -285,7 +285,7 @@ final class TLSTunnel {
                 _ = sendToServer()
                 close()
                 return read
-            } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+            } else if socketWouldBlock() {
                 break
             } else {
                 close()
@@ -309,7 +309,7 @@ final class TLSTunnel {
         while !toServer.isEmpty {
             let sent = toServer.drain { send(serverSocket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if sent > 0 { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { break }
+            if socketWouldBlock() { break }
             fail(.connectionLost(errorText()))
             return false
         }
@@ -378,6 +378,11 @@ final class TLSTunnel {
 // Confined to the connection's serial queue: every method and every watcher handler runs there, and the
 // OpenSSL session is only touched there.
 extension TLSTunnel: @unchecked Sendable {}
+
+/// Whether the socket call that just failed only has to wait for readiness (or was interrupted).
+private func socketWouldBlock() -> Bool {
+    errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+}
 
 // The tunnel's own `close()` and `connect(...)` hide these inside the class.
 private func closeDescriptor(_ descriptor: Int32) {
