@@ -70,12 +70,12 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             }
             let tunnel = try TLSTunnel(context: tls.get(), host: host, queue: queue)
             self.tunnel = tunnel
-            tunnel.connect(address: address, port: port, onFailure: { [self] in tunnelFailed($0) }) { [self] error in
-                if let error { return tunnelFailed(error) }
+            tunnel.connect(address: address, port: port, onFailure: { [self] in abort($0) }) { [self] error in
+                if let error { return abort(error) }
                 do throws(RedisError) {
                     try tunnel.attachClient { path throws(RedisError) in try openContext(.unixSocket(path: path)) }
                 } catch {
-                    tunnelFailed(error)
+                    abort(error)
                 }
             }
         } catch {
@@ -114,7 +114,9 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     }
 
     /// Drops the connection at once; pending commands fail with `reason`. The free happens on a later turn
-    /// of the queue, so it is never inside a hiredis callback.
+    /// of the queue, so it is never inside a hiredis callback. Before hiredis has a context (a TLS tunnel
+    /// still connecting), the attempt ends with `reason`; a tunnel that fails later comes here too, so the
+    /// drop carries its reason rather than hiredis's "the local socket closed".
     func abort(_ reason: RedisError) {
         if closeReason == nil { closeReason = reason }
         guard context != nil else { return abandonTunnel() }
@@ -238,19 +240,13 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         redisAsyncSetConnectCallback(created, hiredisConnectTrampoline)
     }
 
-    /// The tunnel failed: before hiredis had a context the attempt fails here; after, hiredis's context is
-    /// dropped with the tunnel's reason (its own would only say the local socket closed).
-    private func tunnelFailed(_ error: RedisError) {
-        guard context != nil else { return abandonTunnel(error) }
-        abort(error)
-    }
-
-    /// Ends an attempt that has a tunnel but no hiredis context yet (still connecting or in the handshake).
-    private func abandonTunnel(_ error: RedisError? = nil) {
+    /// Ends an attempt that has a tunnel but no hiredis context yet (still connecting or in the handshake), with
+    /// the close reason that ``close()`` or ``abort(_:)`` set.
+    private func abandonTunnel() {
         guard let tunnel else { return }
         tunnel.close()
         self.tunnel = nil
-        failBeforeContext(closeReason ?? error ?? .closed)
+        failBeforeContext(closeReason ?? .closed)
     }
 
     private func enqueue(_ arguments: [RESPArgument], _ reply: PendingReply) {
