@@ -27,6 +27,23 @@ struct HashSlotTests {
         }
     }
 
+    /// A port outside 1...65535 in a redirect or in `CLUSTER SLOTS` (a hostile node, or someone on the path)
+    /// makes the reply unusable, never a connection to a truncated port or a trap.
+    @Test func portsOutOfRangeInRedirectsAndSlotMapsAreRefused() {
+        for port in ["0", "65536", "99999", "4294967296", "99999999999999999999", "-1"] {
+            #expect(ClusterRedirect("MOVED 3999 127.0.0.1:\(port)") == nil, "MOVED to port \(port)")
+            #expect(ClusterRedirect("ASK 3999 127.0.0.1:\(port)") == nil, "ASK to port \(port)")
+        }
+        let answering = RedisAddress(host: "127.0.0.1", port: 7000)
+        for port in [0, 65536, Int(Int32.max) + 1, Int.max, -1] {
+            var slots = SlotMap()
+            let reply = RedisValue.array([.array([.integer(0), .integer(16383), .array([.bulkString(Array("10.0.0.1".utf8)), .integer(port)])])])
+            let replaced = slots.replace(withClusterSlots: reply, answeredBy: answering)
+            #expect(!replaced, "CLUSTER SLOTS with port \(port)")
+            #expect(slots.owner(of: 0) == nil)
+        }
+    }
+
     @Test func commandsRouteByTheirFirstKey() {
         #expect(CommandKey.of(["SET", "k", "v"]) == Array("k".utf8))
         #expect(CommandKey.of(["EVAL", "return 1", "2", "a", "b"]) == Array("a".utf8))

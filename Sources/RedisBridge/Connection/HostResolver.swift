@@ -23,11 +23,17 @@ enum HostResolver {
         case .unixSocket(let path):
             completion(.success(.unixSocket(path: path)))
         case .tcp(let host, let port):
+            let checked: UInt16
+            do throws(RedisError) {
+                checked = try RedisAddress(host: host, port: port).checkedPort()
+            } catch {
+                return completion(.failure(error))
+            }
             if isIPLiteral(host) {
-                completion(.success(.tcp(address: host, port: port)))
+                completion(.success(.tcp(address: host, port: checked)))
             } else {
                 DispatchQueue.global().async {
-                    completion(lookUp(host).map { .tcp(address: $0, port: port) })
+                    completion(lookUp(host).map { .tcp(address: $0, port: checked) })
                 }
             }
         case .cluster(let seeds):
@@ -37,8 +43,10 @@ enum HostResolver {
         case .sentinel(let sentinel):
             DispatchQueue.global().async {
                 completion(
-                    SentinelDiscovery.primaryAddress(sentinel, timeout: timeout).flatMap { host, port in
-                        (isIPLiteral(host) ? .success(host) : lookUp(host)).map { .tcp(address: $0, port: port) }
+                    SentinelDiscovery.primaryAddress(sentinel, timeout: timeout).flatMap { primary in
+                        Result { () throws(RedisError) in try primary.checkedPort() }.flatMap { port in
+                            (isIPLiteral(primary.host) ? .success(primary.host) : lookUp(primary.host)).map { .tcp(address: $0, port: port) }
+                        }
                     })
             }
         }

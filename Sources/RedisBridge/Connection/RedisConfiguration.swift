@@ -92,7 +92,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let port = components.port ?? 6379
-            guard (1...65535).contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
+            guard RedisAddress.validPorts.contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
             let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             let database: Int
             if path.isEmpty {
@@ -183,7 +183,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let port = parsed.port ?? defaultPort
-            guard (1...65535).contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
+            guard RedisAddress.validPorts.contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
             hosts.append(RedisAddress(host: host, port: port))
         }
         guard let components = URLComponents(string: "redis://\(credentials)hosts\(rest[authorityEnd...])") else {

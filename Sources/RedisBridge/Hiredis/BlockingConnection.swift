@@ -16,7 +16,13 @@ struct BlockingConnection: ~Copyable {
     init(to address: RedisAddress, timeout: Duration) throws(BlockingConnectionError) {
         let interval = timeval(
             tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        guard let context = redisConnectWithTimeout(address.host, Int32(address.port), interval) else {
+        let port: UInt16
+        do throws(RedisError) {
+            port = try address.checkedPort()
+        } catch {
+            throw BlockingConnectionError(description: "\(error)")
+        }
+        guard let context = redisConnectWithTimeout(address.host, Int32(port), interval) else {
             throw BlockingConnectionError(description: "out of memory")
         }
         guard context.pointee.err == 0 else {

@@ -1,7 +1,7 @@
 /// Asks Redis Sentinel for the address of a primary: one short-lived ``BlockingConnection`` to each sentinel in
 /// turn until one answers, each bounded by `timeout` for connecting and for its replies.
 enum SentinelDiscovery {
-    static func primaryAddress(_ configuration: RedisSentinelConfiguration, timeout: Duration) -> Result<(host: String, port: Int), RedisError> {
+    static func primaryAddress(_ configuration: RedisSentinelConfiguration, timeout: Duration) -> Result<RedisAddress, RedisError> {
         var failures: [String] = []
         for sentinel in configuration.sentinels {
             do {
@@ -16,18 +16,27 @@ enum SentinelDiscovery {
 
     private static func ask(
         _ sentinel: RedisAddress, _ configuration: RedisSentinelConfiguration, timeout: Duration
-    ) throws(BlockingConnectionError) -> (host: String, port: Int) {
+    ) throws(BlockingConnectionError) -> RedisAddress {
         let connection = try BlockingConnection(to: sentinel, timeout: timeout)
         if let password = configuration.password {
             let auth = configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
             if case .error(let message) = try connection.command(auth) { throw BlockingConnectionError(description: "AUTH: \(message)") }
         }
-        switch try connection.command(["SENTINEL", "get-master-addr-by-name", configuration.primaryName]) {
+        return try primaryAddress(fromReply: try connection.command(["SENTINEL", "get-master-addr-by-name", configuration.primaryName]))
+    }
+
+    /// The primary's address in a reply to `SENTINEL get-master-addr-by-name`: `[host, port]`, the port in
+    /// 1...65535 (a reply that is not, from a hostile sentinel or someone on the path, is refused).
+    static func primaryAddress(fromReply reply: RedisValue) throws(BlockingConnectionError) -> RedisAddress {
+        switch reply {
         case .array(let parts) where parts.count == 2:
-            guard let host = parts[0].string, let port = parts[1].string.flatMap({ Int($0) }) else {
+            guard let host = parts[0].string, !host.isEmpty, let port = parts[1].string.flatMap({ Int($0) }) else {
                 throw BlockingConnectionError(description: "an unexpected reply")
             }
-            return (host, port)
+            guard RedisAddress.validPorts.contains(port) else {
+                throw BlockingConnectionError(description: "it named the primary with port \(port), out of range (\(RedisAddress.validPorts))")
+            }
+            return RedisAddress(host: host, port: port)
         case .null, .array: throw BlockingConnectionError(description: "it does not monitor this primary")
         case .error(let message): throw BlockingConnectionError(description: message)
         default: throw BlockingConnectionError(description: "an unexpected reply")

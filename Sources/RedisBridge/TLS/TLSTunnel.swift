@@ -75,7 +75,7 @@ final class TLSTunnel {
     /// Connects to `address` and runs the handshake; `completion` runs once, with `nil` when the tunnel is
     /// ready for ``attachClient(_:)``. Later failures go to `onFailure`, once.
     func connect(
-        address: String, port: Int, onFailure: @escaping (RedisError) -> Void, completion: @escaping (RedisError?) -> Void
+        address: String, port: UInt16, onFailure: @escaping (RedisError) -> Void, completion: @escaping (RedisError?) -> Void
     ) {
         self.onFailure = onFailure
         onConnected = completion
@@ -334,19 +334,19 @@ final class TLSTunnel {
 
     /// A non-blocking TCP socket connecting to `address` (an IP literal) with Nagle off and hiredis's
     /// keepalive settings (idle 15 s, then 3 probes 5 s apart).
-    private static func connectingSocket(to address: String, port: Int) throws(RedisError) -> Int32 {
+    private static func connectingSocket(to address: String, port: UInt16) throws(RedisError) -> Int32 {
         var storage = sockaddr_storage()
         let length: Int
         var v4 = sockaddr_in()
         var v6 = sockaddr_in6()
         if inet_pton(AF_INET, address, &v4.sin_addr) == 1 {
             v4.sin_family = sa_family_t(AF_INET)
-            v4.sin_port = UInt16(port).bigEndian
+            v4.sin_port = port.bigEndian
             withUnsafeMutableBytes(of: &storage) { $0.copyBytes(from: withUnsafeBytes(of: v4) { Array($0) }) }
             length = MemoryLayout<sockaddr_in>.size
         } else if inet_pton(AF_INET6, address, &v6.sin6_addr) == 1 {
             v6.sin6_family = sa_family_t(AF_INET6)
-            v6.sin6_port = UInt16(port).bigEndian
+            v6.sin6_port = port.bigEndian
             withUnsafeMutableBytes(of: &storage) { $0.copyBytes(from: withUnsafeBytes(of: v6) { Array($0) }) }
             length = MemoryLayout<sockaddr_in6>.size
         } else {
