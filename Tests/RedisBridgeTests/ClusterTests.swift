@@ -92,6 +92,34 @@ struct ClusterCommandTests {
         }
     }
 
+    /// After `close()` a command with a key fails with ``RedisError/closed`` instead of connecting again to its
+    /// slot's primary (a connection nothing would ever close).
+    @Test func aClosedConnectionFailsKeyedCommandsAndConnectsNowhere() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        let primaries = try await cluster.primaries()
+        /// The connections of normal clients (not replicas) to the primaries, not counting the redis-cli asking.
+        func clients() async -> Int {
+            var total = 0
+            for primary in primaries {
+                let list = (try? await primary.cli(["CLIENT", "LIST", "TYPE", "normal"])) ?? ""
+                total += list.split(separator: "\n").filter { !$0.contains("cmd=client") }.count
+            }
+            return total
+        }
+        let commands = RedisCommandConnection(configuration: try RedisConfiguration(url: cluster.url))
+        // Keys on every primary: the connection holds one connection per primary.
+        for index in 0..<30 { try await commands.set("closed-\(index)", to: "before") }
+        await commands.close()
+        #expect(await eventually { await clients() == 0 })
+        for index in 0..<30 {
+            await #expect(throws: RedisError.closed) { try await commands.set("closed-\(index)", to: "after") }
+        }
+        await #expect(throws: RedisError.closed) { try await commands.publish("after", to: "closed") }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await clients() == 0, "a command after close() connected again")
+    }
+
     /// Pub/sub runs on the first seed that answers, so that every instance meets on one node. With the first
     /// seed down, both connections take the next; once it answers again, both move back to it.
     @Test func pubSubMovesOnWithoutTheFirstSeedAndBackOnceItAnswers() async throws {

@@ -24,6 +24,8 @@ final class ClusterRouter {
     private var nodes: [RedisAddress: ConnectionSupervisor] = [:]
     private var slots = SlotMap()
     private var isRefreshing = false
+    /// Set by ``close(_:)``: every later command fails with ``RedisError/closed`` and no node is connected again.
+    private var isClosed = false
 
     init(seed: ConnectionSupervisor, configuration: RedisConfiguration, logger: Logger) {
         self.seed = seed
@@ -37,8 +39,10 @@ final class ClusterRouter {
         route(command, reply, slot: HashSlot.of(bytes: key), redirects: 0, askingAt: nil)
     }
 
-    /// Closes every node's connection and the seed's; `completion` runs when all are closed.
+    /// Closes every node's connection and the seed's; `completion` runs when all are closed. Later commands
+    /// fail with ``RedisError/closed``.
     func close(_ completion: @escaping () -> Void) {
+        isClosed = true
         let all = Array(nodes.values) + [seed]
         nodes = [:]
         var remaining = all.count
@@ -53,6 +57,8 @@ final class ClusterRouter {
     // MARK: private
 
     private func route(_ command: [RESPArgument], _ reply: PendingReply, slot: Int, redirects: Int, askingAt asked: RedisAddress?) {
+        // Also for a redirect or a TRYAGAIN that arrives after close(): node(at:) would connect again.
+        guard !isClosed else { return reply.complete(.failure(.closed)) }
         let target = asked.map(node(at:)) ?? slots.owner(of: slot).map(node(at:)) ?? seed
         let retry = { [self] (asking: RedisAddress?) in route(command, reply, slot: slot, redirects: redirects + 1, askingAt: asking) }
         send(command, on: target, asking: asked != nil) { [self] result in
