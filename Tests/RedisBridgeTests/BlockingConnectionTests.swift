@@ -11,6 +11,17 @@ struct BlockingConnectionTests {
         return try BlockingConnection(to: RedisAddress(host: server.host, port: server.port), timeout: .seconds(2))
     }
 
+    /// Arguments go out as exactly their bytes: a NUL inside one (a password, say) neither ends it early nor
+    /// sends whatever follows it in memory.
+    @Test func argumentsWithNULBytesGoOutExactly() throws {
+        let connection = try connect()
+        for value in ["a\u{0}b", "\u{0}", "pass\u{0}word with é and 😀\u{0}", ""] {
+            _ = try connection.command(["SET", "test:blocking-connection:nul", .string(value)])
+            #expect(try connection.command(["GET", "test:blocking-connection:nul"]) == .bulkString(Array(value.utf8)))
+        }
+        _ = try connection.command(["DEL", "test:blocking-connection:nul"])
+    }
+
     /// A port outside 1...65535 (say from a hostile Sentinel reply) is an error, not a trap.
     @Test func portsOutOfRangeAreErrors() {
         for port in [0, 65536, Int(Int32.max) + 1, Int.max, -1] {

@@ -1,6 +1,7 @@
-import RedisBridge
 import RedisTestSupport
 import Testing
+
+@testable import RedisBridge
 
 #if canImport(Glibc)
 import Glibc
@@ -42,5 +43,27 @@ struct SignalTests {
             #expect(unsafeBitCast(disposition, to: Int.self) == unsafeBitCast(SIG_DFL, to: Int.self), "the library changed SIGPIPE's disposition")
             await killer.close()
         }
+    }
+}
+
+@Suite("Signals from blocking connections", .enabled(if: !usesExternalRedis, "needs a redis-server whose clients it kills"), .timeLimit(.minutes(1)))
+struct BlockingConnectionSignalTests {
+    /// The blocking connection (Sentinel questions, seed probes) writes to a socket the server closed: the write
+    /// fails with EPIPE, which must be an error, not a SIGPIPE that ends the process.
+    @Test func blockingConnectionsWritingToAClosedSocketRaiseNoSIGPIPE() async throws {
+        let previous = signal(SIGPIPE, SIG_DFL)
+        defer { signal(SIGPIPE, previous) }
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        let connection = try BlockingConnection(to: RedisAddress(host: server.host, port: server.port), timeout: .seconds(2))
+        let id = try #require(try connection.command(["CLIENT", "ID"]).int)
+        #expect(try await server.query(["CLIENT", "KILL", "ID", String(id)]) == "1")
+        // Larger than the socket buffers: the server resets the connection while the command is being written,
+        // and the next write fails with EPIPE.
+        let value = RESPArgument.bytes([UInt8](repeating: 120, count: 16 << 20))
+        #expect(throws: BlockingConnectionError.self) { try connection.command(["SET", "sigpipe", value]) }
+        #expect(throws: BlockingConnectionError.self) { try connection.command(["PING"]) }
+        let disposition = signal(SIGPIPE, SIG_DFL)
+        #expect(unsafeBitCast(disposition, to: Int.self) == unsafeBitCast(SIG_DFL, to: Int.self), "the library changed SIGPIPE's disposition")
     }
 }

@@ -9,8 +9,13 @@ import Darwin
 /// A short-lived connection with hiredis's blocking API, for the questions asked off every connection's
 /// queue (on a global queue, as ``HostResolver`` runs `getaddrinfo`): which primary Sentinel names, whether a
 /// seed node answers again. Connecting and every reply are bounded by `timeout`.
+///
+/// Commands are encoded by ``CommandEncoder`` (exact bytes, NULs included) and written with `MSG_NOSIGNAL`, as
+/// ``TLSTunnel`` writes: hiredis's own write(2) would raise SIGPIPE on a socket the server closed. hiredis only
+/// reads the replies.
 struct BlockingConnection: ~Copyable {
     private let context: UnsafeMutablePointer<redisContext>
+    private let encoder = CommandEncoder()
 
     /// Connects to `address`; the error is hiredis's reason.
     init(to address: RedisAddress, timeout: Duration) throws(BlockingConnectionError) {
@@ -26,7 +31,7 @@ struct BlockingConnection: ~Copyable {
             throw BlockingConnectionError(description: "out of memory")
         }
         guard context.pointee.err == 0 else {
-            let reason = Self.errorText(of: context)
+            let reason = Self.contextError(of: context)
             redisFree(context)
             throw BlockingConnectionError(description: reason)
         }
@@ -39,19 +44,36 @@ struct BlockingConnection: ~Copyable {
     }
 
     /// Sends `arguments` and copies the reply; an error reply is a value, a failed connection throws.
-    func command(_ arguments: [String]) throws(BlockingConnectionError) -> RedisValue {
-        let strings = arguments.map { strdup($0) }
-        defer { strings.forEach { free($0) } }
-        var pointers = strings.map { UnsafePointer($0) }
-        let lengths = arguments.map { $0.utf8.count }
-        guard let raw = redisCommandArgv(context, Int32(arguments.count), &pointers, lengths) else {
-            throw BlockingConnectionError(description: Self.errorText(of: context))
+    func command(_ arguments: [RESPArgument]) throws(BlockingConnectionError) -> RedisValue {
+        let socket = context.pointee.fd
+        if let failure = encoder.withEncoded(arguments, { Self.sendAll($0, $1, to: socket) }) { throw failure }
+        // The output buffer is empty, so this only reads.
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw BlockingConnectionError(description: Self.contextError(of: context))
         }
         defer { freeReplyObject(raw) }
         return RedisValue(copying: raw.assumingMemoryBound(to: redisReply.self))
     }
 
-    private static func errorText(of context: UnsafeMutablePointer<redisContext>) -> String {
+    /// Writes all `length` bytes; the error if the socket fails or the send timeout passes.
+    private static func sendAll(_ bytes: UnsafePointer<CChar>, _ length: Int, to socket: Int32) -> BlockingConnectionError? {
+        var offset = 0
+        while offset < length {
+            let sent = send(socket, bytes + offset, length - offset, Int32(MSG_NOSIGNAL))
+            if sent > 0 {
+                offset += sent
+            } else if sent < 0, errno == EINTR {
+                continue
+            } else {
+                let timedOut = sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                return BlockingConnectionError(description: timedOut ? "the write timed out" : errorText())
+            }
+        }
+        return nil
+    }
+
+    private static func contextError(of context: UnsafeMutablePointer<redisContext>) -> String {
         withUnsafeBytes(of: context.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }

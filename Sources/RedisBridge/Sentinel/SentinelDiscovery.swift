@@ -19,10 +19,10 @@ enum SentinelDiscovery {
     ) throws(BlockingConnectionError) -> RedisAddress {
         let connection = try BlockingConnection(to: sentinel, timeout: timeout)
         if let password = configuration.password {
-            let auth = configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
+            let auth: [RESPArgument] = configuration.username.map { ["AUTH", .string($0), .string(password)] } ?? ["AUTH", .string(password)]
             if case .error(let message) = try connection.command(auth) { throw BlockingConnectionError(description: "AUTH: \(message)") }
         }
-        return try primaryAddress(fromReply: try connection.command(["SENTINEL", "get-master-addr-by-name", configuration.primaryName]))
+        return try primaryAddress(fromReply: try connection.command(["SENTINEL", "get-master-addr-by-name", .string(configuration.primaryName)]))
     }
 
     /// The primary's address in a reply to `SENTINEL get-master-addr-by-name`: `[host, port]`, the port in
