@@ -96,6 +96,34 @@ struct ConfigurationTests {
         }
     }
 
+    /// A '/', '?' or '#' in an unencoded password ends the authority early, so the rest of the password is
+    /// taken for the port, the path, the query or the fragment; a missing scheme makes the user name one. No
+    /// error may repeat any of it.
+    @Test func urlErrorsRepeatNoPartOfTheUserInfo() {
+        let malformed: [(url: String, userInfo: [String])] = [
+            ("redis://alice:1234/secret@h", ["alice", "1234", "secret"]),
+            ("rediss://alice:1234/secret@h/0", ["alice", "1234", "secret"]),
+            ("redis://alice:98765/secret@h", ["alice", "98765", "secret"]),
+            ("redis://alice:4242#secret@h", ["alice", "4242", "secret"]),
+            ("redis://:4242/topsecret@h", ["4242", "topsecret"]),
+            ("alice:secret@h:6379", ["alice", "secret"]),
+            ("redis-sentinel://alice:26379/secret@h", ["alice", "26379", "secret"]),
+            ("redis-sentinel://alice:98765/secret@h/primary", ["alice", "98765", "secret"]),
+            ("redis-cluster://alice:98765/secret@h1,h2", ["alice", "98765", "secret"]),
+            ("redis-cluster://alice:7000/secret@h1,h2", ["alice", "7000", "secret"]),
+        ]
+        for (url, userInfo) in malformed {
+            do {
+                let configuration = try RedisConfiguration(url: url)
+                Issue.record("\(url) was accepted as \(configuration)")
+            } catch {
+                for part in userInfo {
+                    #expect(!"\(error)".contains(part), "the error for \(url) repeats '\(part)': \(error)")
+                }
+            }
+        }
+    }
+
     @Test func descriptionHidesThePassword() throws {
         let configuration = try RedisConfiguration(url: "redis://alice:topsecret@127.0.0.1:6379/2")
         #expect(configuration.description == "redis://alice:***@127.0.0.1:6379/2")

@@ -72,7 +72,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// store; query items adjust it with the names redis-py uses: `ssl_ca_certs` (a PEM CA file),
     /// `ssl_certfile` and `ssl_keyfile` (a client certificate for mutual TLS), `ssl_server_hostname` (the name
     /// sent as SNI and checked) and `ssl_cert_reqs=none` (no verification, for development only). Errors name
-    /// the faulty part but never repeat the URL, so they cannot leak the password.
+    /// the faulty part but never repeat any of the URL, so they cannot leak the password, even one whose
+    /// unencoded '/' made part of it look like the port or the path.
     public init(url: String) throws {
         if url.lowercased().hasPrefix("redis-sentinel://") {
             self = try Self(sentinelURL: url)
@@ -87,12 +88,13 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
         switch scheme {
         case "redis", "rediss":
+            try Self.rejectUserInfoAfterTheHost(components)
             guard var host = components.host, !host.isEmpty else {
                 throw RedisError.invalidURL("the URL has no host")
             }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let port = components.port ?? 6379
-            guard RedisAddress.validPorts.contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
+            guard RedisAddress.validPorts.contains(port) else { throw RedisError.invalidURL("the port is out of range (\(RedisAddress.validPorts))") }
             let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             let database: Int
             if path.isEmpty {
@@ -100,7 +102,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             } else if let number = Int(path), number >= 0 {
                 database = number
             } else {
-                throw RedisError.invalidURL("the path must be a database number, not '\(path)'")
+                throw RedisError.invalidURL("the path must be a database number")
             }
             let tls = scheme == "rediss" ? try Self.tls(fromQuery: components) : nil
             self.init(endpoint: .tcp(host: host, port: port), database: database, tls: tls)
@@ -109,7 +111,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             guard !path.isEmpty else { throw RedisError.invalidURL("the unix URL has no socket path") }
             self.init(endpoint: .unixSocket(path: path), database: try Self.database(fromQuery: components) ?? 0)
         default:
-            throw RedisError.invalidURL("unsupported scheme '\(scheme)': use redis://, rediss:// or unix://")
+            throw RedisError.invalidURL("unsupported scheme: use redis://, rediss://, unix://, redis-sentinel:// or redis-cluster://")
         }
         (username, password) = Self.credentials(of: components)
     }
@@ -183,13 +185,21 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let port = parsed.port ?? defaultPort
-            guard RedisAddress.validPorts.contains(port) else { throw RedisError.invalidURL("port \(port) is out of range") }
+            guard RedisAddress.validPorts.contains(port) else { throw RedisError.invalidURL("the port is out of range (\(RedisAddress.validPorts))") }
             hosts.append(RedisAddress(host: host, port: port))
         }
         guard let components = URLComponents(string: "redis://\(credentials)hosts\(rest[authorityEnd...])") else {
             throw RedisError.invalidURL("expected \(scheme)://host1[:port],host2[:port]")
         }
+        try rejectUserInfoAfterTheHost(components)
         return (hosts, components)
+    }
+
+    /// An unencoded '/', '?' or '#' in a password ends the host part early, leaving the rest of the password and
+    /// its '@' in the path or the fragment: refused, without repeating any of it (nor the port it was taken for).
+    private static func rejectUserInfoAfterTheHost(_ components: URLComponents) throws {
+        guard components.path.contains("@") || (components.fragment ?? "").contains("@") else { return }
+        throw RedisError.invalidURL("an '@' after the host: percent-encode '/', '?' and '#' in the user name and password")
     }
 
     /// The user and password of a URL: `user:password@`, or `password@` alone for the default user.
