@@ -86,3 +86,44 @@ public func openSockets(toPort port: Int) -> Int {
     }
     return count
 }
+
+/// This process's sockets connected to TCP port `port`, or whose own or peer address is a unix path
+/// containing `unixPathPart`, each with whether it is close-on-exec (`FD_CLOEXEC`): a descriptor without it
+/// is inherited by every child process.
+public func socketDescriptors(toPort port: Int? = nil, unixPathContaining unixPathPart: String? = nil) -> [(
+    descriptor: Int32, closeOnExec: Bool
+)] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return names.compactMap(Int32.init).compactMap { descriptor in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)"),
+            target.hasPrefix("socket:")
+        else { return nil }
+        let matches = [false, true].contains { peer in
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let named = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    peer ? getpeername(descriptor, $0, &length) : getsockname(descriptor, $0, &length)
+                }
+            }
+            guard named == 0 else { return false }
+            switch Int32(storage.ss_family) {
+            case AF_INET where peer:
+                let inet = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in.self) }
+                return port.map { UInt16($0) == UInt16(bigEndian: inet.sin_port) } ?? false
+            case AF_INET6 where peer:
+                let inet6 = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in6.self) }
+                return port.map { UInt16($0) == UInt16(bigEndian: inet6.sin6_port) } ?? false
+            case AF_UNIX:
+                let path = withUnsafeBytes(of: storage) { bytes in
+                    String(decoding: bytes[MemoryLayout<sa_family_t>.size...].prefix { $0 != 0 }, as: UTF8.self)
+                }
+                return unixPathPart.map { !path.isEmpty && path.contains($0) } ?? false
+            default:
+                return false
+            }
+        }
+        guard matches else { return nil }
+        return (descriptor, fcntl(descriptor, F_GETFD) & FD_CLOEXEC != 0)
+    }
+}

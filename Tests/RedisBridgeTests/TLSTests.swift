@@ -181,6 +181,27 @@ struct TLSTests {
         }
     }
 
+    /// Every descriptor of a TLS connection (the tunnel's socket to the server, hiredis's end of the local
+    /// socket, the tunnel's end, and the watchers' duplicates of each) is close-on-exec.
+    @Test func tlsSocketsAreCloseOnExec() async throws {
+        try await withTLSServer { server, configuration, _ in
+            try await withConnections(configuration) { commands, subscriber in
+                try await commands.connect()
+                let subscription = try await subscriber.subscribe(to: uniqueName())
+                let toServer = socketDescriptors(toPort: server.tlsPort!)
+                let local = socketDescriptors(unixPathContaining: LocalSocketHandover.directoryPrefix)
+                // Per connection: the tunnel's socket and its two watchers' duplicates; on the local socket,
+                // hiredis's end and the adapter's two duplicates, the tunnel's end and its watchers' two.
+                #expect(toServer.count >= 6)
+                #expect(local.count >= 12)
+                for socket in toServer + local {
+                    #expect(socket.closeOnExec, "descriptor \(socket.descriptor) is inherited by child processes")
+                }
+                _ = subscription
+            }
+        }
+    }
+
     @Test func closedConnectionsLeaveNoSocketOrDirectoryBehind() async throws {
         try await withTLSServer { server, configuration, _ in
             let directories = { () -> Int in

@@ -35,6 +35,7 @@ struct BlockingConnection: ~Copyable {
             redisFree(context)
             throw BlockingConnectionError(description: reason)
         }
+        setCloseOnExec(context.pointee.fd)
         _ = redisSetTimeout(context, interval)
         self.context = context
     }

@@ -46,9 +46,9 @@ final class EventLoopAdapter {
         delegate: EventLoopAdapterDelegate
     ) -> EventLoopAdapter? {
         let fd = chiredis_context_fd(context)
-        let readFD = dup(fd)
+        let readFD = duplicateCloseOnExec(fd)
         guard readFD >= 0 else { return nil }
-        let writeFD = dup(fd)
+        let writeFD = duplicateCloseOnExec(fd)
         guard writeFD >= 0 else {
             close(readFD)
             return nil

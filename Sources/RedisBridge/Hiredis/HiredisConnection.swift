@@ -228,6 +228,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             redisAsyncFree(created)
             throw .connectionFailed(reason)
         }
+        setCloseOnExec(chiredis_context_fd(created))
         guard let adapter = EventLoopAdapter.attach(to: created, queue: queue, delegate: self) else {
             redisAsyncFree(created)
             throw .connectionFailed("could not duplicate the socket descriptor")

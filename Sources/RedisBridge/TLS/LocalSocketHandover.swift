@@ -10,6 +10,7 @@ import Darwin
 /// listens on a unix socket in a new directory only this user can enter, lets hiredis connect to it, accepts
 /// that one connection and removes the socket and the directory at once. The connect completes synchronously
 /// (the kernel queues it in the listener's backlog), so all of it runs in one turn of the connection's queue.
+/// A connection from any other process (which would get the plaintext) is refused.
 enum LocalSocketHandover {
     /// Calls `connect` with the path of a fresh listening socket and returns the accepted end of the connection
     /// it made, non-blocking.
@@ -20,7 +21,7 @@ enum LocalSocketHandover {
             unlink(path)
             rmdir(directory)
         }
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_UNIX, closeOnExecStreamSocket, 0)
         guard listener >= 0 else { throw .connectionFailed("could not create a local socket: \(errorText())") }
         defer { close(listener) }
         var address = sockaddr_un()
@@ -42,9 +43,29 @@ enum LocalSocketHandover {
         try connect(path)
         let accepted = accept(listener, nil, nil)
         guard accepted >= 0 else { throw .connectionFailed("the local connection was not made: \(errorText())") }
+        setCloseOnExec(accepted)
+        do {
+            try checkPeer(of: accepted)
+        } catch {
+            close(accepted)
+            throw error
+        }
         _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
         return accepted
+    }
+
+    /// Refuses a local connection that does not come from this very process (`SO_PEERCRED`: same effective
+    /// user and same process id), as the plaintext end of a TLS connection is hiredis's alone.
+    static func checkPeer(of descriptor: Int32) throws(RedisError) {
+        // `struct ucred`, which Glibc's module does not export: pid_t, uid_t, gid_t.
+        var credentials: (pid: pid_t, uid: uid_t, gid: gid_t) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else {
+            throw .connectionFailed("could not identify the local connection's peer: \(errorText())")
+        }
+        guard credentials.pid == getpid(), credentials.uid == geteuid() else {
+            throw .connectionFailed("the local connection came from another process (pid \(credentials.pid)): refused")
+        }
     }
 
     /// Where the private directories go: `TMPDIR`, or `/tmp` when that path would not fit a socket address.

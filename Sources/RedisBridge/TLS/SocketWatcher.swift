@@ -25,7 +25,7 @@ final class SocketWatcher {
 
     /// A watcher that starts off; `nil` if the descriptor could not be duplicated.
     init?(_ descriptor: Int32, _ direction: Direction, queue: DispatchQueue, handler: @escaping () -> Void) {
-        let watched = dup(descriptor)
+        let watched = duplicateCloseOnExec(descriptor)
         guard watched >= 0 else { return nil }
         source =
             switch direction {

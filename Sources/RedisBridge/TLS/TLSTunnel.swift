@@ -352,10 +352,9 @@ final class TLSTunnel {
         } else {
             throw .connectionFailed("'\(address)' is not an IP address")
         }
-        let descriptor = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(Int32(storage.ss_family), closeOnExecStreamSocket, 0)
         guard descriptor >= 0 else { throw .connectionFailed("could not create a socket: \(errorText())") }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         let tcp = Int32(IPPROTO_TCP)
         let options: [(level: Int32, option: Int32, value: Int32)] = [
             (tcp, TCP_NODELAY, 1), (SOL_SOCKET, SO_KEEPALIVE, 1), (tcp, TCP_KEEPIDLE, 15), (tcp, TCP_KEEPINTVL, 5), (tcp, TCP_KEEPCNT, 3),
