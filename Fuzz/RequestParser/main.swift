@@ -21,10 +21,12 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         precondition(!listenerID.isEmpty && offset >= 0, "a confirmation without a listener or with a negative offset")
         let again = RequestMessage.parse(RequestMessage.encodeReceived(listenerID: listenerID, offset: offset))
         precondition(again == .received(listenerID: listenerID, offset: offset), "a confirmation changed in a round trip")
-    case .generation(let token)?:
-        precondition(!token.isEmpty, "an announcement without a token")
-        precondition(RequestMessage.parse(RequestMessage.encodeGeneration(token)) == .generation(token), "an announcement changed in a round trip")
-    case .stop?, nil:
+    case .generation(let generation)?:
+        precondition(
+            RequestMessage.parse(RequestMessage.encodeGeneration(generation)) == .generation(generation), "an announcement changed in a round trip")
+    case .stop(let target)?:
+        precondition(RequestMessage.parse(RequestMessage.encodeStop(target: target)) == .stop(target: target), "a stop request changed in a round trip")
+    case nil:
         break
     }
     _ = StreamEnding(json: text)
@@ -33,8 +35,9 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     if let frame = ChunkFrame.parse(text) {
         let encoded =
             switch frame.kind {
-            case .text(let payload): ChunkFrame.encodeText(payload, at: frame.offset, prefix: ChunkFrame.textPrefix(frame.identity))
-            case .end: ChunkFrame.encodeEnd(length: frame.offset, identity: frame.identity)
+            case .text(let payload):
+                ChunkFrame.encodeText(payload, at: frame.offset, prefix: ChunkFrame.textPrefix(frame.identity, frame.generation))
+            case .end: ChunkFrame.encodeEnd(length: frame.offset, identity: frame.identity, generation: frame.generation)
             }
         precondition(ChunkFrame.parse(encoded) == frame, "a frame changed in a round trip")
     }

@@ -24,7 +24,7 @@ import Tracing
 public final class ResumableStreamContext: Sendable {
     /// The tunables.
     public let configuration: ResumableStreamConfiguration
-    private let publisher: any ResumableStreamPublisher
+    let publisher: any ResumableStreamPublisher
     private let subscriber: any ResumableStreamSubscriber
     private let logger: Logger
     private let ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?
@@ -134,21 +134,15 @@ public final class ResumableStreamContext: Sendable {
         makeStream: @escaping @Sendable () async throws -> Source
     ) async throws -> ResumableStreamResult where Source.Element == String {
         // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
-        var requests: (any AsyncSequence<ResumableStreamMessage, Never> & Sendable)? =
-            try await subscriber.textSubscription(to: keys.requests)
-        let sentinel = sentinel(keys)
-        let claim = try await sentinel.create()
-        if claim.created, let listening = requests {
-            return .created(startProducer(keys, announcedToken: nil, isStopStored: claim.isStopStored, requests: listening, makeStream))
-        }
-        requests = nil  // a follower does not listen for requests: dropping it unsubscribes
-        switch try await sentinel.join() {
+        let requests = try await subscriber.textSubscription(to: keys.requests)
+        let generation = StreamGeneration.random()
+        switch try await sentinel(keys).claim(.ifAbsent, for: generation) {
+        case .claimed(let announced):
+            return .created(startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream))
         case .done:
             return try await follower(keys).finishedStream(from: skipCharacters)
-        case .recreated:
-            let listening = try await subscriber.textSubscription(to: keys.requests)
-            return .created(startProducer(keys, announcedToken: nil, isStopStored: nil, requests: listening, makeStream))
         case .running:
+            // A follower does not listen for requests: the subscription ends with this scope (UNSUBSCRIBE).
             return try await follower(keys).follow(skipCharacters: skipCharacters)
         }
     }
@@ -172,16 +166,14 @@ public final class ResumableStreamContext: Sendable {
         _ keys: StreamKeys,
         makeStream: @escaping @Sendable () async throws -> Source
     ) async throws -> ResumableTextStream where Source.Element == String {
-        let token = UUID().uuidString.lowercased()
+        // After SUBSCRIBE, so a consumer that sees the sentinel finds the producer listening (TS PR #41). The
+        // claim announces the generation on the request channel in the same step that sets the sentinel: a
+        // producer of this id that runs already stops answering at the announcement (in channel order), and a
+        // consumer that sees the new sentinel asks after it, so exactly one producer answers it.
         let requests = try await subscriber.textSubscription(to: keys.requests)
-        // The generation key, then the announcement, then the sentinel: a producer of this id that runs
-        // already stops answering at the announcement (in channel order) and cannot finalise this stream, and
-        // a consumer that sees the sentinel asks after the announcement, so exactly one producer answers it.
-        // All after SUBSCRIBE, so a consumer that sees the sentinel finds the producer listening (TS PR #41).
-        try await publisher.setValue(token, for: keys.generation, expiresIn: configuration.runningTTL)
-        _ = try await publisher.publish(RequestMessage.encodeGeneration(token), to: keys.requests)
-        try await sentinel(keys).markRunning()
-        return startProducer(keys, announcedToken: token, isStopStored: nil, requests: requests, makeStream)
+        let generation = StreamGeneration.random()
+        let claim = try await sentinel(keys).claim(.replacing, for: generation)
+        return startProducer(keys, generation: generation, announced: claim == .claimed(announced: true), requests: requests, makeStream)
     }
 
     /// Follows an existing stream (the TypeScript `resumeExistingStream`): ``ResumableStreamResult/notFound``
@@ -209,14 +201,22 @@ public final class ResumableStreamContext: Sendable {
     // MARK: beyond TypeScript
 
     /// Asks the stream's producer, in this process or any other, to stop: its source is cancelled, its readers
-    /// end cleanly and the stream counts as done. A producer that is not listening yet finds the request
-    /// stored when it starts (within the stop request TTL).
+    /// end cleanly and the stream counts as done.
+    ///
+    /// The request is aimed at the life of the id that runs when it is asked: it never stops a stream started
+    /// later under the same id (a regenerated answer), even one started a moment later. A producer that does
+    /// not hear it now (its connection to Redis is coming back) finds it stored when it reconnects, within the
+    /// stop request TTL.
     public func stop(_ streamID: String) async throws -> ResumableStreamStopResult {
         let keys = try streamKeys(streamID)
-        if try await sentinel(keys).state() == .done { return .alreadyDone }
-        // Store first, then publish: a producer that subscribed after the publish reads the stored request.
-        try await publisher.setValue("1", for: keys.stopFlag, expiresIn: configuration.stopRequestTTL)
-        let receivers = try await publisher.publish(RequestMessage.encodedStop, to: keys.requests)
+        // Stored first, then published: a producer that reconnects after the publish reads the stored request.
+        let target: StreamGeneration?
+        switch try await sentinel(keys).storeStopRequest(expiresIn: configuration.stopRequestTTL) {
+        case .absent: return .notFound
+        case .done: return .alreadyDone
+        case .running(let generation): target = generation.flatMap { StreamGeneration(hex: $0) }
+        }
+        let receivers = try await publisher.publish(RequestMessage.encodeStop(target: target), to: keys.requests)
         return receivers > 0 ? .stopping : .stored
     }
 
@@ -294,24 +294,23 @@ public final class ResumableStreamContext: Sendable {
             watchdog: watchdog)
     }
 
-    /// Starts a producer; `isStopStored` says whether a stop request is stored for the stream, if its claim
-    /// found out (`nil`: the producer looks).
+    /// Starts the producer of `generation`, which claimed the id (and `announced` it).
     private func startProducer<Source: AsyncSequence & SendableMetatype>(
         _ keys: StreamKeys,
-        announcedToken: String?,
-        isStopStored: Bool?,
+        generation: StreamGeneration,
+        announced: Bool,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
         _ makeStream: @escaping @Sendable () async throws -> Source
     ) -> ResumableTextStream where Source.Element == String {
         let chunks = TextQueue()
         let producer = Producer(
-            keys: keys, announcedToken: announcedToken, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics,
+            keys: keys, generation: generation, announced: announced, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics,
             output: chunks)
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
         refresher.insert(producer)
         producer.start(
-            source: makeStream, requests: requests, isStopStored: isStopStored,
+            source: makeStream, requests: requests,
             onFinish: { [self] in
                 refresher.remove(producer)
                 let (remaining, drained) = registry.withLock { $0.finished(producer) }

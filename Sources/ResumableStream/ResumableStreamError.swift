@@ -16,6 +16,11 @@ public enum ResumableStreamError: Error, Sendable, Hashable, CustomStringConvert
     /// (``ResumableStreamConfiguration/followerBacklogLimit``) and was dropped after the chunks it already had.
     /// Nothing is lost: resume with `skipCharacters` set to the UTF-16 code units read so far.
     case followerTooSlow(Int)
+    /// A follower's stream id was started anew (``ResumableStreamContext/createNewResumableStream(_:makeStream:)``,
+    /// or a new producer after the old one died) before the follower got the whole stream it was reading: what it
+    /// read is an exact prefix of that earlier stream, whose rest nobody can serve. Ask for the id again to read
+    /// the new stream from its start.
+    case streamReplaced
 
     public var description: String {
         switch self {
@@ -27,6 +32,7 @@ public enum ResumableStreamError: Error, Sendable, Hashable, CustomStringConvert
         case .shuttingDown: "the resumable stream context is shutting down"
         case .followerTooSlow(let limit):
             "the reader fell more than \(limit) bytes behind the stream and was dropped; resume from what it read"
+        case .streamReplaced: "the stream id was started anew before this reader got the whole stream"
         }
     }
 }

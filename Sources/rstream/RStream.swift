@@ -170,7 +170,7 @@ struct Status: AsyncParsableCommand {
 /// Asks a stream's producer, wherever it runs, to stop.
 struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Ask a stream's producer to stop: prints stopping, stored or already-done (exit 3).")
+        abstract: "Ask a stream's producer to stop: prints stopping, stored, already-done (exit 3) or not-found (exit 4).")
 
     @OptionGroup var options: ConnectionOptions
     @Argument(help: "The stream id.") var id: String
@@ -183,6 +183,9 @@ struct Stop: AsyncParsableCommand {
             case .alreadyDone:
                 print("already-done")
                 throw ExitCode.alreadyDone
+            case .notFound:
+                print("not-found")
+                throw ExitCode.notFound
             }
         }
     }

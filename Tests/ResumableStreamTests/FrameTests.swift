@@ -7,26 +7,36 @@ import Testing
 struct FrameTests {
     private let keys = StreamKeys(keyPrefix: "p", streamID: "s")
     private var identity: StreamIdentity { StreamIdentity(keys) }
-    private var prefix: String { ChunkFrame.textPrefix(identity) }
+    private let generation = StreamGeneration(value: 0x0123_4567_89ab_cdef)
 
-    private func text(_ text: String, at offset: Int, identity: StreamIdentity? = nil) -> String {
-        ChunkFrame.encodeText(text, at: offset, prefix: ChunkFrame.textPrefix(identity ?? self.identity))
+    private func text(_ text: String, at offset: Int, identity: StreamIdentity? = nil, generation: StreamGeneration? = nil) -> String {
+        ChunkFrame.encodeText(text, at: offset, prefix: ChunkFrame.textPrefix(identity ?? self.identity, generation ?? self.generation))
     }
 
-    @Test func framesRoundTripAndCarryTheStreamsIdentity() {
+    private func end(_ length: Int, generation: StreamGeneration? = nil) -> String {
+        ChunkFrame.encodeEnd(length: length, identity: identity, generation: generation ?? self.generation)
+    }
+
+    @Test func framesRoundTripAndCarryTheStreamsIdentityAndGeneration() {
         #expect(identity.hex.count == 8)
         #expect(StreamIdentity(StreamKeys(keyPrefix: "q", streamID: "s")) != identity, "the key prefix counts")
-        #expect(ChunkFrame.parse(text("héllo\n😀:x", at: 42)) == ChunkFrame(identity: identity, offset: 42, kind: .text("héllo\n😀:x")))
-        #expect(ChunkFrame.parse(text("", at: 0)) == ChunkFrame(identity: identity, offset: 0, kind: .text("")))
-        #expect(ChunkFrame.parse(ChunkFrame.encodeEnd(length: 7, identity: identity)) == ChunkFrame(identity: identity, offset: 7, kind: .end))
-        #expect(text("abc", at: 3) == "\u{1}F\(identity.hex)3:abc")
+        #expect(
+            ChunkFrame.parse(text("héllo\n😀:x", at: 42))
+                == ChunkFrame(identity: identity, generation: generation, offset: 42, kind: .text("héllo\n😀:x")))
+        #expect(ChunkFrame.parse(text("", at: 0)) == ChunkFrame(identity: identity, generation: generation, offset: 0, kind: .text("")))
+        #expect(ChunkFrame.parse(end(7)) == ChunkFrame(identity: identity, generation: generation, offset: 7, kind: .end))
+        #expect(text("abc", at: 3) == "\u{1}F\(identity.hex)0123456789abcdef3:abc")
+        #expect(StreamGeneration(hex: generation.hex) == generation)
+        for malformed in ["0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0", "+123456789abcdef", ""] {
+            #expect(StreamGeneration(hex: malformed) == nil, "\(malformed)")
+        }
     }
 
     @Test func plainTextAndMalformedFramesAreNotFrames() {
-        let hex = identity.hex
+        let hex = identity.hex + generation.hex
         for message in [
             "", "plain text", WireProtocol.doneMessage, "\u{1}", "\u{1}X\(hex)1:a", "\u{1}F\(hex):a",
-            "\u{1}F\(hex)12a", "\u{1}F\(hex.uppercased())1:a", "\u{1}Fzzzzzzzz1:a", "\u{1}F\(hex)-1:a",
+            "\u{1}F\(hex)12a", "\u{1}F\(hex.uppercased())1:a", "\u{1}Fzzzzzzzz\(generation.hex)1:a", "\u{1}F\(identity.hex)1:a", "\u{1}F\(hex)-1:a",
             "\u{1}F\(hex)1234567890123456789:a", "\u{1}E\(hex)5:trailing", "\u{1}F\(hex.prefix(4))",
         ] {
             #expect(ChunkFrame.parse(message) == nil, "\(message.debugDescription)")
@@ -37,23 +47,24 @@ struct FrameTests {
         let windowed = Framing(window: 4096)
         #expect(
             RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, framing: Framing())
-                == #"{"listenerId":"L","skipCharacters":3,"framing":1}"#)
+                == #"{"listenerId":"L","skipCharacters":3,"framing":2}"#)
         #expect(
-            RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, framing: windowed) == #"{"listenerId":"L","framing":1,"window":4096}"#)
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing()))
+            RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, framing: windowed) == #"{"listenerId":"L","framing":2,"window":4096}"#)
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing()))
         #expect(
-            RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: windowed))
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0))
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":"1"}"#) == .resume(listenerID: "L", skipCharacters: 0))
+            RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: windowed))
+        // Frames without a generation (an earlier version's followers) are answered in plain text.
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":"2"}"#) == .resume(listenerID: "L", skipCharacters: 0))
     }
 
     @Test func hostileWindowsAreClampedSoThatNoneCostsAMessagePerCharacterOrOverflows() {
         for (window, clamped) in [("0", 1024), ("-5", 1024), ("1e300", 1 << 30), ("8192.9", 8192)] {
-            let request = #"{"listenerId":"L","framing":1,"window":"# + window + "}"
+            let request = #"{"listenerId":"L","framing":2,"window":"# + window + "}"
             #expect(RequestMessage.parse(request) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing(window: clamped)))
         }
         #expect(
-            RequestMessage.parse(#"{"listenerId":"L","framing":1,"window":"big"}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing())
+            RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":"big"}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing())
         )
     }
 
@@ -83,7 +94,7 @@ struct FrameTests {
         #expect(sequencer.receive(text("ab", at: 5)) == .deliver("ab"))
         #expect(sequencer.receive(text("😀", at: 7)) == .deliver("😀"))
         #expect(sequencer.nextOffset == 9)
-        #expect(sequencer.receive(ChunkFrame.encodeEnd(length: 9, identity: identity)) == .end)
+        #expect(sequencer.receive(end(9)) == .end)
     }
 
     @Test func duplicatesAreDroppedAndAnOverlappingResendGivesOnlyWhatIsNew() {
@@ -100,7 +111,7 @@ struct FrameTests {
         var sequencer = FrameSequencer(identity: identity)
         _ = sequencer.receive(text("abc", at: 0))
         #expect(sequencer.receive(text("f", at: 5)) == .ahead(missingFrom: 3))
-        #expect(sequencer.receive(ChunkFrame.encodeEnd(length: 4, identity: identity)) == .incomplete(missingFrom: 3))
+        #expect(sequencer.receive(end(4)) == .incomplete(missingFrom: 3))
         #expect(sequencer.nextOffset == 3)
         #expect(sequencer.receive(text("de", at: 3)) == .deliver("de"))
     }
@@ -118,5 +129,18 @@ struct FrameTests {
         var fresh = FrameSequencer(identity: identity)
         #expect(fresh.receive(text("x", at: 0, identity: other)) == .deliver(text("x", at: 0, identity: other)))
         #expect(fresh.mode == .plain)
+    }
+
+    /// A frame of another life of the stream id (its new producer answered a recovery) ends the follower: it
+    /// never splices the new generation's text in at its offset, nor takes the new one's end for its own.
+    @Test func anotherGenerationsFramesEndTheFollowerInsteadOfSplicing() {
+        let next = StreamGeneration(value: 42)
+        var sequencer = FrameSequencer(identity: identity)
+        #expect(sequencer.receive(text("first life", at: 0)) == .deliver("first life"))
+        #expect(sequencer.generation == generation)
+        #expect(sequencer.receive(text("second life, longer", at: 0, generation: next)) == .otherGeneration)
+        #expect(sequencer.receive(text("more", at: 10, generation: next)) == .otherGeneration)
+        #expect(sequencer.receive(end(10, generation: next)) == .otherGeneration)
+        #expect(sequencer.receive(end(10)) == .end)
     }
 }

@@ -216,15 +216,61 @@ struct ReliabilityTests {
         }
     }
 
+    /// A stop with no stream to aim at stores nothing: the next stream of the id runs to its end.
     @Test(arguments: Backend.allCases)
-    func stopBeforeTheProducerListensStillTakesEffect(_ backend: Backend) async throws {
+    func aStopOfAStreamThatDoesNotRunStoresNothing(_ backend: Backend) async throws {
         try await withContext(backend) { context in
-            #expect(try await context.stop("early") == .stored)
+            #expect(try await context.stop("early") == .notFound)
             let writer = Writer()
             let producer = try await context.resumableStream("early", makeStream: writer.source).created()
-            for try await _ in producer {}  // ends without the writer closing
-            #expect(await context.drain(timeout: .seconds(5)))
-            #expect(try await context.hasExistingStream("early") == .done)
+            try await Task.sleep(for: .milliseconds(200))
+            writer.write("runs")
+            writer.close()
+            #expect(try await producer.collect() == "runs")
+        }
+    }
+
+    /// A producer that died (as SIGKILL leaves it: its claim in Redis, nobody listening) gets a stop; its
+    /// sentinel expires; the next stream of the id is not stopped by it.
+    @Test func aStopOfADeadProducerNeverStopsTheNextStreamOfItsID() async throws {
+        try await withContext(.redis, configure: { $0.runningTTL = .seconds(1) }) { context in
+            let commands = RedisCommandConnection(configuration: try sharedConfiguration())
+            let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "dead")
+            let dead = Sentinel(keys: keys, publisher: commands, configuration: context.configuration)
+            #expect(try await dead.claim(.ifAbsent, for: .random()) == .claimed(announced: false))
+            #expect(try await context.stop("dead") == .stored)
+            #expect(await eventually(within: .seconds(5)) { (try? await context.hasExistingStream("dead")) == ResumableStreamState.none })
+            let writer = Writer()
+            let next = try await context.resumableStream("dead", makeStream: writer.source).created()
+            try await Task.sleep(for: .milliseconds(200))
+            writer.write("runs")
+            writer.close()
+            #expect(try await next.collect() == "runs")
+            await commands.close()
+        }
+    }
+
+    /// A stop aimed at the stream that ran when it was asked never stops the one that replaced it, even when
+    /// the replacement started before the stop arrived.
+    @Test(arguments: Backend.allCases)
+    func aStopOfAReplacedStreamNeverStopsItsReplacement(_ backend: Backend) async throws {
+        try await withContexts(backend, count: 2) { contexts in
+            let old = Writer()
+            let first = try await contexts[0].resumableStream("regen", makeStream: old.source).created()
+            // B's stop is aimed at the first stream; A replaces it before the request is published.
+            let keys = StreamKeys(keyPrefix: contexts[1].configuration.keyPrefix, streamID: "regen")
+            let aimedAt = try await contexts[1].publisher.value(of: keys.generation)
+            let target = try #require(aimedAt.flatMap { StreamGeneration(hex: $0) })
+            let second = Writer()
+            let replacement = try await contexts[0].createNewResumableStream("regen", makeStream: second.source)
+            #expect(try await contexts[1].publisher.publish(RequestMessage.encodeStop(target: target), to: keys.requests) == 2)
+            // The first stream stops; the replacement runs to its end.
+            #expect(try await first.collect() == "")
+            try await Task.sleep(for: .milliseconds(200))
+            second.write("regenerated")
+            second.close()
+            #expect(try await replacement.collect() == "regenerated")
+            old.close()
         }
     }
 

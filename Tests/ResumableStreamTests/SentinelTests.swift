@@ -28,39 +28,32 @@ struct SentinelTests {
         }
     }
 
-    @Test(arguments: Backend.allCases)
-    func createThenJoinCountsCallersUntilDone(_ backend: Backend) async throws {
-        try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.state() == .absent)
-            #expect(try await sentinel.create().created)
-            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
-            #expect(try await sentinel.state() == .running)
-            #expect(try await sentinel.create().created == false)
-            #expect(try await sentinel.join() == .running)
-            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "2")
-            #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
-            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "DONE")
-            #expect(try await sentinel.state() == .done)
-            #expect(try await sentinel.join() == .done)
-            #expect(try await sentinel.create().created == false)
-        }
-    }
+    private let first = StreamGeneration(value: 1)
+    private let second = StreamGeneration(value: 2)
 
     @Test(arguments: Backend.allCases)
-    func joinThatRecreatesAnExpiredSentinelGivesItTheRunningExpiry(_ backend: Backend) async throws {
-        try await withSentinel(backend, runningTTL: .seconds(2)) { sentinel throws in
-            #expect(try await sentinel.join() == .recreated)
+    func claimIfAbsentCountsCallersUntilDone(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            #expect(try await sentinel.state() == .absent)
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
-            let expired = await eventually(within: .seconds(5)) { (try? await sentinel.state()) == .absent }
-            #expect(expired)
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.generation) == first.hex)
+            #expect(try await sentinel.state() == .running)
+            #expect(try await sentinel.claim(.ifAbsent, for: second) == .running)
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "2")
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.generation) == first.hex, "a follower claims nothing")
+            #expect(try await sentinel.finalise(as: .completed, for: first, text: ""))
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "DONE")
+            #expect(try await sentinel.state() == .done)
+            #expect(try await sentinel.claim(.ifAbsent, for: second) == .done)
         }
     }
 
     @Test(arguments: Backend.allCases)
     func finaliseRecordsAnEndingOtherThanCompleted(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create().created)
-            #expect(try await sentinel.finalise(as: .failed("boom"), fencedBy: "", text: ""))
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            #expect(try await sentinel.finalise(as: .failed("boom"), for: first, text: ""))
             #expect(try await sentinel.state() == .done)
             #expect(await sentinel.ending() == .failed("boom"))
             let meta = try await sentinel.publisher.value(of: sentinel.keys.meta)
@@ -71,8 +64,8 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func completedEndingWritesNoMeta(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create().created)
-            #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            #expect(try await sentinel.finalise(as: .completed, for: first, text: ""))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
             #expect(await sentinel.ending() == .completed)
         }
@@ -81,14 +74,14 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func anotherGenerationFencesRefreshAndFinalise(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            try await sentinel.publisher.setValue("successor", for: sentinel.keys.generation, expiresIn: .seconds(60))
-            try await sentinel.markRunning()
-            #expect(try await sentinel.refresh(fencedBy: "replaced") == false)
-            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "replaced", text: "") == false)
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            #expect(try await sentinel.claim(.replacing, for: second) == .claimed(announced: true))
+            #expect(try await sentinel.refresh(for: first) == false)
+            #expect(try await sentinel.finalise(as: .stopped, for: first, text: "") == false)
             #expect(try await sentinel.state() == .running)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
-            #expect(try await sentinel.refresh(fencedBy: "successor"))
-            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "successor", text: ""))
+            #expect(try await sentinel.refresh(for: second))
+            #expect(try await sentinel.finalise(as: .stopped, for: second, text: ""))
             #expect(try await sentinel.state() == .done)
             #expect(await sentinel.ending() == .stopped)
         }
@@ -97,38 +90,65 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func refreshNeverRevivesAFinishedStream(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create().created)
-            #expect(try await sentinel.refresh(fencedBy: ""))
-            #expect(try await sentinel.finalise(as: .completed, fencedBy: "", text: ""))
-            #expect(try await sentinel.refresh(fencedBy: "") == false)
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            #expect(try await sentinel.refresh(for: first))
+            #expect(try await sentinel.finalise(as: .completed, for: first, text: ""))
+            #expect(try await sentinel.refresh(for: first) == false)
             #expect(try await sentinel.state() == .done)
         }
     }
 
+    /// A claim starts a new life of the id: everything the earlier one left (its ending, retained text,
+    /// durable log and a stop request aimed at it) is gone in the same step, and the new generation is
+    /// announced (an earlier producer may still listen).
     @Test(arguments: Backend.allCases)
-    func markRunningReplacesAFinishedStreamAndForgetsItsEnding(_ backend: Backend) async throws {
+    func aClaimForgetsEverythingAnEarlierLifeLeftAndAnnouncesItself(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.create().created)
-            #expect(try await sentinel.finalise(as: .stopped, fencedBy: "", text: ""))
-            try await sentinel.markRunning()
-            #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
-            #expect(try await sentinel.state() == .running)
-            #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
+            let keys = sentinel.keys
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .running(generation: first.hex))
+            #expect(try await sentinel.isStopStored(for: first))
+            #expect(try await sentinel.publisher.appendToLog(.init(offset: 0, text: "old"), at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: first.hex))
+            #expect(try await sentinel.finalise(as: .stopped, for: first, text: "old"))
+            #expect(try await sentinel.claim(.replacing, for: second) == .claimed(announced: true))
+            #expect(try await sentinel.publisher.value(of: keys.sentinel) == "1")
+            for key in [keys.meta, keys.text, keys.stopFlag] { #expect(try await sentinel.publisher.value(of: key) == nil, "\(key)") }
+            #expect(try await sentinel.publisher.logEntries(at: keys.log, after: 0, limit: nil).isEmpty)
+            #expect(try await sentinel.isStopStored(for: second) == false)
         }
     }
 
-    /// The claim also says whether a stop request was stored for the stream before its producer listened, in
-    /// the same step, so that the common case costs no GET.
+    /// A stop request names the generation that runs when it is asked; it is stored for nothing once the
+    /// stream finished or when there is none.
     @Test(arguments: Backend.allCases)
-    func theClaimReportsAStoredStopRequest(_ backend: Backend) async throws {
+    func aStopRequestIsStoredForTheRunningGenerationOnly(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            try await sentinel.publisher.setValue("1", for: sentinel.keys.stopFlag, expiresIn: .seconds(60))
-            #expect(try await sentinel.create() == (true, true))
-            #expect(try await sentinel.create() == (false, false))
-            try await sentinel.publisher.delete(sentinel.keys.sentinel)
-            try await sentinel.publisher.delete(sentinel.keys.stopFlag)
-            #expect(try await sentinel.create() == (true, false))
-            try await sentinel.publisher.delete(sentinel.keys.sentinel)
+            #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .absent)
+            #expect(try await sentinel.publisher.value(of: sentinel.keys.stopFlag) == nil)
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .running(generation: first.hex))
+            #expect(try await sentinel.isStopStored(for: first))
+            #expect(try await sentinel.finalise(as: .stopped, for: first, text: ""))
+            #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .done)
+        }
+    }
+
+    /// A durable log is written by one generation only: appends of an earlier one are refused once a newer
+    /// one claimed the id.
+    @Test(arguments: Backend.allCases)
+    func logAppendsAreFencedByTheGeneration(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            let keys = sentinel.keys
+            func append(_ text: String, at offset: Int, as generation: StreamGeneration) async throws -> Bool {
+                try await sentinel.publisher.appendToLog(
+                    .init(offset: offset, text: text), at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: generation.hex)
+            }
+            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            #expect(try await append("aaaa", at: 0, as: first))
+            #expect(try await sentinel.claim(.replacing, for: second) == .claimed(announced: true))
+            #expect(try await append("bb", at: 0, as: second))
+            #expect(try await append("aaaa", at: 4, as: first) == false)
+            #expect(try await sentinel.publisher.logEntries(at: keys.log, after: 0, limit: nil) == [.init(offset: 0, text: "bb")])
         }
     }
 }

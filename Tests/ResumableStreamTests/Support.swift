@@ -154,10 +154,14 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     func publishes(to channel: String) -> Int { counts.withLock { $0[channel, default: 0] } }
     var allPublishes: [String: Int] { counts.withLock { $0 } }
 
-    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool) {
-        try await base.setIfAbsent(key, to: value, expiresIn: expiresIn, checking: flag)
+    func claim(_ claim: StreamClaim) async throws -> StreamClaimOutcome {
+        // The claim publishes its announcement when an earlier generation's key is there.
+        if try await base.value(of: claim.generationKey) != nil { try await beforePublish?(base, claim.announcement, claim.requests) }
+        return try await base.claim(claim)
     }
-    func increment(_ key: String) async throws -> Int? { try await base.increment(key) }
+    func storeStopRequest(sentinel: String, generationKey: String, flag: String, expiresIn: Duration) async throws -> StreamStopTarget {
+        try await base.storeStopRequest(sentinel: sentinel, generationKey: generationKey, flag: flag, expiresIn: expiresIn)
+    }
     func value(of key: String) async throws -> String? { try await base.value(of: key) }
     func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
         try await base.setValue(value, for: key, expiresIn: expiresIn)
@@ -183,8 +187,8 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
         base.enqueuePublish(message, to: channel, onReceivers: onReceivers)
     }
     func subscriberCount(of channel: String) async throws -> Int { try await base.subscriberCount(of: channel) }
-    func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws {
-        try await base.appendToLog(entry, at: key, expiresIn: expiresIn)
+    func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String) async throws -> Bool {
+        try await base.appendToLog(entry, at: key, expiresIn: expiresIn, fencedBy: fence, generation: generation)
     }
     func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry] {
         try await base.logEntries(at: key, after: offset, limit: limit)

@@ -52,7 +52,10 @@ struct WireProtocolTests {
         #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":1e300}"#) == .resume(listenerID: "L", skipCharacters: Int.max))
         #expect(RequestMessage.parse(#"{"listenerId":"L","skipCharacters":"5"}"#) == .resume(listenerID: "L", skipCharacters: 0))
         #expect(RequestMessage.parse(#"{"skipCharacters":1,"listenerId":"L","extra":{"a":[1,2]}}"#) == .resume(listenerID: "L", skipCharacters: 1))
-        #expect(RequestMessage.parse(#"{"stop":true}"#) == .stop)
+        #expect(RequestMessage.parse(#"{"stop":true}"#) == .stop(target: nil))
+        #expect(RequestMessage.parse(#"{"stop":true,"generation":"00000000000000ff"}"#) == .stop(target: StreamGeneration(value: 255)))
+        #expect(RequestMessage.parse(#"{"stop":true,"generation":"forged"}"#) == nil, "a stop for no generation stops nothing")
+        #expect(RequestMessage.parse(#"{"generation":"00000000000000ff"}"#) == .generation(StreamGeneration(value: 255)))
     }
 
     @Test func malformedRequestsAreIgnored() {

@@ -32,6 +32,13 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
             return entry
         }
 
+        /// Yields `message` to every subscriber of `channel`; returns how many there are.
+        func deliver(_ message: String, to channel: String) -> Int {
+            guard let subscribers = channels[channel] else { return 0 }
+            for continuation in subscribers.values { continuation.yield(.message(message)) }
+            return subscribers.count
+        }
+
         /// The fenced steps: runs `step` unless `fence` holds a value other than `token`, and when `step`
         /// changed something, gives an existing `fence` the same expiry (as the Redis scripts do).
         mutating func fenced(
@@ -50,23 +57,37 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
     /// An empty backend.
     public init() {}
 
-    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (
-        created: Bool, flagExists: Bool
-    ) {
-        state.withLock { state in
-            guard state.live(key) == nil else { return (false, false) }
-            state.entries[key] = Entry(value: value, expiry: .now + expiresIn)
-            return (true, state.live(flag) != nil)
+    public func claim(_ claim: StreamClaim) async throws -> StreamClaimOutcome {
+        let expiry = ContinuousClock.now + claim.expiresIn
+        return state.withLock { state in
+            if claim.mode == .ifAbsent, let existing = state.live(claim.sentinel) {
+                guard let count = Int(existing.value) else { return .done }
+                state.entries[claim.sentinel]?.value = String(count + 1)
+                return .running
+            }
+            state.entries[claim.sentinel] = Entry(value: "1", expiry: expiry)
+            let earlier = state.live(claim.generationKey)
+            state.entries[claim.generationKey] = Entry(value: claim.generation, expiry: expiry)
+            for key in claim.staleKeys {
+                state.entries[key] = nil
+                state.logs[key] = nil
+            }
+            guard earlier != nil else { return .claimed(announced: false) }
+            _ = state.deliver(claim.announcement, to: claim.requests)
+            return .claimed(announced: true)
         }
     }
 
-    public func increment(_ key: String) async throws -> Int? {
+    public func storeStopRequest(sentinel: String, generationKey: String, flag: String, expiresIn: Duration) async throws -> StreamStopTarget {
         state.withLock { state in
-            var entry = state.live(key) ?? Entry(value: "0", expiry: nil)
-            guard let number = Int(entry.value) else { return nil }
-            entry.value = String(number + 1)
-            state.entries[key] = entry
-            return number + 1
+            switch state.live(sentinel)?.value {
+            case nil: return .absent
+            case WireProtocol.doneValue?: return .done
+            default:
+                guard let generation = state.live(generationKey)?.value else { return .running(generation: nil) }
+                state.entries[flag] = Entry(value: generation, expiry: .now + expiresIn)
+                return .running(generation: generation)
+            }
         }
     }
 
@@ -120,13 +141,17 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         onReceivers?(receivers)
     }
 
-    public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws {
+    public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String)
+        async throws -> Bool
+    {
         let expiry = ContinuousClock.now + expiresIn
-        state.withLock { state in
+        return state.withLock { state in
+            if let holder = state.live(fence)?.value, holder != generation { return false }
             var log = state.logs[key].flatMap { $0.expiry > .now ? $0 : nil } ?? Log(expiry: expiry)
             if log.entries.last.map({ Self.order($0) < Self.order(entry) }) ?? true { log.entries.append(entry) }
             log.expiry = expiry
             state.logs[key] = log
+            return true
         }
     }
 
@@ -166,10 +191,6 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
 
     /// Yields under the lock, so that messages reach every subscriber in publish order.
     private func deliver(_ message: String, to channel: String) -> Int {
-        state.withLock { state in
-            guard let subscribers = state.channels[channel] else { return 0 }
-            for continuation in subscribers.values { continuation.yield(.message(message)) }
-            return subscribers.count
-        }
+        state.withLock { $0.deliver(message, to: channel) }
     }
 }

@@ -1,27 +1,66 @@
 import RedisBridge
 
 extension RedisCommandConnection: ResumableStreamPublisher {
-    public func increment(_ key: String) async throws -> Int? {
-        do {
-            return try await incr(key)
-        } catch RedisError.server(let message) where message.hasPrefix(WireProtocol.notAnIntegerError) {
-            return nil
+    /// KEYS: sentinel, generation key, then the stale keys. ARGV: mode (`n`: if absent, `r`: replacing), the
+    /// generation, the expiry in milliseconds, the request channel, the announcement. 0: claimed; 1: running
+    /// (the caller was counted); 2: done; 3: claimed and announced.
+    private static let claimScript = """
+        if ARGV[1] == 'n' and not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
+            local count = redis.pcall('INCR', KEYS[1])
+            if type(count) == 'table' and count.err then
+                if string.find(count.err, 'not an integer') then return 2 end
+                return redis.error_reply(count.err)
+            end
+            return 1
+        end
+        if ARGV[1] == 'r' then redis.call('SET', KEYS[1], '1', 'PX', ARGV[3]) end
+        local earlier = redis.call('GET', KEYS[2])
+        redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+        for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+        if not earlier then return 0 end
+        redis.call('PUBLISH', ARGV[4], ARGV[5])
+        return 3
+        """
+
+    public func claim(_ claim: StreamClaim) async throws -> StreamClaimOutcome {
+        let reply = try await eval(
+            Self.claimScript, keys: [claim.sentinel, claim.generationKey] + claim.staleKeys,
+            arguments: [
+                .string(claim.mode == .ifAbsent ? "n" : "r"), .string(claim.generation), .milliseconds(claim.expiresIn),
+                .string(claim.requests), .string(claim.announcement),
+            ])
+        switch reply.int {
+        case 0?: return .claimed(announced: false)
+        case 1?: return .running
+        case 2?: return .done
+        case 3?: return .claimed(announced: true)
+        default: throw RedisError.unexpectedReply("claim script")
         }
     }
 
-    /// KEYS: key, flag. ARGV: value, expiry in milliseconds. 0: not created; 1: created; 2: created, and the
-    /// flag exists.
-    private static let claimScript = """
-        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-        return 1 + redis.call('EXISTS', KEYS[2])
+    /// KEYS: sentinel, generation key, flag. ARGV: expiry in milliseconds, the done value. `{0}`: absent;
+    /// `{1}`: done; `{2}`: running, with no generation; `{2, generation}`: running, stored for the generation.
+    private static let stopScript = """
+        local state = redis.call('GET', KEYS[1])
+        if not state then return {0} end
+        if state == ARGV[2] then return {1} end
+        local generation = redis.call('GET', KEYS[2])
+        if not generation then return {2} end
+        redis.call('SET', KEYS[3], generation, 'PX', ARGV[1])
+        return {2, generation}
         """
 
-    public func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (
-        created: Bool, flagExists: Bool
-    ) {
-        let reply = try await eval(Self.claimScript, keys: [key, flag], arguments: [.string(value), .milliseconds(expiresIn)])
-        guard let outcome = reply.int, (0...2).contains(outcome) else { throw RedisError.unexpectedReply("claim script") }
-        return (outcome > 0, outcome == 2)
+    public func storeStopRequest(sentinel: String, generationKey: String, flag: String, expiresIn: Duration) async throws -> StreamStopTarget {
+        let reply = try await eval(
+            Self.stopScript, keys: [sentinel, generationKey, flag], arguments: [.milliseconds(expiresIn), .string(WireProtocol.doneValue)])
+        guard case .array(let parts) = reply, let outcome = parts.first?.int else { throw RedisError.unexpectedReply("stop script") }
+        switch (outcome, parts.count) {
+        case (0, 1): return .absent
+        case (1, 1): return .done
+        case (2, 1): return .running(generation: nil)
+        case (2, 2): return .running(generation: parts[1].string)
+        default: throw RedisError.unexpectedReply("stop script")
+        }
     }
 
     public func value(of key: String) async throws -> String? {
@@ -87,8 +126,11 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         publishWithoutWaiting(message, toEach: channels) { channel, result in onReceivers(channel, try? result.get()) }
     }
 
-    /// KEYS: log. ARGV: id, offset, field (`t` for text, `e` for the end mark), text, expiry in milliseconds.
+    /// KEYS: log, fence. ARGV: id, offset, field (`t` for text, `e` for the end mark), text, expiry in
+    /// milliseconds, generation. 0: fenced off; 1: appended (or there already).
     private static let logAppendScript = """
+        local fence = redis.call('GET', KEYS[2])
+        if fence and fence ~= ARGV[6] then return 0 end
         local added = redis.pcall('XADD', KEYS[1], ARGV[1], 'o', ARGV[2], ARGV[3], ARGV[4])
         if type(added) == 'table' and added.err and not string.find(added.err, 'equal or smaller') then
             return redis.error_reply(added.err)
@@ -97,13 +139,16 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return 1
         """
 
-    public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws {
-        _ = try await eval(
-            Self.logAppendScript, keys: [key],
+    public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String)
+        async throws -> Bool
+    {
+        let reply = try await eval(
+            Self.logAppendScript, keys: [key, fence],
             arguments: [
                 .string(entry.id), .string(String(entry.offset)), .string(entry.isEnd ? "e" : "t"), .string(entry.text),
-                .milliseconds(expiresIn),
+                .milliseconds(expiresIn), .string(generation),
             ])
+        return reply.int == 1
     }
 
     public func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry] {

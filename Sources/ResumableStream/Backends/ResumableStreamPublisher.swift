@@ -5,11 +5,11 @@
 /// ``enqueuePublish(_:to:onReceivers:)``: the protocol relies on it (a replay goes out before the live
 /// chunks that follow it). `RedisCommandConnection` (from `RedisBridge`) and ``InMemoryBackend`` conform.
 public protocol ResumableStreamPublisher: Sendable {
-    /// `SET key value NX` with an expiry and, when that created the key, whether `flag` exists, in one step:
-    /// the claim of a new stream and the check for a stop request stored for it. Redis: a Lua script.
-    func setIfAbsent(_ key: String, to value: String, expiresIn: Duration, checking flag: String) async throws -> (created: Bool, flagExists: Bool)
-    /// `INCR key`: the new value, or `nil` if the key holds something that is not an integer (`DONE`).
-    func increment(_ key: String) async throws -> Int?
+    /// Claims a stream id for a new generation, in one atomic step (see ``StreamClaim``). Redis: a Lua script.
+    func claim(_ claim: StreamClaim) async throws -> StreamClaimOutcome
+    /// Stores a stop request for the generation that runs the stream, in one atomic step: unless `sentinel` is
+    /// absent or `DONE`, `flag` gets the token in `generationKey` (if any) with the expiry. Redis: a Lua script.
+    func storeStopRequest(sentinel: String, generationKey: String, flag: String, expiresIn: Duration) async throws -> StreamStopTarget
     /// `GET key`: the value, or `nil` for a missing key.
     func value(of key: String) async throws -> String?
     /// `SET key value [EX ttl]`.
@@ -42,9 +42,10 @@ public protocol ResumableStreamPublisher: Sendable {
     /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
     func subscriberCount(of channel: String) async throws -> Int
     /// Appends `entry` to the log at `key` (`XADD` with the entry's id, see ``StreamLogEntry``) and gives the
-    /// log `expiresIn`, in one step. An entry whose id is not past the log's last is there already (its append
-    /// ran, but the reply was lost): it counts as appended. Redis: a Lua script.
-    func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration) async throws
+    /// log `expiresIn`, in one step, unless `fence` holds a value other than `generation` (a newer life of the
+    /// stream id owns the log); returns whether it appended. An entry whose id is not past the log's last is
+    /// there already (its append ran, but the reply was lost): it counts as appended. Redis: a Lua script.
+    func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String) async throws -> Bool
     /// The entries of the log at `key` from the first whose text ends after `offset` (and the end mark, if the
     /// stream is no longer than `offset`), in order; at most `limit` of them if given. Redis: `XRANGE`.
     func logEntries(at key: String, after offset: Int, limit: Int?) async throws -> [StreamLogEntry]

@@ -6,7 +6,9 @@
 /// frames, the follower knows the offset of every character it has: it drops what it already has (a re-send),
 /// drops a frame that starts past it (a publish was lost: the producer knows, and sends that text again),
 /// checks the end frame's length, and ignores anything that is not a frame of its own stream (another stream's
-/// producer made to publish here by a forged request).
+/// producer made to publish here by a forged request). The first frame also says which life of the stream id
+/// (``StreamGeneration``) the follower reads: a frame of another one (the id was started anew, and its new
+/// producer answered a recovery) ends the follower with an error, never with a spliced text.
 struct FrameSequencer {
     enum Mode: Equatable {
         /// No message yet.
@@ -29,6 +31,9 @@ struct FrameSequencer {
         case incomplete(missingFrom: Int)
         /// Nothing to do: a duplicate, or a message that is not for this follower.
         case ignore
+        /// A frame of this stream id from another generation than the one the follower reads: the id was
+        /// started anew, and the rest of the follower's stream is nowhere to be had.
+        case otherGeneration
     }
 
     private let identity: StreamIdentity
@@ -37,6 +42,8 @@ struct FrameSequencer {
     private(set) var nextOffset: Int?
     /// The offset of the first frame, where the producer's reply started; known with frames.
     private(set) var startOffset: Int?
+    /// The life of the stream id the follower reads, from its first frame.
+    private(set) var generation: StreamGeneration?
 
     init(identity: StreamIdentity) {
         self.identity = identity
@@ -49,6 +56,7 @@ struct FrameSequencer {
                 mode = .framed
                 nextOffset = frame.offset
                 startOffset = frame.offset
+                generation = frame.generation
             } else {
                 mode = .plain
             }
@@ -57,6 +65,7 @@ struct FrameSequencer {
             return message == WireProtocol.doneMessage ? .end : .deliver(message)
         }
         guard let frame = ChunkFrame.parse(message), frame.identity == identity else { return .ignore }
+        guard frame.generation == generation else { return .otherGeneration }
         switch frame.kind {
         case .end:
             return frame.offset > next ? .incomplete(missingFrom: next) : .end

@@ -136,6 +136,9 @@ final class Relay: Sendable {
                     return .ended
                 case .incomplete(let offset):
                     return .missing(from: offset)
+                case .otherGeneration:
+                    end(throwing: ResumableStreamError.streamReplaced)
+                    return .ended
                 case .ahead(let offset):
                     let since = gapSince ?? .now
                     if ContinuousClock.now - since >= follower.configuration.ackTimeout { return .missing(from: offset) }

@@ -4,7 +4,8 @@ import Logging
 /// own: woken by the first chunk after it slept, it waits the linger (unless a batch filled up), then appends
 /// everything that accumulated, one batch at a time, each awaited before the next, so the log never has a
 /// hole. A failed append (Redis down) is tried again from the same offset with backoff; once the stream ended,
-/// it appends the rest and the end mark, and stops.
+/// it appends the rest and the end mark, and stops. Every append is fenced by the producer's generation: once
+/// a newer life of the id claimed it (and with it a fresh log), the writer stops.
 ///
 /// The producer's only cost per chunk is ``textAppended()``: a lock, and a wake-up when the task sleeps.
 final class LogWriter: Sendable {
@@ -16,10 +17,14 @@ final class LogWriter: Sendable {
         var logged = 0
         /// Whether a wake-up is on its way to the task.
         var isWakeUpPending = false
-        var task: Task<Void, Never>?
+        /// Whether the task ended with the whole stream and its end mark in the log.
+        var task: Task<Bool, Never>?
     }
 
     private let key: String
+    /// The generation key, which fences every append, and the generation it must hold (or be absent).
+    private let fence: String
+    private let generation: StreamGeneration
     private let settings: ResumableStreamConfiguration.DurableLog
     /// The log's expiry while the producer runs, and once the stream ended.
     private let runningExpiry: Duration
@@ -31,10 +36,12 @@ final class LogWriter: Sendable {
     private let wakeUp: AsyncStream<Void>.Continuation
 
     init(
-        keys: StreamKeys, configuration: ResumableStreamConfiguration, settings: ResumableStreamConfiguration.DurableLog,
-        publisher: any ResumableStreamPublisher, logger: Logger
+        keys: StreamKeys, generation: StreamGeneration, configuration: ResumableStreamConfiguration,
+        settings: ResumableStreamConfiguration.DurableLog, publisher: any ResumableStreamPublisher, logger: Logger
     ) {
         key = keys.log
+        fence = keys.generation
+        self.generation = generation
         self.settings = settings
         runningExpiry = configuration.runningTTL + settings.retention
         endedExpiry = min(settings.retention, configuration.doneTTL)
@@ -70,7 +77,7 @@ final class LogWriter: Sendable {
             } onCancel: {
                 task.cancel()
             }
-        } != nil
+        } ?? false
     }
 
     /// Extends the log's expiry while the producer runs, if the log exists (the sentinel's refresh calls it).
@@ -79,7 +86,8 @@ final class LogWriter: Sendable {
         try? await publisher.setExpiry(of: key, to: runningExpiry)
     }
 
-    private func run(_ snapshot: Snapshot) async {
+    /// Appends until the stream and its end mark are in the log (true), or until cancelled or fenced off.
+    private func run(_ snapshot: Snapshot) async -> Bool {
         for await _ in wakeUps {
             let pending = snapshot()
             if !pending.isFinished, pending.count - state.withLock(\.logged) < settings.batchCharacters {
@@ -88,17 +96,17 @@ final class LogWriter: Sendable {
             // Cleared before the snapshot: text appended after it wakes the task again.
             state.withLock { $0.isWakeUpPending = false }
             let current = snapshot()
-            guard await append(current.text, upTo: current.count) else { return }
+            guard await append(current.text, upTo: current.count) else { return false }
             if current.isFinished {
-                if await append(.end(length: current.count), expiresIn: endedExpiry) {
-                    logger.trace("durable log complete", metadata: ["stream.log": "\(key)", "stream.length": "\(current.count)"])
-                }
-                return
+                guard await append(.end(length: current.count), expiresIn: endedExpiry) else { return false }
+                logger.trace("durable log complete", metadata: ["stream.log": "\(key)", "stream.length": "\(current.count)"])
+                return true
             }
         }
+        return false
     }
 
-    /// Appends `text` from where the log ends up to `count`, in batches; false if cancelled.
+    /// Appends `text` from where the log ends up to `count`, in batches; false if cancelled or fenced off.
     private func append(_ text: String, upTo count: Int) async -> Bool {
         let logged = state.withLock(\.logged)
         guard count > logged else { return true }
@@ -111,12 +119,15 @@ final class LogWriter: Sendable {
         return true
     }
 
-    /// Appends one entry, trying again with backoff while it fails; false if cancelled first.
+    /// Appends one entry, trying again with backoff while it fails; false if cancelled first, or fenced off.
     private func append(_ entry: StreamLogEntry, expiresIn expiry: Duration) async -> Bool {
         var delay = Duration.milliseconds(50)
         while !Task.isCancelled {
             do {
-                try await publisher.appendToLog(entry, at: key, expiresIn: expiry)
+                guard try await publisher.appendToLog(entry, at: key, expiresIn: expiry, fencedBy: fence, generation: generation.hex) else {
+                    logger.debug("a newer life of this id owns the durable log: stopped appending", metadata: ["stream.log": "\(key)"])
+                    return false
+                }
                 return true
             } catch {
                 logger.debug(

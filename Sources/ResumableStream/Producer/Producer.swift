@@ -7,21 +7,23 @@ import Logging
 /// and the publishes are issued there too (``ResumableStreamPublisher/enqueuePublish(_:to:onReceivers:)``
 /// only enqueues): so each listener gets its replay before any later chunk, with nothing lost or doubled.
 ///
-/// Several producers of one id (`createNewResumableStream` called again) never both answer a request: a new
-/// one announces its token on the request channel and answers from its own announcement on, in channel
-/// order; an older one stops answering at that announcement, once the generation key confirms it. Every
-/// producer finalises the sentinel only while the generation key is absent or holds its own token.
+/// Each producer runs one life of its id, a ``StreamGeneration``, which its claim wrote to the generation key.
+/// Several producers of one id (`createNewResumableStream` called again, or a new producer after the sentinel
+/// of a stalled one expired) never both answer a request: a claim that found an earlier generation announces
+/// the new one on the request channel, and its producer answers from its own announcement on, in channel
+/// order; an older one stops answering at that announcement, once the generation key confirms it. Every write
+/// a producer makes (its sentinel's refresh and end, its durable log) is fenced by its generation, its frames
+/// carry it, and it obeys only stop requests aimed at it.
 final class Producer: Sendable {
-    /// The stream's state, and the task that reads the source (set once it starts).
+    /// The stream's state, and the producer's task (set once it starts).
     private struct State {
         var machine: ProducerStateMachine
         var task: Task<Void, Never>?
     }
 
     let keys: StreamKeys
-    /// This producer's token: an announced producer's is in the generation key; one that created the id with
-    /// `SET NX` has the empty token, which no generation key ever holds.
-    private let token: String
+    /// The life of the id this producer runs.
+    private let generation: StreamGeneration
     private let configuration: ResumableStreamConfiguration
     private let publisher: any ResumableStreamPublisher
     private let sentinel: Sentinel
@@ -38,6 +40,10 @@ final class Producer: Sendable {
     /// What the backend reported about earlier publishes, taken at the next append. A lock of its own,
     /// because a backend may report while the producer holds `state` (the in-process one does).
     private let reports = Locked(DeliveryReports())
+    /// Finished by ``stop()``: ends the reading of the source, and nothing else (the end of the stream and
+    /// of its durable log are still written).
+    private let stopSignal: AsyncStream<Void>
+    private let stopRequested: AsyncStream<Void>.Continuation
 
     /// What publishes reported, for the next append.
     private struct DeliveryReports {
@@ -50,11 +56,12 @@ final class Producer: Sendable {
         var isResendScheduled = false
     }
 
-    /// `announcedToken` is the token a `createNewResumableStream` producer wrote to the generation key and
-    /// published on the request channel; `nil` for a producer that created the id with `SET NX`.
+    /// `generation` is the one its claim wrote to the generation key, and `announced` whether the claim
+    /// announced it on the request channel (an earlier generation's key was there).
     init(
         keys: StreamKeys,
-        announcedToken: String?,
+        generation: StreamGeneration,
+        announced: Bool,
         configuration: ResumableStreamConfiguration,
         publisher: any ResumableStreamPublisher,
         logger: Logger,
@@ -62,19 +69,18 @@ final class Producer: Sendable {
         output: TextQueue
     ) {
         self.keys = keys
-        token = announcedToken ?? ""
-        state = Locked(
-            State(
-                machine: ProducerStateMachine(
-                    isAnnounced: announcedToken != nil, bufferLimit: configuration.maxBufferedCharacters)))
+        self.generation = generation
+        state = Locked(State(machine: ProducerStateMachine(isAnnounced: announced, bufferLimit: configuration.maxBufferedCharacters)))
         self.configuration = configuration
         self.publisher = publisher
         sentinel = Sentinel(keys: keys, publisher: publisher, configuration: configuration)
         identity = StreamIdentity(keys)
-        textFramePrefix = ChunkFrame.textPrefix(identity)
+        textFramePrefix = ChunkFrame.textPrefix(identity, generation)
         logWriter = configuration.durableLog.map { settings in
-            LogWriter(keys: keys, configuration: configuration, settings: settings, publisher: publisher, logger: logger)
+            LogWriter(
+                keys: keys, generation: generation, configuration: configuration, settings: settings, publisher: publisher, logger: logger)
         }
+        (stopSignal, stopRequested) = AsyncStream<Void>.makeStream()
         self.logger = logger
         self.metrics = metrics
         self.output = output
@@ -87,7 +93,6 @@ final class Producer: Sendable {
     func start<Source: AsyncSequence & SendableMetatype>(
         source makeSource: @escaping @Sendable () async throws -> Source,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
-        isStopStored: Bool?,
         onFinish: @escaping @Sendable () -> Void,
         onEnd: @escaping @Sendable () -> Void
     ) where Source.Element == String {
@@ -97,23 +102,22 @@ final class Producer: Sendable {
             state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters, $0.machine.isFinished) }
         }
         let task = Task {
-            await run(pumpSource, requests: requests, isStopStored: isStopStored, onFinish: onFinish)
+            await run(pumpSource, requests: requests, onFinish: onFinish)
             onEnd()
         }
-        let stopAtOnce = state.withLock { state in
-            state.task = task
-            return state.machine.isStopRequested
-        }
-        if stopAtOnce { task.cancel() }
+        state.withLock { $0.task = task }
     }
 
-    /// Stops the source (its task is cancelled); readers end cleanly and the stream counts as done.
+    /// Stops the source (its reading is cancelled); readers end cleanly, the stream counts as done, and its end
+    /// (sentinel, followers, durable log) is written as for any other ending. A producer that already finished
+    /// stops lingering.
     func stop() {
-        let task = state.withLock { state in
+        let lingering = state.withLock { state in
             state.machine.requestStop()
-            return state.task
+            return state.machine.isFinalised ? state.task : nil
         }
-        task?.cancel()
+        stopRequested.finish()
+        lingering?.cancel()
     }
 
     /// Waits until the producer finished and stopped listening for requests.
@@ -122,20 +126,39 @@ final class Producer: Sendable {
     }
 
     private func run(
-        _ pumpSource: @Sendable () async -> StreamEnding,
+        _ pumpSource: @escaping @Sendable () async -> StreamEnding,
         requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
-        isStopStored: Bool?,
         onFinish: @Sendable () -> Void
     ) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.serve(requests) }
-            if isStopStored != false { group.addTask { await self.obeyStoredStopRequest(known: isStopStored) } }
-            let ending = await pumpSource()
+            let ending = await readSourceUntilStopped(pumpSource)
             await finish(ending)
             onFinish()
-            await linger()
+            // A stop that came before the end was finalised skips the linger; a later one cancels this task.
+            if !isStopRequested { await linger() }
             // Ends the request subscription (UNSUBSCRIBE).
             group.cancelAll()
+        }
+    }
+
+    /// Reads the source to its end, or until ``stop()``: only the reading is cancelled, so that the end of the
+    /// stream is written in full afterwards.
+    private func readSourceUntilStopped(_ pumpSource: @escaping @Sendable () async -> StreamEnding) async -> StreamEnding {
+        await withTaskGroup(of: StreamEnding?.self) { group in
+            group.addTask { await pumpSource() }
+            group.addTask { [stopSignal] in
+                for await _ in stopSignal {}
+                return nil
+            }
+            // The first child to return is the source's end (cancel the wait for a stop) or the stop (cancel the
+            // source, whose end is then `stopped`).
+            var ending: StreamEnding?
+            while ending == nil, let result = await group.next() {
+                group.cancelAll()
+                ending = result
+            }
+            return ending ?? .stopped
         }
     }
 
@@ -226,8 +249,10 @@ final class Producer: Sendable {
                 // announced producer that missed its own announcement makes another.
                 if await isReplaced() { return replaced() }
                 if state.withLock(\.machine.isAwaitingOwnAnnouncement) {
-                    publisher.enqueuePublish(RequestMessage.encodeGeneration(token), to: keys.requests, onReceivers: nil)
+                    publisher.enqueuePublish(RequestMessage.encodeGeneration(generation), to: keys.requests, onReceivers: nil)
                 }
+                // And a stop request: it was stored for this generation before it was published.
+                if (try? await sentinel.isStopStored(for: generation)) == true { obeyStopRequest() }
             case .message(let text):
                 switch RequestMessage.parse(text) {
                 case nil:
@@ -236,13 +261,13 @@ final class Producer: Sendable {
                         metadata: [
                             "stream.id": "\(keys.id)", "request.bytes": "\(text.utf8.count)",
                         ])
-                case .stop:
-                    // Received: the stored copy was for a producer that was not listening yet, and must not
-                    // stop the next stream with this id. Deleted before stopping, so that it is gone by the time
-                    // this stream counts as finished.
-                    try? await publisher.delete(keys.stopFlag)
-                    stop()
-                case .generation(let announced) where announced == token:
+                case .stop(let target) where target == nil || target == generation:
+                    obeyStopRequest()
+                case .stop(let target):
+                    logger.debug(
+                        "ignoring a stop request for another life of this id",
+                        metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
+                case .generation(let announced) where announced == generation:
                     state.withLock { $0.machine.ownAnnouncementReceived() }
                 case .generation:
                     // Forged or stale announcements change nothing: the generation key must agree.
@@ -259,10 +284,10 @@ final class Producer: Sendable {
         }
     }
 
-    /// Whether the generation key names another producer.
+    /// Whether the generation key names another generation.
     private func isReplaced() async -> Bool {
         guard let holder = try? await publisher.value(of: keys.generation) else { return false }
-        return holder != token
+        return holder != generation.hex
     }
 
     private func replaced() {
@@ -300,17 +325,15 @@ final class Producer: Sendable {
         guard framed else { return publisher.enqueuePublish(WireProtocol.doneMessage, to: delivery.channel, onReceivers: nil) }
         // The end frame's failure is reported like any other: the end reaches the follower while the producer
         // lingers and Redis is there.
-        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: end, identity: identity), to: delivery.channel) { [weak self] receivers in
+        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation), to: delivery.channel) { [weak self] receivers in
             if receivers == nil { self?.reportUndelivered(delivery.channel, from: end) }
         }
     }
 
-    /// A stop request stored before this producer listened: `known` says whether there is one (the claim
-    /// found out), `nil` to look.
-    private func obeyStoredStopRequest(known: Bool?) async {
-        if known == nil, (try? await publisher.value(of: keys.stopFlag)) == nil { return }
-        logger.debug("a stored stop request stops the stream", metadata: ["stream.id": "\(keys.id)"])
-        try? await publisher.delete(keys.stopFlag)
+    /// Stops for a stop request aimed at this generation. Its stored copy needs no clean-up: it names this
+    /// generation only, and the next claim of the id deletes it.
+    private func obeyStopRequest() {
+        logger.debug("a stop request stops the stream", metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)"])
         stop()
     }
 
@@ -389,7 +412,7 @@ final class Producer: Sendable {
     /// finished stream's expiry (a refresh racing the DONE) nor extend a successor's.
     func refreshExpiry() async {
         guard state.withLock(\.machine.shouldRefreshExpiry) else { return }
-        _ = try? await sentinel.refresh(fencedBy: token)
+        _ = try? await sentinel.refresh(for: generation)
         await logWriter?.refreshExpiry()
     }
 
@@ -407,7 +430,7 @@ final class Producer: Sendable {
         }
         do {
             // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
-            if !(try await sentinel.finalise(as: ending, fencedBy: token, text: state.withLock(\.machine.buffer))) {
+            if !(try await sentinel.finalise(as: ending, for: generation, text: state.withLock(\.machine.buffer))) {
                 logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
             }
         } catch {

@@ -1,11 +1,12 @@
 /// A message on a chunk channel for a follower that asked for frames (our addition: only Swift followers ask,
-/// so TypeScript consumers never see one). It carries the stream's ``StreamIdentity`` and the UTF-16 offset
-/// of its text in the stream, so that the follower can tell a gap or a duplicate, ask again from its own
-/// offset, and ignore text from another stream.
+/// so TypeScript consumers never see one). It carries the stream's ``StreamIdentity``, the producer's
+/// ``StreamGeneration`` and the UTF-16 offset of its text in the stream, so that the follower can tell a gap
+/// or a duplicate, ask again from its own offset, ignore text from another stream, and end with an error
+/// rather than splice in text of another life of its stream id.
 ///
 /// ```
-/// \u{1} F <identity: 8 hex digits> <offset: decimal> : <text>      text at offset
-/// \u{1} E <identity: 8 hex digits> <length: decimal> :             the end: the stream is this long
+/// \u{1} F <identity: 8 hex> <generation: 16 hex> <offset: decimal> : <text>    text at offset
+/// \u{1} E <identity: 8 hex> <generation: 16 hex> <length: decimal> :           the end: the stream is this long
 /// ```
 struct ChunkFrame: Equatable, Sendable {
     enum Kind: Equatable, Sendable {
@@ -14,6 +15,8 @@ struct ChunkFrame: Equatable, Sendable {
     }
 
     let identity: StreamIdentity
+    /// The life of the stream id whose producer sent it.
+    let generation: StreamGeneration
     /// Where the text starts (``Kind/text(_:)``), or the stream's final length (``Kind/end``), in UTF-16 code
     /// units.
     let offset: Int
@@ -23,9 +26,10 @@ struct ChunkFrame: Equatable, Sendable {
     private static let textMarker = UInt8(ascii: "F")
     private static let endMarker = UInt8(ascii: "E")
 
-    /// The header up to the offset, which a producer makes once: `\u{1}F<identity>` or `\u{1}E<identity>`.
-    static func textPrefix(_ identity: StreamIdentity) -> String { "\u{1}F" + identity.hex }
-    static func endPrefix(_ identity: StreamIdentity) -> String { "\u{1}E" + identity.hex }
+    /// The header up to the offset, which a producer makes once: `\u{1}F<identity><generation>`.
+    static func textPrefix(_ identity: StreamIdentity, _ generation: StreamGeneration) -> String {
+        "\u{1}F" + identity.hex + generation.hex
+    }
 
     /// A text frame, from the prefix ``textPrefix(_:)`` made.
     static func encodeText(_ text: String, at offset: Int, prefix: String) -> String {
@@ -33,8 +37,8 @@ struct ChunkFrame: Equatable, Sendable {
     }
 
     /// An end frame for a stream of `length` UTF-16 code units.
-    static func encodeEnd(length: Int, identity: StreamIdentity) -> String {
-        endPrefix(identity) + String(length) + ":"
+    static func encodeEnd(length: Int, identity: StreamIdentity, generation: StreamGeneration) -> String {
+        "\u{1}E" + identity.hex + generation.hex + String(length) + ":"
     }
 
     /// The frame in `message`, or `nil` if it is not one (a TypeScript producer's plain text, or garbage).
@@ -47,11 +51,15 @@ struct ChunkFrame: Equatable, Sendable {
             return bytes[index]
         }
         guard next() == start, let marker = next(), marker == textMarker || marker == endMarker else { return nil }
-        var identity: UInt32 = 0
-        for _ in 0..<8 {
-            guard let digit = next().flatMap(hexValue) else { return nil }
-            identity = identity << 4 | UInt32(digit)
+        func hex(digits: Int) -> UInt64? {
+            var value: UInt64 = 0
+            for _ in 0..<digits {
+                guard let digit = next().flatMap(hexValue) else { return nil }
+                value = value << 4 | UInt64(digit)
+            }
+            return value
         }
+        guard let identity = hex(digits: 8), let generation = hex(digits: 16) else { return nil }
         var offset = 0
         var digits = 0
         while true {
@@ -70,7 +78,8 @@ struct ChunkFrame: Equatable, Sendable {
             guard index == bytes.endIndex else { return nil }
             kind = .end
         }
-        return ChunkFrame(identity: StreamIdentity(value: identity), offset: offset, kind: kind)
+        return ChunkFrame(
+            identity: StreamIdentity(value: UInt32(identity)), generation: StreamGeneration(value: generation), offset: offset, kind: kind)
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

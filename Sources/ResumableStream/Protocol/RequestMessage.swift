@@ -3,17 +3,19 @@ import Foundation
 /// A message on the request channel.
 enum RequestMessage: Equatable, Sendable {
     /// A consumer asks for the replay from `skipCharacters` and then the live chunks, on its own channel; in
-    /// ``ChunkFrame``s if `framing` is given (our addition, `"framing":1` and optionally `"window":n`: a Swift
-    /// follower asks, a TypeScript producer ignores it and answers in plain text).
+    /// ``ChunkFrame``s if `framing` is given (our addition, `"framing":2` and optionally `"window":n`: a Swift
+    /// follower asks, a TypeScript producer ignores it and answers in plain text; so does a Swift producer of a
+    /// version whose frames had no generation, which asked for `"framing":1`).
     case resume(listenerID: String, skipCharacters: Int, framing: Framing? = nil)
     /// A framed follower confirms that it received its stream up to `offset` (our addition: sent only to a
     /// producer that answered in frames), which opens its window further.
     case received(listenerID: String, offset: Int)
-    /// Someone asks the producer to stop (our addition; a TypeScript producer ignores it).
-    case stop
-    /// A producer started by `createNewResumableStream` announces itself with its token (our addition): from
-    /// this message on, in channel order, it answers the requests and the producers before it do not.
-    case generation(String)
+    /// Someone asks the producer of generation `target` to stop (our addition; a TypeScript producer ignores
+    /// it); `nil` for whichever producer hears it (a stream whose producer wrote no generation key).
+    case stop(target: StreamGeneration?)
+    /// A producer that claimed an id an earlier producer had announces its generation (our addition): from this
+    /// message on, in channel order, it answers the requests and the producers before it do not.
+    case generation(StreamGeneration)
 
     /// The largest request we parse; anything larger is not ours.
     static let maximumSize = 16 * 1024
@@ -23,12 +25,12 @@ enum RequestMessage: Equatable, Sendable {
     static let windowRange = 1024...(1 << 30)
 
     /// The TypeScript consumer's exact bytes: `{"listenerId":"…"}` plus `,"skipCharacters":n` when given,
-    /// then `,"framing":1` (and `,"window":n`) for a follower that wants ``ChunkFrame``s.
+    /// then `,"framing":2` (and `,"window":n`) for a follower that wants ``ChunkFrame``s.
     static func encodeResume(listenerID: String, skipCharacters: Int?, framing: Framing? = nil) -> String {
         var request = "{\"listenerId\":" + listenerID.jsonQuoted
         if let skipCharacters { request += ",\"skipCharacters\":\(skipCharacters)" }
         if let framing {
-            request += ",\"framing\":1"
+            request += ",\"framing\":\(framingVersion)"
             if let window = framing.window { request += ",\"window\":\(window)" }
         }
         return request + "}"
@@ -40,9 +42,16 @@ enum RequestMessage: Equatable, Sendable {
         "{\"received\":\(offset),\"listener\":" + listenerID.jsonQuoted + "}"
     }
 
-    static let encodedStop = "{\"stop\":true}"
+    /// The frame format a follower asks for (`"framing":2`: frames carry the producer's generation).
+    static let framingVersion = 2
 
-    static func encodeGeneration(_ token: String) -> String { "{\"generation\":\(token.jsonQuoted)}" }
+    /// A stop request for the producer of `target` (`{"stop":true,"generation":"…"}`), or for any (`{"stop":true}`).
+    static func encodeStop(target: StreamGeneration?) -> String {
+        guard let target else { return "{\"stop\":true}" }
+        return "{\"stop\":true,\"generation\":\"\(target.hex)\"}"
+    }
+
+    static func encodeGeneration(_ generation: StreamGeneration) -> String { "{\"generation\":\"\(generation.hex)\"}" }
 
     /// Parses a request the way a TypeScript producer reads it (`skipCharacters || 0`, numbers truncated,
     /// unknown fields ignored). Anything else, including JSON that is not an object, returns `nil`.
@@ -50,14 +59,17 @@ enum RequestMessage: Equatable, Sendable {
         guard text.utf8.count <= maximumSize,
             let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8))
         else { return nil }
-        if fields.listenerId == nil, let token = fields.generation, !token.isEmpty { return .generation(token) }
-        if fields.stop == true, fields.listenerId == nil { return .stop }
+        if fields.stop == true, fields.listenerId == nil {
+            guard let target = fields.generation else { return .stop(target: nil) }
+            return StreamGeneration(hex: target).map { .stop(target: $0) }
+        }
+        if fields.listenerId == nil, let hex = fields.generation { return StreamGeneration(hex: hex).map { .generation($0) } }
         if fields.listenerId == nil, let listenerID = fields.listener, !listenerID.isEmpty, let offset = fields.received {
             return .received(listenerID: listenerID, offset: max(0, truncated(offset)))
         }
         guard let listenerID = fields.listenerId, !listenerID.isEmpty else { return nil }
         let framing =
-            fields.framing == 1
+            fields.framing == Double(framingVersion)
             ? Framing(
                 window: fields.window.map { window in
                     truncated(window).clamped(to: windowRange)

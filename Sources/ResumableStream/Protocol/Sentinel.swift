@@ -15,18 +15,8 @@ struct Sentinel: Sendable {
         case done
     }
 
-    /// What ``join()`` found.
-    enum Join: Equatable, Sendable {
-        /// The stream finished: `INCR` failed on `DONE`.
-        case done
-        /// A producer runs it; the caller follows.
-        case running
-        /// The sentinel expired since ``create()`` and `INCR` recreated it, now with the running expiry: the
-        /// caller produces the stream.
-        case recreated
-    }
-
-    /// The stream's keys: the sentinel, the meta key, and the generation key that fences the producer's writes.
+    /// The stream's keys: the sentinel, the meta key, the generation key that fences the producer's writes, and
+    /// the stop flag.
     let keys: StreamKeys
     /// The command connection.
     let publisher: any ResumableStreamPublisher
@@ -56,48 +46,47 @@ struct Sentinel: Sendable {
         }
     }
 
-    /// Creates the sentinel for a new producer (`SET NX` with the running expiry): whether it was absent, and
-    /// if so whether a stop request is stored for the stream, in one step.
-    func create() async throws -> (created: Bool, isStopStored: Bool) {
-        let claim = try await publisher.setIfAbsent(keys.sentinel, to: "1", expiresIn: runningTTL, checking: keys.stopFlag)
-        return (claim.created, claim.flagExists)
+    /// Claims the id for a new producer of `generation` (see ``StreamClaim``): with
+    /// ``StreamClaim/Mode/ifAbsent``, only if no stream runs or finished under it (a caller that does not
+    /// claim it is counted, as TypeScript's `INCR` does); with ``StreamClaim/Mode/replacing``, whatever ran.
+    /// Either way, a claim forgets everything an earlier life of the id left: its ending, its text, its log
+    /// and a stop request aimed at it.
+    func claim(_ mode: StreamClaim.Mode, for generation: StreamGeneration) async throws -> StreamClaimOutcome {
+        try await publisher.claim(
+            StreamClaim(
+                mode: mode, sentinel: keys.sentinel, generationKey: keys.generation, generation: generation.hex, expiresIn: runningTTL,
+                staleKeys: [keys.meta, keys.text, keys.log, keys.stopFlag], requests: keys.requests,
+                announcement: RequestMessage.encodeGeneration(generation)))
     }
 
-    /// The TypeScript path after ``create()`` found a sentinel: `INCR` counts the callers and fails on `DONE`; a
-    /// count of 1 means the sentinel expired in between and `INCR` recreated it without expiry, which gets the
-    /// running one (`EXPIRE`).
-    func join() async throws -> Join {
-        guard let count = try await publisher.increment(keys.sentinel) else { return .done }
-        guard count == 1 else { return .running }
-        try await publisher.setExpiry(of: keys.sentinel, to: runningTTL)
-        return .recreated
+    /// Stores a stop request for the generation that runs the stream (see
+    /// ``ResumableStreamPublisher/storeStopRequest(sentinel:generationKey:flag:expiresIn:)``).
+    func storeStopRequest(expiresIn: Duration) async throws -> StreamStopTarget {
+        try await publisher.storeStopRequest(sentinel: keys.sentinel, generationKey: keys.generation, flag: keys.stopFlag, expiresIn: expiresIn)
     }
 
-    /// Marks the stream running for a producer that replaces whatever ran (`SET` with the running expiry), and
-    /// forgets how an earlier stream of the id ended and its text (`DEL` of the meta and text keys).
-    func markRunning() async throws {
-        try await publisher.setValue("1", for: keys.sentinel, expiresIn: runningTTL)
-        try await publisher.delete(keys.meta)
-        try await publisher.delete(keys.text)
+    /// Whether a stop request is stored for `generation`.
+    func isStopStored(for generation: StreamGeneration) async throws -> Bool {
+        try await publisher.value(of: keys.stopFlag) == generation.hex
     }
 
-    /// Extends a running sentinel by the running expiry (and the generation key with it, if it holds `token`),
-    /// in one step, unless the stream finished or the generation key names another producer. Returns whether
+    /// Extends a running sentinel by the running expiry (and the generation key with it), in one step, unless
+    /// the stream finished or the generation key names another generation than `generation`. Returns whether
     /// the sentinel got the expiry.
-    func refresh(fencedBy token: String) async throws -> Bool {
+    func refresh(for generation: StreamGeneration) async throws -> Bool {
         try await publisher.extendExpiry(
-            of: keys.sentinel, to: runningTTL, unlessItHolds: WireProtocol.doneValue, fencedBy: keys.generation, token: token)
+            of: keys.sentinel, to: runningTTL, unlessItHolds: WireProtocol.doneValue, fencedBy: keys.generation, token: generation.hex)
     }
 
-    /// Marks the stream finished with the done expiry, unless the generation key names another producer than
-    /// `token`, in one step: `DONE`, the meta key for an ending other than completed (TypeScript consumers take
+    /// Marks the stream finished with the done expiry, unless the generation key names another generation than
+    /// `generation`, in one step: `DONE`, the meta key for an ending other than completed (TypeScript consumers take
     /// `DONE` as completed and never read it), and with a retention the stream's whole `text`. Returns whether
     /// the sentinel was set.
-    func finalise(as ending: StreamEnding, fencedBy token: String, text: @autoclosure () -> String) async throws -> Bool {
+    func finalise(as ending: StreamEnding, for generation: StreamGeneration, text: @autoclosure () -> String) async throws -> Bool {
         var values = [(key: keys.sentinel, value: WireProtocol.doneValue, expiresIn: doneTTL)]
         if ending != .completed { values.append((keys.meta, ending.json, doneTTL)) }
         if let retention { values.append((keys.text, text(), retention)) }
-        return try await publisher.setValues(values, fencedBy: keys.generation, token: token)
+        return try await publisher.setValues(values, fencedBy: keys.generation, token: generation.hex)
     }
 
     /// A finished stream's retained text, if it was kept and has not expired.

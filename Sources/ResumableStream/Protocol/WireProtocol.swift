@@ -3,8 +3,7 @@
 enum WireProtocol {
     /// The in-band terminator on a chunk channel, verbatim from the TypeScript package.
     static let doneMessage = "\n\n\nDONE_SENTINEL_hasdfasudfyge374%$%^$EDSATRTYFtydryrte\n"
-    /// The sentinel's value once the stream finished.
+    /// The sentinel's value once the stream finished (`INCR` then fails with "ERR value is not an integer or
+    /// out of range", which TypeScript takes for done).
     static let doneValue = "DONE"
-    /// The redis error that `INCR` gives on the `DONE` sentinel.
-    static let notAnIntegerError = "ERR value is not an integer or out of range"
 }

@@ -43,15 +43,15 @@ public struct DemoEndpoints: Sendable {
         return reply(try await streams.resumeExistingStream(id, skipCharacters: skip), skip: skip)
     }
 
-    /// `DELETE /streams/:id`: stops a stream, whichever instance produces it (202).
+    /// `DELETE /streams/:id`: stops a stream, whichever instance produces it (202), or 404 if none runs or
+    /// finished under the id.
     public func stop(_ id: String) async throws -> DemoReply {
-        let outcome =
-            switch try await streams.stop(id) {
-            case .stopping: "stopping"
-            case .stored: "stored"
-            case .alreadyDone: "already done"
-            }
-        return .text(202, outcome)
+        switch try await streams.stop(id) {
+        case .stopping: .text(202, "stopping")
+        case .stored: .text(202, "stored")
+        case .alreadyDone: .text(202, "already done")
+        case .notFound: .text(404, "no such stream")
+        }
     }
 
     /// `GET /streams/:id/status`: `none`, `in progress` or `done`.

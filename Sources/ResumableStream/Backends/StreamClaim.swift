@@ -1,0 +1,72 @@
+/// A producer's claim of a stream id: what ``ResumableStreamPublisher/claim(_:)`` does in one atomic step.
+///
+/// A claim starts a new life of the id (a generation): the sentinel says it runs, the generation key names
+/// its producer (which fences everything that producer writes later), what an earlier life left is deleted,
+/// and, if an earlier life's generation key was there, the new generation is announced on the request
+/// channel, so that an earlier producer that still listens stops answering requests from that message on.
+public struct StreamClaim: Sendable, Hashable {
+    /// How a claim treats a sentinel that exists.
+    public enum Mode: Sendable, Hashable {
+        /// The idempotent API: claims the id only if its sentinel is absent (`SET NX` with the expiry);
+        /// otherwise counts the caller with `INCR`, as the TypeScript package does, and claims nothing.
+        case ifAbsent
+        /// `createNewResumableStream`: claims the id whatever its sentinel holds.
+        case replacing
+    }
+
+    /// How the claim treats a sentinel that exists.
+    public var mode: Mode
+    /// The sentinel key: `"1"` with ``expiresIn`` once claimed.
+    public var sentinel: String
+    /// The generation key: ``generation`` with ``expiresIn`` once claimed.
+    public var generationKey: String
+    /// The new generation's token.
+    public var generation: String
+    /// The running expiry of the sentinel and the generation key.
+    public var expiresIn: Duration
+    /// What an earlier life of the id left (how it ended, its retained text, its durable log, a stop request
+    /// aimed at it): deleted once claimed.
+    public var staleKeys: [String]
+    /// The request channel, where ``announcement`` is published when an earlier generation key was there.
+    public var requests: String
+    /// The new generation's announcement.
+    public var announcement: String
+
+    /// A claim of the keys and channel given, in `mode`, for `generation`.
+    public init(
+        mode: Mode, sentinel: String, generationKey: String, generation: String, expiresIn: Duration, staleKeys: [String], requests: String,
+        announcement: String
+    ) {
+        self.mode = mode
+        self.sentinel = sentinel
+        self.generationKey = generationKey
+        self.generation = generation
+        self.expiresIn = expiresIn
+        self.staleKeys = staleKeys
+        self.requests = requests
+        self.announcement = announcement
+    }
+}
+
+/// What a ``StreamClaim`` found.
+public enum StreamClaimOutcome: Sendable, Hashable {
+    /// The id is claimed: the caller produces its new generation. `announced`: an earlier generation's key was
+    /// there, so the claim announced the new one, and the producer answers requests from its announcement on
+    /// (those before it were for the earlier producer).
+    case claimed(announced: Bool)
+    /// A producer runs the stream (``StreamClaim/Mode/ifAbsent`` only): the caller follows it.
+    case running
+    /// The stream finished (``StreamClaim/Mode/ifAbsent`` only: `INCR` failed on `DONE`).
+    case done
+}
+
+/// What a stop request found (``ResumableStreamPublisher/storeStopRequest(sentinel:generationKey:flag:expiresIn:)``).
+public enum StreamStopTarget: Sendable, Hashable {
+    /// No stream with this id: nothing was stored.
+    case absent
+    /// The stream finished: nothing was stored.
+    case done
+    /// A stream runs; the request was stored for its generation if its generation key names one (`nil`: a
+    /// producer that writes no generation key, such as a TypeScript one).
+    case running(generation: String?)
+}
