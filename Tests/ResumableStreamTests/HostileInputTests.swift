@@ -28,7 +28,7 @@ struct HostileInputTests {
             let skip = ["null", "-5", "1e300", "\"7\"", "[1]", "{}", "3.99", "-1e300", "true"][Int(random.next() % 9)]
             let id = ["\"L\"", "1", "null", "\"\"", "[\"L\"]", "\"\(String(repeating: "x", count: Int(random.next() % 300)))\""][
                 Int(random.next() % 6)]
-            let framing = random.next() % 2 == 0 ? "" : ",\"framing\":1,\"window\":\(skip)"
+            let framing = random.next() % 2 == 0 ? "" : ",\"framing\":2,\"window\":\(skip)"
             return "{\"listenerId\":\(id),\"skipCharacters\":\(skip)\(framing)}"
         }
     }

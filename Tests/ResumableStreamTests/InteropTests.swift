@@ -98,7 +98,7 @@ struct InteropTests {
             #expect(
                 request.wholeMatch(
                     of:
-                        #/\{"listenerId":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","skipCharacters":5,"framing":1,"window":65536\}/#
+                        #/\{"listenerId":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","skipCharacters":5,"framing":2,"window":65536\}/#
                 ) != nil, "\(request)")
             let listener = String(request.dropFirst(15).prefix(36))
             #expect(try await wire.commands.publish("replay ", to: wire.chunks(listener)) == 1)
@@ -117,7 +117,7 @@ struct InteropTests {
             async let consumer = context.resumableStream(wire.id) { AsyncStream<String> { $0.finish() } }
             guard case .message(let bytes) = await incoming.next() else { Issue.record("no request"); return }
             let request = String(decoding: bytes, as: UTF8.self)
-            #expect(request.wholeMatch(of: #/\{"listenerId":"[0-9a-f-]{36}","framing":1,"window":65536\}/#) != nil, "\(request)")
+            #expect(request.wholeMatch(of: #/\{"listenerId":"[0-9a-f-]{36}","framing":2,"window":65536\}/#) != nil, "\(request)")
             let listener = String(request.dropFirst(15).prefix(36))
             _ = try await wire.commands.publish("", to: wire.chunks(listener))
             _ = try await wire.commands.publish(WireProtocol.doneMessage, to: wire.chunks(listener))

@@ -158,7 +158,8 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return try entries.map { entry in
             // [id, [field, value, ...]]
             guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1], fields.count == 4,
-                fields[0].string == "o", let start = fields[1].int, let kind = fields[2].string
+                fields[0].string == "o", let start = fields[1].int, (0...StreamLogEntry.maximumOffset).contains(start),
+                let kind = fields[2].string
             else { throw RedisError.unexpectedReply("XRANGE entry") }
             return kind == "e" ? .end(length: start) : StreamLogEntry(offset: start, text: fields[3].string ?? "")
         }

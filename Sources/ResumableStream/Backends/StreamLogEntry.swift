@@ -25,6 +25,11 @@ public struct StreamLogEntry: Sendable, Hashable {
         return entry
     }
 
+    /// The largest offset a log entry may have: JavaScript's largest exact integer, beyond any real stream,
+    /// so that no arithmetic on an entry read from Redis (which anyone with access could have written)
+    /// overflows.
+    static let maximumOffset = 1 << 53
+
     /// The entry's id in the Redis stream: where its text ends, the end mark just after it.
     var id: String {
         isEnd ? "\(offset)-1" : "\(offset + text.utf16.count)-0"

@@ -235,6 +235,7 @@ final class Producer: Sendable {
     /// Answers the request channel until the stream ends, or until a newer producer of the id took over
     /// (returning drops the subscription, which unsubscribes).
     private func serve(_ requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable) async {
+        var generationChecks = GenerationCheckBudget()
         for await message in requests {
             switch message {
             case .gap:
@@ -270,9 +271,16 @@ final class Producer: Sendable {
                 case .generation(let announced) where announced == generation:
                     state.withLock { $0.machine.ownAnnouncementReceived() }
                 case .generation:
-                    // Forged or stale announcements change nothing: the generation key must agree.
+                    // Forged or stale announcements change nothing: the generation key must agree. Checked at
+                    // most once an interval, so that a flood of forged ones costs little; a check put off is
+                    // made before the next request is answered.
+                    guard generationChecks.announcementArrived(at: .now) else {
+                        metrics.deferredGenerationChecks.increment()
+                        continue
+                    }
                     if await isReplaced() { return replaced() }
                 case .resume(let listenerID, let skipCharacters, let framing):
+                    if generationChecks.requestArrived(at: .now), await isReplaced() { return replaced() }
                     answer(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
                 case .received(let listenerID, let offset):
                     let channel = keys.chunks(for: listenerID)
@@ -288,6 +296,32 @@ final class Producer: Sendable {
     private func isReplaced() async -> Bool {
         guard let holder = try? await publisher.value(of: keys.generation) else { return false }
         return holder != generation.hex
+    }
+
+    /// When an announcement of another generation is checked against the generation key.
+    private struct GenerationCheckBudget {
+        /// The least time between two checks.
+        static let interval = Duration.milliseconds(10)
+        private var lastCheck: ContinuousClock.Instant?
+        private var isCheckOwed = false
+
+        /// Whether to check an announcement now; if not, the check is owed to the next request.
+        mutating func announcementArrived(at now: ContinuousClock.Instant) -> Bool {
+            if let lastCheck, now - lastCheck < Self.interval {
+                isCheckOwed = true
+                return false
+            }
+            lastCheck = now
+            return true
+        }
+
+        /// Whether a request must wait for a check that was put off.
+        mutating func requestArrived(at now: ContinuousClock.Instant) -> Bool {
+            guard isCheckOwed else { return false }
+            isCheckOwed = false
+            lastCheck = now
+            return true
+        }
     }
 
     private func replaced() {
@@ -407,12 +441,14 @@ final class Producer: Sendable {
 
     // MARK: lifetime
 
-    /// Extends the running sentinel (and, for an announced producer, the generation key) by the running TTL;
-    /// the context calls it every third of that TTL. In one step in Redis, so that it can neither shorten a
-    /// finished stream's expiry (a refresh racing the DONE) nor extend a successor's.
+    /// Extends the running sentinel and the generation key by the running TTL; the context calls it every
+    /// third of that TTL. In one step in Redis, so that it can neither shorten a finished stream's expiry (a
+    /// refresh racing the DONE) nor extend a successor's.
     func refreshExpiry() async {
         guard state.withLock(\.machine.shouldRefreshExpiry) else { return }
-        _ = try? await sentinel.refresh(for: generation)
+        // A refresh fenced off by a newer generation ends the answering of requests, in case its announcement
+        // never came (this producer stalled until its keys expired, so the claim found no earlier generation).
+        if (try? await sentinel.refresh(for: generation)) == false, await isReplaced() { replaced() }
         await logWriter?.refreshExpiry()
     }
 

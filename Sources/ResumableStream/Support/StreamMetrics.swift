@@ -21,6 +21,10 @@ struct StreamMetrics: Sendable {
     let recoveries: Counter
     /// `resumable_stream.resume.duration`: from a resume call to the producer's acknowledgement.
     let resumeLatency: Timer
+    /// `resumable_stream.producer.deferred_generation_checks`: announcements of another generation that came
+    /// faster than a producer checks them (forged ones, most likely); the check is made before the next
+    /// request is answered.
+    let deferredGenerationChecks: Counter
 
     init(factory: any MetricsFactory) {
         func streams(_ event: String) -> Counter {
@@ -37,6 +41,7 @@ struct StreamMetrics: Sendable {
         slowFollowers = Counter(label: "resumable_stream.follower.too_slow", factory: factory)
         recoveries = Counter(label: "resumable_stream.follower.recovered", factory: factory)
         resumeLatency = Timer(label: "resumable_stream.resume.duration", factory: factory)
+        deferredGenerationChecks = Counter(label: "resumable_stream.producer.deferred_generation_checks", factory: factory)
     }
 
     func record(_ ending: StreamEnding) {
