@@ -1,0 +1,153 @@
+import RedisBridge
+import RedisTestSupport
+import Testing
+
+@testable import ResumableStream
+
+/// One stream id, many lives: a reader gets one generation's text or a clear error, never another's, and a stop
+/// or a durable log belongs to the generation it was made for. Each test is a case that failed before
+/// generations (issue "One stream id, many lives").
+@Suite("Generations of a stream id", .timeLimit(.minutes(1)))
+struct GenerationTests {
+    private static let log = ResumableStreamConfiguration.DurableLog(retention: .seconds(60), batchCharacters: 64, linger: .milliseconds(20))
+
+    /// What a producer killed mid-stream (SIGKILL) leaves: its claim, its log, and nobody listening.
+    private func deadProducer(_ id: String, of context: ResumableStreamContext, logging text: String) async throws -> StreamGeneration {
+        let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: id)
+        let generation = StreamGeneration.random()
+        let sentinel = Sentinel(keys: keys, publisher: context.publisher, configuration: context.configuration)
+        #expect(try await sentinel.claim(.ifAbsent, for: generation) == .claimed(announced: false))
+        #expect(try await append(text, at: 0, to: id, of: context, as: generation))
+        return generation
+    }
+
+    private func append(_ text: String, at offset: Int, to id: String, of context: ResumableStreamContext, as generation: StreamGeneration)
+        async throws -> Bool
+    {
+        let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: id)
+        return try await context.publisher.appendToLog(
+            StreamLogEntry(offset: offset, text: text), at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: generation.hex)
+    }
+
+    /// Case 1: a producer killed after its log got text; 1.5 s later (its sentinel expired) a new stream of the
+    /// id runs to its end. A resume from 200 gets the new stream's text from 200 and its clean end: never the
+    /// old text, and the old producer (were it alive) cannot append any more.
+    @Test(arguments: Backend.allCases)
+    func aNewLifeNeverServesADeadGenerationsLog(_ backend: Backend) async throws {
+        try await withContext(
+            backend,
+            configure: {
+                $0.durableLog = Self.log
+                $0.runningTTL = .seconds(1)
+            }
+        ) { context in
+            let old = try await deadProducer("c", of: context, logging: String(repeating: "A", count: 17 * 40))
+            #expect(await eventually(within: .seconds(5)) { (try? await context.hasExistingStream("c")) == ResumableStreamState.none })
+            let writer = Writer()
+            let producer = try await context.resumableStream("c", makeStream: writer.source).created()
+            let text = (0..<20).map { "\($0) " + String(repeating: "B", count: 30) + "\n" }
+            for line in text { writer.write(line) }
+            writer.close()
+            #expect(try await producer.collect() == text.joined())
+            #expect(await context.drain(timeout: .seconds(5)))
+            #expect(try await append("AAAA", at: 17 * 40, to: "c", of: context, as: old) == false)
+            guard case .finished(let rest) = try await context.resumeExistingStream("c", skipCharacters: 200) else {
+                Issue.record("the finished stream's log was not served")
+                return
+            }
+            #expect(rest.startOffset == 200)
+            #expect(try await rest.collect() == String(text.joined().dropFirst(200)))
+        }
+    }
+
+    /// Case 1, the other way in: a replaced producer goes on for its own reader while its successor runs; the
+    /// log holds the successor's text only, and its end.
+    @Test(arguments: Backend.allCases)
+    func aReplacedProducerNeverWritesToItsSuccessorsLog(_ backend: Backend) async throws {
+        try await withContext(backend, configure: { $0.durableLog = Self.log }) { context in
+            let old = Writer()
+            let first = try await context.resumableStream("r", makeStream: old.source).created()
+            var own = first.makeAsyncIterator()
+            old.write(String(repeating: "A", count: 100))
+            _ = try await own.next()
+            let new = Writer()
+            let second = try await context.createNewResumableStream("r", makeStream: new.source)
+            old.write(String(repeating: "A", count: 500))
+            old.close()
+            new.write("the new ")
+            new.write("answer")
+            new.close()
+            #expect(try await second.collect() == "the new answer")
+            while try await own.next() != nil {}
+            #expect(await context.drain(timeout: .seconds(5)))
+            guard case .finished(let whole) = try await context.resumeExistingStream("r", skipCharacters: 0) else {
+                Issue.record("the finished stream's log was not served")
+                return
+            }
+            #expect(try await whole.collect() == "the new answer")
+        }
+    }
+
+    /// Case 4: a stop ends the source, not the writing of the end: the log holds everything the producer's own
+    /// reader got, and its end mark, so a resume ends cleanly with the whole text.
+    @Test(arguments: Backend.allCases)
+    func aStopLeavesTheLogComplete(_ backend: Backend) async throws {
+        try await withContext(backend, configure: { $0.durableLog = Self.log }) { context in
+            let (source, feed) = AsyncStream<String>.makeStream()
+            let producer = try await context.resumableStream("s1") { source }.created()
+            var own = producer.makeAsyncIterator()
+            var echoed = ""
+            for line in 0..<30 {
+                feed.yield("line \(line)\n")
+                echoed += try await own.next() ?? ""
+            }
+            #expect(try await context.stop("s1") == .stopping)
+            while let chunk = try await own.next() { echoed += chunk }
+            #expect(await context.drain(timeout: .seconds(5)))
+            guard case .finished(let logged) = try await context.resumeExistingStream("s1", skipCharacters: 0) else {
+                Issue.record("the stopped stream's log was not served")
+                return
+            }
+            #expect(try await logged.collect() == echoed)
+        }
+    }
+
+    /// Case 3: a follower of the first life misses text (an end frame says the stream is longer than what it
+    /// got) and asks again from its offset; the replacement answers. The follower ends with ``ResumableStreamError/streamReplaced`` after
+    /// exactly the first life's text, never with the second's spliced in at its offset.
+    @Test func aFollowerThatRecoversIntoANewLifeEndsWithAClearError() async throws {
+        try await withContexts(.redis, count: 2, configure: { $0.ackTimeout = .seconds(1) }) { contexts in
+            let keys = StreamKeys(keyPrefix: contexts[0].configuration.keyPrefix, streamID: "g")
+            let first = Writer()
+            let producer = try await contexts[0].resumableStream("g", makeStream: first.source).created()
+            var own = producer.makeAsyncIterator()
+            first.write("first life ")
+            _ = try await own.next()
+            let follower = try await contexts[1].resumeExistingStream("g").resumed()
+            var reader = follower.makeAsyncIterator()
+            #expect(try await reader.next() == "first life ")
+            let firstGeneration = try #require(try await contexts[1].publisher.value(of: keys.generation).flatMap { StreamGeneration(hex: $0) })
+            let second = Writer()
+            let replacement = try await contexts[0].createNewResumableStream("g", makeStream: second.source)
+            second.write("second life, which is longer")
+            // The first life's end, longer than the follower's text: text was lost, so it asks again.
+            let lost = ChunkFrame.encodeEnd(length: 5_000, identity: StreamIdentity(keys), generation: firstGeneration)
+            guard case .array(let channels) = try await (contexts[1].publisher as! RedisCommandConnection).send(["PUBSUB", "CHANNELS", .string(keys.chunks(for: "*"))])
+            else { throw RedisError.unexpectedReply("PUBSUB CHANNELS") }
+            #expect(channels.count == 1)
+            for channel in channels.compactMap(\.string) { _ = try await contexts[1].publisher.publish(lost, to: channel) }
+            var received = "first life "
+            do {
+                while let chunk = try await reader.next() { received += chunk }
+                Issue.record("the follower ended cleanly with \(received.debugDescription)")
+            } catch let error as ResumableStreamError {
+                #expect(error == .streamReplaced, "\(error)")
+            }
+            #expect(received == "first life ")
+            first.close()
+            second.close()
+            #expect(try await replacement.collect() == "second life, which is longer")
+            while try await own.next() != nil {}
+        }
+    }
+}
