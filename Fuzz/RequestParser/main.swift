@@ -25,7 +25,8 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         precondition(
             RequestMessage.parse(RequestMessage.encodeGeneration(generation)) == .generation(generation), "an announcement changed in a round trip")
     case .stop(let target)?:
-        precondition(RequestMessage.parse(RequestMessage.encodeStop(target: target)) == .stop(target: target), "a stop request changed in a round trip")
+        precondition(
+            RequestMessage.parse(RequestMessage.encodeStop(target: target)) == .stop(target: target), "a stop request changed in a round trip")
     case nil:
         break
     }

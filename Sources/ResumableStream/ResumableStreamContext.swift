@@ -304,7 +304,8 @@ public final class ResumableStreamContext: Sendable {
     ) -> ResumableTextStream where Source.Element == String {
         let chunks = TextQueue()
         let producer = Producer(
-            keys: keys, generation: generation, announced: announced, configuration: configuration, publisher: publisher, logger: logger, metrics: metrics,
+            keys: keys, generation: generation, announced: announced, configuration: configuration, publisher: publisher, logger: logger,
+            metrics: metrics,
             output: chunks)
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { $0.insert(producer) })

@@ -132,7 +132,10 @@ struct GenerationTests {
             second.write("second life, which is longer")
             // The first life's end, longer than the follower's text: text was lost, so it asks again.
             let lost = ChunkFrame.encodeEnd(length: 5_000, identity: StreamIdentity(keys), generation: firstGeneration)
-            guard case .array(let channels) = try await (contexts[1].publisher as! RedisCommandConnection).send(["PUBSUB", "CHANNELS", .string(keys.chunks(for: "*"))])
+            guard
+                case .array(let channels) = try await (contexts[1].publisher as! RedisCommandConnection).send([
+                    "PUBSUB", "CHANNELS", .string(keys.chunks(for: "*")),
+                ])
             else { throw RedisError.unexpectedReply("PUBSUB CHANNELS") }
             #expect(channels.count == 1)
             for channel in channels.compactMap(\.string) { _ = try await contexts[1].publisher.publish(lost, to: channel) }

@@ -108,7 +108,9 @@ struct SentinelTests {
             #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
             #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .running(generation: first.hex))
             #expect(try await sentinel.isStopStored(for: first))
-            #expect(try await sentinel.publisher.appendToLog(.init(offset: 0, text: "old"), at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: first.hex))
+            #expect(
+                try await sentinel.publisher.appendToLog(
+                    .init(offset: 0, text: "old"), at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: first.hex))
             #expect(try await sentinel.finalise(as: .stopped, for: first, text: "old"))
             #expect(try await sentinel.claim(.replacing, for: second) == .claimed(announced: true))
             #expect(try await sentinel.publisher.value(of: keys.sentinel) == "1")

@@ -359,7 +359,8 @@ final class Producer: Sendable {
         guard framed else { return publisher.enqueuePublish(WireProtocol.doneMessage, to: delivery.channel, onReceivers: nil) }
         // The end frame's failure is reported like any other: the end reaches the follower while the producer
         // lingers and Redis is there.
-        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation), to: delivery.channel) { [weak self] receivers in
+        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation), to: delivery.channel) {
+            [weak self] receivers in
             if receivers == nil { self?.reportUndelivered(delivery.channel, from: end) }
         }
     }
