@@ -24,8 +24,10 @@ import Tracing
 public final class ResumableStreamContext: Sendable {
     /// The tunables.
     public let configuration: ResumableStreamConfiguration
+    /// The command connection.
     let publisher: any ResumableStreamPublisher
-    private let subscriber: any ResumableStreamSubscriber
+    /// The pub/sub connection.
+    let subscriber: any ResumableStreamSubscriber
     private let logger: Logger
     private let ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?
     private let registry = Locked(ProducerRegistry())

@@ -78,6 +78,21 @@ struct HostileInputTests {
         }
     }
 
+    /// A forged log entry whose offset is near `Int.max`, read with the largest offset a client can send
+    /// (`Last-Event-ID: 9223372036854775807`): a clear error, not an overflow.
+    @Test func aForgedLogOffsetNearIntMaxIsAnErrorNotATrap() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            try await withContext(.redis, configure: { $0.durableLog = .init(retention: .seconds(60)) }) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "forged")
+                try await commands.set(keys.sentinel, to: WireProtocol.doneValue)
+                _ = try await commands.send(["XADD", .string(keys.log), "9223372036854775807-5", "o", "9223372036854775802", "t", "abcdef"])
+                let skip = ServerSentEvents.skipCharacters(lastEventID: "9223372036854775807", resumeAt: nil)
+                #expect(skip == Int.max)
+                await #expect(throws: RedisError.self) { try await context.resumeExistingStream("forged", skipCharacters: skip) }
+            }
+        }
+    }
+
     @Test func foreignSentinelValuesGiveClearOutcomes() async throws {
         try await withConnections(try sharedConfiguration()) { commands, _ in
             try await withContext(.redis, configure: { $0.ackTimeout = .milliseconds(300) }) { context in

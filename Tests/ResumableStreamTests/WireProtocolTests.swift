@@ -75,5 +75,47 @@ struct WireProtocolTests {
         let done = WireProtocol.doneMessage.chunkMessages(maximum: 64 * 1024)
         #expect(done.count == 2 && done.joined() == WireProtocol.doneMessage)
         #expect(!done.contains(WireProtocol.doneMessage))
+        // The last piece of a longer chunk, or any piece, may equal it too.
+        let trailing = ("x" + WireProtocol.doneMessage).chunkMessages(maximum: 1)
+        #expect(trailing.joined() == "x" + WireProtocol.doneMessage)
+        let cut = ("abc" + WireProtocol.doneMessage).chunkMessages(maximum: 3)
+        #expect(cut.joined() == "abc" + WireProtocol.doneMessage && !cut.contains(WireProtocol.doneMessage))
+        let split = (String(repeating: "y", count: 56) + WireProtocol.doneMessage).chunkMessages(maximum: 56)
+        #expect(split.joined().hasSuffix(WireProtocol.doneMessage) && !split.contains(WireProtocol.doneMessage))
+    }
+
+    /// `replayPieceSize` and `batchCharacters` are public: sizes of 0, below, or 1 with an emoji in the text
+    /// still make progress (two code units a piece at least).
+    @Test func pieceSizesBelowTwoStillMakeProgress() {
+        for maximum in [Int.min, -1, 0, 1] {
+            #expect("a😀b😀".chunkMessages(maximum: maximum) == ["a", "😀", "b", "😀"], "\(maximum)")
+            #expect("😀😀".chunkMessages(maximum: maximum) == ["😀", "😀"], "\(maximum)")
+        }
+    }
+
+    /// A TypeScript consumer that resumes so that its replay is exactly the DONE message gets the text, and
+    /// the stream's real end after it.
+    @Test(arguments: Backend.allCases)
+    func aReplayCutToTheDoneMessageIsNotTakenForTheEnd(_ backend: Backend) async throws {
+        try await withContext(backend) { context in
+            let writer = Writer()
+            let producer = try await context.resumableStream("cut", makeStream: writer.source).created()
+            var own = producer.makeAsyncIterator()
+            writer.write("prefix" + WireProtocol.doneMessage)
+            _ = try await own.next()
+            let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "cut")
+            let channel = keys.chunks(for: "ts-consumer")
+            let messages = try await context.subscriber.textSubscription(to: channel)
+            let request = RequestMessage.encodeResume(listenerID: "ts-consumer", skipCharacters: 6)
+            #expect(try await context.publisher.publish(request, to: keys.requests) == 1)
+            writer.write("!")
+            writer.close()
+            var received: [String] = []
+            for await case .message(let text) in messages {
+                received.append(text)
+                if text == WireProtocol.doneMessage { break }
+            }
+            #expect(received.dropLast().joined() == WireProtocol.doneMessage + "!")
+        }
     }
 }
