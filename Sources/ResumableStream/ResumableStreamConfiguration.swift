@@ -62,7 +62,8 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// a hash tag (`{chat-42}`, as a TypeScript service on a cluster writes ids) is used as it is, so both
     /// languages name the same keys. On by itself when the Redis endpoint is a cluster. Default `false`.
     public var hashTagsStreamIDs: Bool
-    /// How long a stop request waits, stored, for a producer that was not listening yet. Default 60 s.
+    /// How long a stop request waits, stored, for the producer it was aimed at to reconnect and read it (a
+    /// producer whose connection to Redis was coming back when it was published). Default 60 s.
     public var stopRequestTTL: Duration
     /// How long running producers may take to finish when the context runs as a service and the service
     /// group shuts down gracefully. Default 30 s.

@@ -134,4 +134,41 @@ struct ClusterStreamTests {
         await context.shutdown(gracePeriod: .seconds(5))
         #expect(context.activeProducerCount == 0)
     }
+
+    /// `PUBLISH` on a cluster counts the receivers of the node it ran on only. A TypeScript consumer whose
+    /// cluster client subscribed through another node than this process's pub/sub node gets every chunk and
+    /// the end, not the replay and then nothing.
+    @Test func aConsumerSubscribedThroughAnotherNodeIsNotTakenForGone() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        let prefix = testPrefix()
+        let context = try context(cluster, prefix: prefix)
+        let writer = Writer()
+        let producer = try await context.resumableStream("far", makeStream: writer.source).created()
+        var own = producer.makeAsyncIterator()
+        writer.write("one · ")
+        #expect(try await own.next() == "one · ")
+        let elsewhere = try #require(cluster.nodes.last)
+        #expect(elsewhere.port != cluster.nodes[0].port)
+        let received = try await withConnections(try RedisConfiguration(url: elsewhere.url)) { commands, subscriber in
+            let messages = try await subscriber.subscribe(to: "\(prefix):rs:chunk:far-listener")
+            let request = RequestMessage.encodeResume(listenerID: "far-listener", skipCharacters: nil)
+            _ = try await commands.publish(request, to: "\(prefix):rs:request:{far}")
+            var received: [String] = []
+            // Before the fix the chunks after the replay never came: the suite's time limit ends the wait.
+            for await case .message(let bytes) in messages {
+                received.append(String(decoding: bytes, as: UTF8.self))
+                if received.count == 1 {
+                    for chunk in ["two · ", "three · ", "four"] { writer.write(chunk) }
+                    writer.close()
+                }
+                if received.last == WireProtocol.doneMessage { break }
+            }
+            return received
+        }
+        #expect(received.last == WireProtocol.doneMessage)
+        #expect(received.dropLast().joined() == "one · two · three · four")
+        while try await own.next() != nil {}
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
 }

@@ -1,6 +1,12 @@
 import RedisBridge
 
 extension RedisCommandConnection: ResumableStreamPublisher {
+    /// False on a cluster, whose nodes count only their own subscribers.
+    public nonisolated var countsEveryReceiver: Bool {
+        if case .cluster = configuration.endpoint { return false }
+        return true
+    }
+
     /// KEYS: sentinel, generation key, then the stale keys. ARGV: mode (`n`: if absent, `r`: replacing), the
     /// generation, the expiry in milliseconds, the request channel, the announcement. 0: claimed; 1: running
     /// (the caller was counted); 2: done; 3: claimed and announced.

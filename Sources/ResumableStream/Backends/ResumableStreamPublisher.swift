@@ -41,6 +41,11 @@ public protocol ResumableStreamPublisher: Sendable {
     func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?)
     /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
     func subscriberCount(of channel: String) async throws -> Int
+    /// Whether a publish's receiver count covers every subscriber of the channel, so that 0 means nobody
+    /// listens. Not on a Redis Cluster, where `PUBLISH` counts the subscribers of the node it ran on only: there
+    /// a producer keeps publishing to a listener that seems gone (as TypeScript always does), and a consumer
+    /// waits for the acknowledgement of a request nobody seemed to receive.
+    var countsEveryReceiver: Bool { get }
     /// Appends `entry` to the log at `key` (`XADD` with the entry's id, see ``StreamLogEntry``) and gives the
     /// log `expiresIn`, in one step, unless `fence` holds a value other than `generation` (a newer life of the
     /// stream id owns the log); returns whether it appended. An entry whose id is not past the log's last is
@@ -52,6 +57,9 @@ public protocol ResumableStreamPublisher: Sendable {
 }
 
 extension ResumableStreamPublisher {
+    /// True: a backend of one server counts every subscriber.
+    public var countsEveryReceiver: Bool { true }
+
     /// One ``enqueuePublish(_:to:onReceivers:)`` per channel.
     public func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?) {
         for channel in channels {

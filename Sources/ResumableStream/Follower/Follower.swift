@@ -29,13 +29,15 @@ struct Follower: Sendable {
                 throw error
             }
             let remaining = deadline - ContinuousClock.now
-            if receivers > 0, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
+            // On a cluster, a producer subscribed through another node is not counted: wait for it anyway.
+            let maybeHeard = receivers > 0 || !publisher.countsEveryReceiver
+            if maybeHeard, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
                 metrics.resumed.increment()
                 metrics.resumeLatency.record(duration: ContinuousClock.now - started)
                 return .resumed(relay.stream.starting(at: relay.startOffset))
             }
             relay.cancel()
-            if ContinuousClock.now >= deadline || receivers == 0 {
+            if ContinuousClock.now >= deadline || !maybeHeard {
                 // Nobody listens on the request channel: the producer finished, crashed, or (a TypeScript
                 // producer) has not subscribed yet, which the retry covers until the deadline.
                 switch try await sentinel.state() {

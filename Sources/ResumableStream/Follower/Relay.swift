@@ -179,7 +179,9 @@ final class Relay: Sendable {
                     state.listenerID = listenerID
                     state.confirmed = offset
                 }
-                if let receivers = try? await follower.askForStream(on: listenerID, from: offset), receivers > 0 {
+                if let receivers = try? await follower.askForStream(on: listenerID, from: offset),
+                    receivers > 0 || !follower.publisher.countsEveryReceiver
+                {
                     state.withLock { $0.machine.recoveryRequested(at: .now) }
                     follower.metrics.recoveries.increment()
                     return subscription

@@ -378,9 +378,11 @@ final class Producer: Sendable {
     /// reach gets the text again from there.
     private func publish(_ text: String, characters: Int?, at offset: Int, to audience: ProducerStateMachine.Audience) {
         let pieces = text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters)
+        // On a cluster, 0 receivers on the node that ran the publish says nothing of the others.
+        let forgetsUnheardListeners = publisher.countsEveryReceiver
         if !audience.plain.isEmpty {
             let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
-                if receivers == 0 { self?.report { $0.gone.insert(channel) } }
+                if receivers == 0, forgetsUnheardListeners { self?.report { $0.gone.insert(channel) } }
             }
             for piece in pieces { publisher.enqueuePublish(piece, toEach: audience.plain, onReceivers: report) }
         }
@@ -391,7 +393,7 @@ final class Producer: Sendable {
                 pieceOffset += pieces.count == 1 ? characters ?? piece.utf16.count : piece.utf16.count
                 let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
                     switch receivers {
-                    case 0?: self?.report { $0.gone.insert(channel) }
+                    case 0? where forgetsUnheardListeners: self?.report { $0.gone.insert(channel) }
                     case nil: self?.reportUndelivered(channel, from: start)
                     default: break
                     }

@@ -1,6 +1,6 @@
 /// The sentinel key of one stream (`P:sentinel:<id>`), the meta key that records how a finished stream ended,
-/// and the key that retains a finished stream's text: every read and write of them, with the TypeScript
-/// package's commands and values.
+/// the key that retains a finished stream's text, the generation key and the stop flag: every read and write of
+/// them, with the TypeScript package's commands and values.
 ///
 /// The sentinel is absent before a stream exists and after it expired; it holds a count of callers (or
 /// `"1"`) while a producer runs, and ``WireProtocol/doneValue`` once the stream finished.

@@ -26,9 +26,10 @@ struct StreamKeys: Sendable {
     var text: String { "\(prefix):text:\(streamID)" }
     /// `P:log:<id>` (our addition): a stream's durable log, a Redis stream (see ``StreamLogEntry``).
     var log: String { "\(prefix):log:\(streamID)" }
-    /// `P:stop:<id>` (our addition): a stop request stored for a producer that is not listening yet.
+    /// `P:stop:<id>` (our addition): the generation a stop request is stored for, read by its producer when its
+    /// subscription comes back from a reconnect.
     var stopFlag: String { "\(prefix):stop:\(streamID)" }
-    /// `P:generation:<id>` (our addition): the token of the producer that
-    /// ``ResumableStreamContext/createNewResumableStream(_:makeStream:)`` started last for this id.
+    /// `P:generation:<id>` (our addition): the ``StreamGeneration`` that claimed the id last, which fences
+    /// everything its producer writes; it expires with the sentinel.
     var generation: String { "\(prefix):generation:\(streamID)" }
 }
