@@ -29,6 +29,25 @@ struct ProducerStateMachineTests {
         machine.resumeRequested(on: channel, skipCharacters: skip, framing: framed ? Framing(window: window) : nil)
     }
 
+    /// Producing, finishing (the end being written: requests get the text and wait for the end), finalised
+    /// (requests get the text and the end at once); a stop may be asked in any of them.
+    @Test func thePhasesMoveForwardOnlyAndEachAnswersRequestsItsWay() throws {
+        var machine = try answering("ab")
+        #expect(machine.phase == .producing && !machine.isFinished && machine.shouldRefreshExpiry)
+        machine.finish()
+        #expect(machine.phase == .finishing && machine.isFinished && !machine.isFinalised && !machine.shouldRefreshExpiry)
+        #expect(resume(&machine, "P", from: 0) == Delivery(channel: "P", text: "ab", offset: 0))
+        #expect(resume(&machine, "F", from: 1, framed: true) == Delivery(channel: "F", text: "b", offset: 1))
+        let (plain, framed) = machine.finalised()
+        #expect(plain == ["P"] && framed == [Delivery(channel: "F", text: "", offset: 2, endsStream: true)])
+        #expect(machine.phase == .finalised && machine.isFinalised)
+        #expect(resume(&machine, "Q", from: 1) == Delivery(channel: "Q", text: "b", offset: 1, endsStream: true))
+        #expect(machine.listeners.plain.isEmpty, "a plain listener of a finalised stream gets the end at once")
+        #expect(!machine.isStopRequested)
+        machine.requestStop()
+        #expect(machine.isStopRequested && machine.phase == .finalised)
+    }
+
     @Test func aProducerThatCreatedTheIDAnswersAtOnceAndRegistersTheListener() throws {
         var machine = try answering("héllo ", "wörld")
         #expect(resume(&machine, "A", from: 3) == Delivery(channel: "A", text: "lo wörld", offset: 3))
@@ -99,6 +118,7 @@ struct ProducerStateMachineTests {
         for listener in ["A", "B", "C"] { _ = resume(&machine, listener, from: 0, framed: listener == "C") }
         #expect(try append("x", to: &machine, gone: ["B", "C"]).audience == .init(plain: ["A"]))
         #expect(try append("y", to: &machine).audience == .init(plain: ["A"]))
+        machine.finish()
         #expect(machine.finalised().plain == ["A"])
     }
 

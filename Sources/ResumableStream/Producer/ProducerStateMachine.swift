@@ -64,12 +64,22 @@ struct ProducerStateMachine {
         var offset: Int
     }
 
+    /// Where the stream is in its life.
+    enum Phase: Equatable {
+        /// The source is read: chunks are appended.
+        case producing
+        /// The source ended: nothing more is appended; the end is being written (log, sentinel), and listeners
+        /// wait for it.
+        case finishing
+        /// The sentinel says how the stream ended: listeners get the end, and requests answered from now on end
+        /// with it.
+        case finalised
+    }
+
     private(set) var role: Role
-    /// Whether the source ended: nothing more is appended.
-    private(set) var isFinished = false
-    /// Whether the sentinel says how the stream ended, so that listeners may get the end.
-    private(set) var isFinalised = false
-    /// Whether ``requestStop()`` was called: the source ends as stopped.
+    private(set) var phase = Phase.producing
+    /// Whether ``requestStop()`` was called, in any phase: the source ends as stopped, and a finished producer
+    /// stops lingering.
     private(set) var isStopRequested = false
     /// Everything the source produced, for replays.
     private(set) var buffer = ""
@@ -91,6 +101,12 @@ struct ProducerStateMachine {
         role = isAnnounced ? .awaitingOwnAnnouncement : .answering
         self.bufferLimit = bufferLimit
     }
+
+    /// Whether the source ended: nothing more is appended.
+    var isFinished: Bool { phase != .producing }
+
+    /// Whether the sentinel says how the stream ended, so that listeners may get the end.
+    var isFinalised: Bool { phase == .finalised }
 
     /// Every registered listener's channel, plain and framed (a framed one may be waiting for its window).
     var listeners: Audience {
@@ -119,6 +135,7 @@ struct ProducerStateMachine {
     mutating func append(
         _ chunk: String, characters: Int, forgetting gone: Set<String>, undelivered: [String: Int]
     ) throws(ResumableStreamError) -> Fanout {
+        precondition(phase == .producing, "a chunk appended after the source ended")
         let total = bufferedCharacters + characters
         if let bufferLimit, total > bufferLimit { throw .bufferLimitExceeded(bufferLimit) }
         if !gone.isEmpty {
@@ -202,15 +219,16 @@ struct ProducerStateMachine {
 
     /// The source ended: nothing more is appended. Listeners get the end once ``finalised()``.
     mutating func finish() {
-        isFinished = true
+        precondition(phase == .producing, "the source ended twice")
+        phase = .finishing
     }
 
     /// The sentinel says how the stream ended: returns the plain listeners to send the DONE message to, and
     /// the framed listeners' deliveries (their end, once they have all the text). Requests answered from now
     /// on end with the end.
     mutating func finalised() -> (plain: [String], deliveries: [Delivery]) {
-        isFinished = true
-        isFinalised = true
+        precondition(phase == .finishing, "the end written before the source ended, or twice")
+        phase = .finalised
         defer { plainListeners = [] }
         return (plainListeners, framedListeners.indices.compactMap { catchUp($0) })
     }
