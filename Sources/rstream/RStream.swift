@@ -21,6 +21,7 @@ struct RStream: AsyncParsableCommand {
               5  the stream's producer is unreachable
               1  any other failure (with a one-line message on standard error)
             """,
+        version: resumableStreamVersion,
         subcommands: [Produce.self, Resume.self, Status.self, Stop.self]
     )
 

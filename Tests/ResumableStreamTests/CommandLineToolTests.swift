@@ -60,6 +60,12 @@ struct CommandLineToolTests {
         let stopped = try await rstream(["stop", "cli"], prefix: prefix)
         #expect(stopped.status == 3 && stopped.output == "already-done\n")
 
+        let unknown = try await rstream(["stop", "nothing-here"], prefix: prefix)
+        #expect(unknown.status == 4 && unknown.output == "not-found\n")
+
+        let version = try await rstream(["--version"], prefix: prefix)
+        #expect(version.status == 0 && version.output == resumableStreamVersion + "\n")
+
         let missing = try await rstream(["resume", "nothing-here"], prefix: prefix)
         #expect(missing.status == 4 && missing.error == "rstream: there is no such stream\n")
         #expect(resumed.error == "rstream: the stream is already done\n")
