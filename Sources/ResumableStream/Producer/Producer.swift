@@ -37,24 +37,12 @@ final class Producer: Sendable {
     private let identity: StreamIdentity
     /// Appends the text to the stream's durable log, if the configuration keeps one.
     private let logWriter: LogWriter?
-    /// What the backend reported about earlier publishes, taken at the next append. A lock of its own,
-    /// because a backend may report while the producer holds `state` (the in-process one does).
-    private let reports = Locked(DeliveryReports())
+    /// What the backend reported about earlier publishes, taken at the next append or re-sent at once.
+    private let reports = DeliveryReports()
     /// Finished by ``stop()``: ends the reading of the source, and nothing else (the end of the stream and
     /// of its durable log are still written).
     private let stopSignal: AsyncStream<Void>
     private let stopRequested: AsyncStream<Void>.Continuation
-
-    /// What publishes reported, for the next append.
-    private struct DeliveryReports {
-        /// Listeners whose channel had no subscriber left: they are forgotten.
-        var gone: Set<String> = []
-        /// Framed listeners a publish failed to reach (the command connection dropped with it in flight): the
-        /// offset of the first text they may have missed, re-sent from there.
-        var undelivered: [String: Int] = [:]
-        /// Whether a re-send of `undelivered` is on its way (``resendUndelivered()``).
-        var isResendScheduled = false
-    }
 
     /// `generation` is the one its claim wrote to the generation key, and `announced` whether the claim
     /// announced it on the request channel (an earlier generation's key was there).
@@ -132,12 +120,15 @@ final class Producer: Sendable {
     ) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.serve(requests) }
+            group.addTask {
+                for await _ in self.reports.resendsDue { self.resendUndelivered() }
+            }
             let ending = await readSourceUntilStopped(pumpSource)
             await finish(ending)
             onFinish()
             // A stop that came before the end was finalised skips the linger; a later one cancels this task.
             if !isStopRequested { await linger() }
-            // Ends the request subscription (UNSUBSCRIBE).
+            // Ends the request subscription (UNSUBSCRIBE) and the re-sends.
             group.cancelAll()
         }
     }
@@ -221,7 +212,7 @@ final class Producer: Sendable {
         let characters = chunk.utf16.count
         guard characters > 0 else { return }
         try state.withLock { state in
-            let reported = takeReports()
+            let reported = reports.take()
             let fanout = try state.machine.append(
                 chunk, characters: characters, forgetting: reported.gone, undelivered: reported.undelivered)
             for catchUp in fanout.catchUps { send(catchUp, framed: true) }
@@ -361,7 +352,7 @@ final class Producer: Sendable {
         // lingers and Redis is there.
         publisher.enqueuePublish(ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation), to: delivery.channel) {
             [weak self] receivers in
-            if receivers == nil { self?.reportUndelivered(delivery.channel, from: end) }
+            if receivers == nil { self?.reports.undelivered(delivery.channel, from: end) }
         }
     }
 
@@ -382,7 +373,7 @@ final class Producer: Sendable {
         let forgetsUnheardListeners = publisher.countsEveryReceiver
         if !audience.plain.isEmpty {
             let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
-                if receivers == 0, forgetsUnheardListeners { self?.report { $0.gone.insert(channel) } }
+                if receivers == 0, forgetsUnheardListeners { self?.reports.listenerGone(channel) }
             }
             for piece in pieces { publisher.enqueuePublish(piece, toEach: audience.plain, onReceivers: report) }
         }
@@ -393,8 +384,8 @@ final class Producer: Sendable {
                 pieceOffset += pieces.count == 1 ? characters ?? piece.utf16.count : piece.utf16.count
                 let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
                     switch receivers {
-                    case 0? where forgetsUnheardListeners: self?.report { $0.gone.insert(channel) }
-                    case nil: self?.reportUndelivered(channel, from: start)
+                    case 0? where forgetsUnheardListeners: self?.reports.listenerGone(channel)
+                    case nil: self?.reports.undelivered(channel, from: start)
                     default: break
                     }
                 }
@@ -404,41 +395,11 @@ final class Producer: Sendable {
         }
     }
 
-    private func report(_ update: @Sendable (inout DeliveryReports) -> Void) {
-        reports.withLock(update)
-    }
-
-    /// A publish failed to reach a framed listener: its text from `offset` on is sent again as soon as possible
-    /// (the follower waits for it), on the connection's next attempt.
-    private func reportUndelivered(_ channel: String, from offset: Int) {
-        let schedule = reports.withLock { reports in
-            reports.undelivered[channel] = min(reports.undelivered[channel] ?? offset, offset)
-            defer { reports.isResendScheduled = true }
-            return !reports.isResendScheduled
-        }
-        // A task of its own: the report may come while this producer holds its state (the in-process backend).
-        if schedule { Task { self.resendUndelivered() } }
-    }
-
     /// Re-sends what failed publishes may have lost, under the state lock, so in order with the chunks (and
     /// with the end, which follows the text).
     private func resendUndelivered() {
         state.withLock { state in
-            let undelivered = reports.withLock { reports in
-                defer {
-                    reports.undelivered = [:]
-                    reports.isResendScheduled = false
-                }
-                return reports.undelivered
-            }
-            for delivery in state.machine.redeliver(undelivered) { send(delivery, framed: true) }
-        }
-    }
-
-    private func takeReports() -> DeliveryReports {
-        reports.withLock { reports in
-            defer { reports = DeliveryReports() }
-            return reports
+            for delivery in state.machine.redeliver(reports.takeUndelivered()) { send(delivery, framed: true) }
         }
     }
 

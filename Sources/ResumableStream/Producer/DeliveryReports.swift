@@ -1,0 +1,59 @@
+/// What the backend reported about a producer's publishes, kept until the producer acts on it: listeners whose
+/// channel had no subscriber left (forgotten at the next append), and framed listeners a publish failed to
+/// reach (their text is sent again from the first offset they may have missed).
+///
+/// A lock of its own, apart from the producer's state: a backend may report while the producer holds that
+/// state (the in-process one does), so a report never takes it. A re-send is signalled on ``resendsDue``
+/// instead, which the producer's task serves.
+final class DeliveryReports: Sendable {
+    private struct Reports {
+        var gone: Set<String> = []
+        var undelivered: [String: Int] = [:]
+        /// Whether a signal on `resendsDue` is on its way.
+        var isResendDue = false
+    }
+
+    private let reports = Locked(Reports())
+    /// One element per re-send that is due; several reports before it is served make one.
+    let resendsDue: AsyncStream<Void>
+    private let resendDue: AsyncStream<Void>.Continuation
+
+    init() {
+        (resendsDue, resendDue) = AsyncStream<Void>.makeStream()
+    }
+
+    /// The publish to `channel` reached no subscriber: its listener went away.
+    func listenerGone(_ channel: String) {
+        reports.withLock { _ = $0.gone.insert(channel) }
+    }
+
+    /// A publish failed to reach the framed listener on `channel` (the command connection dropped with it in
+    /// flight): its text from `offset` on is sent again as soon as possible, since the follower waits for it.
+    func undelivered(_ channel: String, from offset: Int) {
+        let signal = reports.withLock { reports in
+            reports.undelivered[channel] = min(reports.undelivered[channel] ?? offset, offset)
+            defer { reports.isResendDue = true }
+            return !reports.isResendDue
+        }
+        if signal { resendDue.yield() }
+    }
+
+    /// Everything reported since the last call, for an append.
+    func take() -> (gone: Set<String>, undelivered: [String: Int]) {
+        reports.withLock { reports in
+            defer { (reports.gone, reports.undelivered) = ([], [:]) }
+            return (reports.gone, reports.undelivered)
+        }
+    }
+
+    /// The undelivered text reported since the last call, for a re-send.
+    func takeUndelivered() -> [String: Int] {
+        reports.withLock { reports in
+            defer {
+                reports.undelivered = [:]
+                reports.isResendDue = false
+            }
+            return reports.undelivered
+        }
+    }
+}
