@@ -7,18 +7,8 @@ import Foundation
 final class Relay: Sendable {
     /// The relay's state, and the task that reads the channel (set once it starts).
     private struct State {
-        var machine = RelayStateMachine(startedAt: .now)
+        var machine: RelayStateMachine
         var reader: Task<Void, Never>?
-        /// The listener id whose channel is read now (a recovery moves to a fresh one).
-        var listenerID: String
-        /// With frames (a Swift producer, so the follower knows the length of what it must get): where the
-        /// producer's answer starts in the stream. `nil` for plain text.
-        var startOffset: Int?
-        /// With frames: the offset up to which the follower confirmed receiving the stream, the base of the
-        /// producer's window (``ResumableStreamConfiguration/followerWindow``).
-        var confirmed: Int?
-        /// Whether the last confirmation's publish failed: the watchdog's next round sends it again.
-        var isConfirmationLost = false
     }
 
     /// What the reader reads: the relayed chunks.
@@ -34,7 +24,7 @@ final class Relay: Sendable {
     private let state: Locked<State>
 
     private init(listenerID: String, follower: Follower) {
-        state = Locked(State(listenerID: listenerID))
+        state = Locked(State(machine: RelayStateMachine(listenerID: listenerID, startedAt: .now)))
         self.follower = follower
         output = TextQueue(byteLimit: follower.configuration.followerBacklogLimit)
         stream = ResumableTextStream(chunks: output, startOffset: nil)
@@ -55,7 +45,7 @@ final class Relay: Sendable {
     }
 
     /// Where the relayed text starts in the stream, known once a Swift producer acknowledged with frames.
-    var startOffset: Int? { state.withLock(\.startOffset) }
+    var startOffset: Int? { state.withLock(\.machine.startOffset) }
 
     /// Waits for the producer's first message (the replay, possibly empty).
     func waitForAck(within timeout: Duration) async -> Bool {
@@ -119,10 +109,7 @@ final class Relay: Sendable {
                 let wasUndecided = sequencer.mode == .undecided
                 let outcome = sequencer.receive(text)
                 if wasUndecided, sequencer.mode == .framed, let start = sequencer.startOffset {
-                    state.withLock { state in
-                        state.startOffset = start
-                        state.confirmed = start
-                    }
+                    state.withLock { $0.machine.framesBegan(at: start) }
                 }
                 // After the sequencer, so that the handshake knows where the text starts.
                 if state.withLock({ $0.machine.messageReceived(at: .now) }) == .acknowledgeAndJoinWatchdog {
@@ -175,10 +162,7 @@ final class Relay: Sendable {
         repeat {
             let listenerID = Follower.newListenerID()
             if let subscription = try? await follower.subscriber.textSubscription(to: follower.keys.chunks(for: listenerID)) {
-                state.withLock { state in
-                    state.listenerID = listenerID
-                    state.confirmed = offset
-                }
+                state.withLock { $0.machine.recovering(on: listenerID, from: offset) }
                 if let receivers = try? await follower.askForStream(on: listenerID, from: offset),
                     receivers > 0 || !follower.publisher.countsEveryReceiver
                 {
@@ -196,23 +180,14 @@ final class Relay: Sendable {
     /// the last confirmation.
     private func confirmIfDue(upTo offset: Int) {
         guard let window = follower.configuration.followerWindow else { return }
-        let listenerID: String? = state.withLock { state in
-            guard let confirmed = state.confirmed, offset - confirmed >= window / 2 else { return nil }
-            state.confirmed = offset
-            state.isConfirmationLost = false
-            return state.listenerID
+        if let listenerID = state.withLock({ $0.machine.confirmationDue(upTo: offset, window: window) }) {
+            sendConfirmation(upTo: offset, for: listenerID)
         }
-        if let listenerID { sendConfirmation(upTo: offset, for: listenerID) }
     }
 
     /// Sends again the last confirmation, if its publish failed.
     private func resendLostConfirmation() {
-        let lost: (listenerID: String, offset: Int)? = state.withLock { state in
-            guard state.isConfirmationLost, let confirmed = state.confirmed else { return nil }
-            state.isConfirmationLost = false
-            return (state.listenerID, confirmed)
-        }
-        if let lost { sendConfirmation(upTo: lost.offset, for: lost.listenerID) }
+        if let lost = state.withLock({ $0.machine.lostConfirmation() }) { sendConfirmation(upTo: lost.offset, for: lost.listenerID) }
     }
 
     private func sendConfirmation(upTo offset: Int, for listenerID: String) {
@@ -220,7 +195,7 @@ final class Relay: Sendable {
         follower.publisher.enqueuePublish(confirmation, to: follower.keys.requests) { [weak self] receivers in
             // Nobody receiving it is not a loss: the producer's request subscription is reconnecting, and the
             // gap it sees opens every window.
-            if receivers == nil { self?.state.withLock { $0.isConfirmationLost = true } }
+            if receivers == nil { self?.state.withLock { $0.machine.confirmationLost() } }
         }
     }
 
@@ -243,7 +218,7 @@ final class Relay: Sendable {
     func concludeSilence() async {
         let sentinel = follower.sentinel
         switch try? await sentinel.state() {
-        case .done? where state.withLock(\.startOffset) != nil:
+        case .done? where state.withLock(\.machine.startOffset) != nil:
             // Only the end frame says how long the stream is; without it, text may be missing even though the
             // subscription was intact (the producer's own publishes were lost).
             end(throwing: ResumableStreamError.interrupted)
@@ -272,7 +247,7 @@ final class Relay: Sendable {
     /// own channel answers it: messages arrive in order, so a probe that comes back without a gap before it
     /// means the subscription was intact since the last chunk.
     private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
-        let channel = follower.keys.chunks(for: state.withLock(\.listenerID))
+        let channel = follower.keys.chunks(for: state.withLock(\.machine.listenerID))
         guard (try? await follower.publisher.publish(probe, to: channel)) != nil else { return false }
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
