@@ -38,6 +38,8 @@ public final class ResumableStreamContext: Sendable {
     private let watchdog: PeriodicSweep<Relay>
     /// A span for each call that makes or follows a stream.
     private let tracing: StreamTracing
+    /// Every task of the context's own (producers, log writers, relays, sweeps), in one task group.
+    let work = BackgroundWork()
 
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
     /// ``InMemoryBackend`` or Redis connections you manage. The context does not close them.
@@ -104,10 +106,10 @@ public final class ResumableStreamContext: Sendable {
         self.logger = logger
         self.ownedConnections = ownedConnections
         metrics = StreamMetrics(factory: metricsFactory)
-        refresher = PeriodicSweep(period: configuration.runningTTL / 3) { producers in
+        refresher = PeriodicSweep(period: configuration.runningTTL / 3, work: work) { producers in
             for producer in producers { await producer.refreshExpiry() }
         }
-        watchdog = PeriodicSweep(period: configuration.watchdogInterval) { relays in
+        watchdog = PeriodicSweep(period: configuration.watchdogInterval, work: work) { relays in
             await FollowerWatchdog.checkSilentFollowers(relays)
         }
     }
@@ -238,8 +240,10 @@ public final class ResumableStreamContext: Sendable {
 
     /// Stops accepting new streams, lets running producers finish for up to `gracePeriod`, stops the ones
     /// still running (their streams end as stopped), lets finished ones send their followers what those
-    /// followers' windows still held back (within the same grace period), stops them, and closes the Redis
-    /// connections the context opened.
+    /// followers' windows still held back (within the same grace period), stops them, ends the followers of
+    /// streams other instances produce (their readers get ``ResumableStreamError/interrupted``), closes the Redis
+    /// connections the context opened, and returns once every task of the context has ended: producers, their
+    /// durable-log writers, relays and sweeps all run as children of one task group.
     public func shutdown(gracePeriod: Duration) async {
         let deadline = ContinuousClock.now + gracePeriod
         registry.withLock { $0.beginShutdown() }
@@ -256,11 +260,13 @@ public final class ResumableStreamContext: Sendable {
         for producer in lingering { producer.stop() }
         for producer in lingering { await producer.waitUntilFinished() }
         refresher.cancel()
-        watchdog.cancel()
+        // Followers of streams that other instances produce end here: their readers get `interrupted`.
+        for relay in watchdog.cancel() { relay.cancel() }
         if let ownedConnections {
             await ownedConnections.commands.close()
             await ownedConnections.subscriber.close()
         }
+        await work.finish()
     }
 
     // MARK: private
@@ -293,7 +299,7 @@ public final class ResumableStreamContext: Sendable {
     private func follower(_ keys: StreamKeys) -> Follower {
         Follower(
             keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics,
-            watchdog: watchdog)
+            watchdog: watchdog, work: work)
     }
 
     /// Starts the producer of `generation`, which claimed the id (and `announced` it).
@@ -306,8 +312,8 @@ public final class ResumableStreamContext: Sendable {
     ) -> ResumableTextStream where Source.Element == String {
         let chunks = TextQueue()
         let producer = Producer(
-            keys: keys, generation: generation, announced: announced, configuration: configuration, publisher: publisher, logger: logger,
-            metrics: metrics,
+            keys: keys, generation: generation, announced: announced, configuration: configuration, publisher: publisher, work: work,
+            logger: logger, metrics: metrics,
             output: chunks)
         metrics.created.increment()
         metrics.activeProducers.record(registry.withLock { $0.insert(producer) })

@@ -400,6 +400,31 @@ struct ReliabilityTests {
         }
     }
 
+    /// Every task of a context (producers and their log writers, relays, the sweeps, the watchdog's
+    /// conclusions) runs in its one task group: shutdown returns once all of them ended, and a follower of a
+    /// stream another instance still produces ends then, with an error, instead of reading on.
+    @Test(arguments: Backend.allCases)
+    func shutdownReturnsOnlyOnceEveryTaskOfTheContextEnded(_ backend: Backend) async throws {
+        try await withContexts(backend, count: 2, configure: { $0.durableLog = .init(retention: .seconds(60)) }) { contexts in
+            let (producing, following) = (contexts[0], contexts[1])
+            let other = Writer()
+            let elsewhere = try await producing.resumableStream("elsewhere", makeStream: other.source).created()
+            other.write("text")
+            let follower = try await following.resumeExistingStream("elsewhere").resumed()
+            let mine = Writer()
+            let own = try await following.resumableStream("mine", makeStream: mine.source).created()
+            mine.write("mine")
+            mine.close()
+            #expect(following.work.runningCount > 0)
+            await following.shutdown(gracePeriod: .seconds(5))
+            #expect(following.work.runningCount == 0)
+            #expect(try await own.collect() == "mine")
+            await #expect(throws: ResumableStreamError.interrupted) { try await follower.collect() }
+            other.close()
+            #expect(try await elsewhere.collect() == "text")
+        }
+    }
+
     @Test func emptyStreamIdIsAClearError() async throws {
         try await withContext(.inMemory) { context in
             await #expect(throws: ResumableStreamError.emptyStreamID) { try await context.hasExistingStream("") }

@@ -11,6 +11,8 @@ struct Follower: Sendable {
     let metrics: StreamMetrics
     /// The context's watchdog, which every relay joins once acknowledged.
     let watchdog: PeriodicSweep<Relay>
+    /// The context's background work, where relays run.
+    let work: BackgroundWork
 
     /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.
     func follow(skipCharacters: Int?) async throws -> ResumableStreamResult {

@@ -17,7 +17,7 @@ enum FollowerWatchdog {
         }
         for relay in silent where relay.producerChecked(listening: listening[relay.follower.keys.requests] ?? true) {
             // Its own task: the probe may take up to an interval, and the next round must not wait for it.
-            Task { await relay.concludeSilence() }
+            relay.follower.work.start { await relay.concludeSilence() }
         }
     }
 }

@@ -8,7 +8,7 @@ final class Relay: Sendable {
     /// The relay's state, and the task that reads the channel (set once it starts).
     private struct State {
         var machine: RelayStateMachine
-        var reader: Task<Void, Never>?
+        var reader: BackgroundTask<Void>?
     }
 
     /// What the reader reads: the relayed chunks.
@@ -36,7 +36,7 @@ final class Relay: Sendable {
     static func start(follower: Follower, listenerID: String) async throws -> Relay {
         let relay = Relay(listenerID: listenerID, follower: follower)
         let subscription = try await follower.subscriber.textSubscription(to: follower.keys.chunks(for: listenerID))
-        let reader = Task { await relay.relay(subscription) }
+        let reader = follower.work.start { await relay.relay(subscription) }
         relay.state.withLock { $0.reader = reader }
         // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
         // ends the relay's task and its watch.

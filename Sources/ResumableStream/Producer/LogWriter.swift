@@ -18,7 +18,7 @@ final class LogWriter: Sendable {
         /// Whether a wake-up is on its way to the task.
         var isWakeUpPending = false
         /// Whether the task ended with the whole stream and its end mark in the log.
-        var task: Task<Bool, Never>?
+        var task: BackgroundTask<Bool>?
     }
 
     private let key: String
@@ -30,6 +30,8 @@ final class LogWriter: Sendable {
     private let runningExpiry: Duration
     private let endedExpiry: Duration
     private let publisher: any ResumableStreamPublisher
+    /// The context's background work, where the writer's task runs.
+    private let work: BackgroundWork
     private let logger: Logger
     private let state = Locked(State())
     private let wakeUps: AsyncStream<Void>
@@ -37,8 +39,9 @@ final class LogWriter: Sendable {
 
     init(
         keys: StreamKeys, generation: StreamGeneration, configuration: ResumableStreamConfiguration,
-        settings: ResumableStreamConfiguration.DurableLog, publisher: any ResumableStreamPublisher, logger: Logger
+        settings: ResumableStreamConfiguration.DurableLog, publisher: any ResumableStreamPublisher, work: BackgroundWork, logger: Logger
     ) {
+        self.work = work
         key = keys.log
         fence = keys.generation
         self.generation = generation
@@ -52,7 +55,7 @@ final class LogWriter: Sendable {
 
     /// Starts the task that appends what `snapshot` says the producer has.
     func start(_ snapshot: @escaping Snapshot) {
-        let task = Task { await run(snapshot) }
+        let task = work.start { await self.run(snapshot) }
         state.withLock { $0.task = task }
     }
 

@@ -15,10 +15,12 @@ import Logging
 /// a producer makes (its sentinel's refresh and end, its durable log) is fenced by its generation, its frames
 /// carry it, and it obeys only stop requests aimed at it.
 final class Producer: Sendable {
-    /// The stream's state, and the producer's task (set once it starts).
+    /// The stream's state, the producer's task (set once it starts) and the reading of its source (set while
+    /// it runs), which a stop cancels.
     private struct State {
         var machine: ProducerStateMachine
-        var task: Task<Void, Never>?
+        var task: BackgroundTask<Void>?
+        var source: BackgroundTask<StreamEnding>?
     }
 
     let keys: StreamKeys
@@ -39,10 +41,8 @@ final class Producer: Sendable {
     private let logWriter: LogWriter?
     /// What the backend reported about earlier publishes, taken at the next append or re-sent at once.
     private let reports = DeliveryReports()
-    /// Finished by ``stop()``: ends the reading of the source, and nothing else (the end of the stream and
-    /// of its durable log are still written).
-    private let stopSignal: AsyncStream<Void>
-    private let stopRequested: AsyncStream<Void>.Continuation
+    /// The context's background work, where the producer's tasks run.
+    private let work: BackgroundWork
 
     /// `generation` is the one its claim wrote to the generation key, and `announced` whether the claim
     /// announced it on the request channel (an earlier generation's key was there).
@@ -52,11 +52,13 @@ final class Producer: Sendable {
         announced: Bool,
         configuration: ResumableStreamConfiguration,
         publisher: any ResumableStreamPublisher,
+        work: BackgroundWork,
         logger: Logger,
         metrics: StreamMetrics,
         output: TextQueue
     ) {
         self.keys = keys
+        self.work = work
         self.generation = generation
         state = Locked(State(machine: ProducerStateMachine(isAnnounced: announced, bufferLimit: configuration.maxBufferedCharacters)))
         self.configuration = configuration
@@ -66,9 +68,9 @@ final class Producer: Sendable {
         textFramePrefix = ChunkFrame.textPrefix(identity, generation)
         logWriter = configuration.durableLog.map { settings in
             LogWriter(
-                keys: keys, generation: generation, configuration: configuration, settings: settings, publisher: publisher, logger: logger)
+                keys: keys, generation: generation, configuration: configuration, settings: settings, publisher: publisher, work: work,
+                logger: logger)
         }
-        (stopSignal, stopRequested) = AsyncStream<Void>.makeStream()
         self.logger = logger
         self.metrics = metrics
         self.output = output
@@ -89,8 +91,8 @@ final class Producer: Sendable {
         logWriter?.start { [state] in
             state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters, $0.machine.isFinished) }
         }
-        let task = Task {
-            await run(pumpSource, requests: requests, onFinish: onFinish)
+        let task = work.start {
+            await self.run(pumpSource, requests: requests, onFinish: onFinish)
             onEnd()
         }
         state.withLock { $0.task = task }
@@ -100,11 +102,11 @@ final class Producer: Sendable {
     /// (sentinel, followers, durable log) is written as for any other ending. A producer that already finished
     /// stops lingering.
     func stop() {
-        let lingering = state.withLock { state in
+        let (source, lingering) = state.withLock { state in
             state.machine.requestStop()
-            return state.machine.isFinalised ? state.task : nil
+            return (state.source, state.machine.isFinalised ? state.task : nil)
         }
-        stopRequested.finish()
+        source?.cancel()
         lingering?.cancel()
     }
 
@@ -123,7 +125,7 @@ final class Producer: Sendable {
             group.addTask {
                 for await _ in self.reports.resendsDue { self.resendUndelivered() }
             }
-            let ending = await readSourceUntilStopped(pumpSource)
+            let ending = await readSource(pumpSource)
             await finish(ending)
             onFinish()
             // A stop that came before the end was finalised skips the linger; a later one cancels this task.
@@ -133,24 +135,16 @@ final class Producer: Sendable {
         }
     }
 
-    /// Reads the source to its end, or until ``stop()``: only the reading is cancelled, so that the end of the
-    /// stream is written in full afterwards.
-    private func readSourceUntilStopped(_ pumpSource: @escaping @Sendable () async -> StreamEnding) async -> StreamEnding {
-        await withTaskGroup(of: StreamEnding?.self) { group in
-            group.addTask { await pumpSource() }
-            group.addTask { [stopSignal] in
-                for await _ in stopSignal {}
-                return nil
-            }
-            // The first child to return is the source's end (cancel the wait for a stop) or the stop (cancel the
-            // source, whose end is then `stopped`).
-            var ending: StreamEnding?
-            while ending == nil, let result = await group.next() {
-                group.cancelAll()
-                ending = result
-            }
-            return ending ?? .stopped
+    /// Reads the source to its end, in a task of its own that ``stop()`` cancels: only the reading is
+    /// cancelled, so that the end of the stream is written in full afterwards.
+    private func readSource(_ pumpSource: @escaping @Sendable () async -> StreamEnding) async -> StreamEnding {
+        let source = work.start(pumpSource)
+        let stopAtOnce = state.withLock { state in
+            state.source = source
+            return state.machine.isStopRequested
         }
+        if stopAtOnce { source.cancel() }
+        return await source.value
     }
 
     private var isStopRequested: Bool { state.withLock(\.machine.isStopRequested) }

@@ -1,19 +1,22 @@
 /// Calls `tick` with every member, once per `period`, from one task that exists only while there are members:
-/// the first `insert` starts it and a tick that finds none ends it. The context keeps its producers' sentinels
-/// alive and watches its followers this way, with one sleeping task each instead of one per stream.
+/// the first `insert` starts it (in the context's ``BackgroundWork``) and a tick that finds none ends it. The
+/// context keeps its producers' sentinels alive and watches its followers this way, with one sleeping task each
+/// instead of one per stream.
 final class PeriodicSweep<Member: AnyObject & Sendable>: Sendable {
     private struct State {
         var members: [ObjectIdentifier: Member] = [:]
-        var task: Task<Void, Never>?
+        var task: BackgroundTask<Void>?
         var isCancelled = false
     }
 
     private let period: Duration
+    private let work: BackgroundWork
     private let tick: @Sendable ([Member]) async -> Void
     private let state = Locked(State())
 
-    init(period: Duration, tick: @escaping @Sendable ([Member]) async -> Void) {
+    init(period: Duration, work: BackgroundWork, tick: @escaping @Sendable ([Member]) async -> Void) {
         self.period = period
+        self.work = work
         self.tick = tick
     }
 
@@ -21,7 +24,7 @@ final class PeriodicSweep<Member: AnyObject & Sendable>: Sendable {
         state.withLock { state in
             guard !state.isCancelled else { return }
             state.members[ObjectIdentifier(member)] = member
-            if state.task == nil { state.task = Task { await self.run() } }
+            if state.task == nil { state.task = work.start { await self.run() } }
         }
     }
 
@@ -29,14 +32,16 @@ final class PeriodicSweep<Member: AnyObject & Sendable>: Sendable {
         state.withLock { _ = $0.members.removeValue(forKey: ObjectIdentifier(member)) }
     }
 
-    /// Ends the task and takes no more members.
-    func cancel() {
-        state.withLock { state in
+    /// Ends the task and takes no more members; returns the members it had.
+    @discardableResult
+    func cancel() -> [Member] {
+        let (task, members) = state.withLock { state in
             state.isCancelled = true
-            state.members = [:]
-            defer { state.task = nil }
-            return state.task
-        }?.cancel()
+            defer { (state.task, state.members) = (nil, [:]) }
+            return (state.task, Array(state.members.values))
+        }
+        task?.cancel()
+        return members
     }
 
     private func run() async {
