@@ -48,7 +48,7 @@ curl -sN "$a/streams/$id-2" >"$work/stopped.sse" & stopped=$!
 sleep 0.6
 echo "   DELETE on B: $(curl -s -X DELETE "$b/streams/$id-2")"
 wait "$stopped"
-echo "   the client got $(grep -c '^id: ' "$work/stopped.sse") events; status now: $(curl -s "$b/streams/$id-2/status")"
+echo "   the client got $(grep -c '^id: ' "$work/stopped.sse") events, then $(grep '^event: ' "$work/stopped.sse" | tail -1); status now: $(curl -s "$b/streams/$id-2/status")"
 echo "== metrics of instance A (excerpt)"
 curl -s "$a/metrics" | grep -E '^resumable_stream_streams|^resumable_stream_producers' | sed 's/^/   /'
 

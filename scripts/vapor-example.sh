@@ -72,7 +72,7 @@ sleep 0.6
 stop_status=$(curl -s -o "$work/stop.txt" -w '%{http_code}' -X DELETE "$b/streams/$id-2")
 wait "$stopped"
 echo "   DELETE on B: $stop_status $(cat "$work/stop.txt"); the client got $(grep -c '^id: ' "$work/stopped.sse") events"
-[ "$stop_status" = 202 ] && grep -q '^event: end' "$work/stopped.sse" || fail "the stop was not 202 and a clean end"
+[ "$stop_status" = 202 ] && grep -q '^event: stopped' "$work/stopped.sse" || fail "the stop was not 202 and a stopped event"
 
 echo "== hostile numbers and unknown streams"
 codes=""

@@ -224,6 +224,20 @@ public final class ResumableStreamContext: Sendable {
         return receivers > 0 ? .stopping : .stored
     }
 
+    /// Checks that Redis answers on the context's command connection (one `PING`), or throws why not (for
+    /// example `RedisError.connectionFailed("… Connection refused")` within the connect timeout): call it at
+    /// start-up, so that a server whose Redis is unreachable says so at once instead of at its first request.
+    public func ping() async throws {
+        try await publisher.ping()
+    }
+
+    /// Whether `error`, thrown by a call of a context, means "cannot serve now, try again shortly": Redis is
+    /// unreachable, refusing or too slow (a `RedisError`), or the context is shutting down. An HTTP server
+    /// answers these with `503 Service Unavailable` and `Retry-After`, and everything else as its own error.
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        error is RedisError || error as? ResumableStreamError == .shuttingDown
+    }
+
     /// The number of producers this context runs now.
     public var activeProducerCount: Int {
         registry.withLock { $0.producers.count }

@@ -32,6 +32,19 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
         self.startOffset = startOffset
     }
 
+    /// A stream of `text` that is all there (if any), then ends as `ending` says.
+    init(of text: String, startOffset: Int?, ending: StreamEnding) {
+        chunks = TextQueue()
+        chunks.push(text)
+        chunks.finish(ending)
+        self.startOffset = startOffset
+    }
+
+    /// Whether the stream ended because it was stopped (``ResumableStreamContext/stop(_:)``), not because its
+    /// source ended: known once iteration returned `nil`. Always `false` for a stream of a TypeScript producer,
+    /// which does not say.
+    public var isStopped: Bool { chunks.isStopped }
+
     /// The same stream, known to start at `offset`.
     func starting(at offset: Int?) -> ResumableTextStream {
         ResumableTextStream(chunks: chunks, startOffset: offset)

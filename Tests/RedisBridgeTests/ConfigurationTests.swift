@@ -99,6 +99,20 @@ struct ConfigurationTests {
     /// A '/', '?' or '#' in an unencoded password ends the authority early, so the rest of the password is
     /// taken for the port, the path, the query or the fragment; a missing scheme makes the user name one. No
     /// error may repeat any of it.
+    /// A URL in no accepted form is refused with an error that names all five forms.
+    @Test func aBadURLsErrorNamesEveryAcceptedScheme() {
+        for url in ["http://h:6379", "h:6379:x", "postgres://u@h/db"] {
+            do {
+                let configuration = try RedisConfiguration(url: url)
+                Issue.record("\(url) was accepted as \(configuration)")
+            } catch {
+                for scheme in ["redis://", "rediss://", "unix://", "redis-sentinel://", "redis-cluster://"] {
+                    #expect("\(error)".contains(scheme), "\(url): \(error)")
+                }
+            }
+        }
+    }
+
     @Test func urlErrorsRepeatNoPartOfTheUserInfo() {
         let malformed: [(url: String, userInfo: [String])] = [
             ("redis://alice:1234/secret@h", ["alice", "1234", "secret"]),

@@ -425,6 +425,25 @@ struct ReliabilityTests {
         }
     }
 
+    /// A start-up check: `ping` answers when Redis does, and throws the reason, classified as unavailable,
+    /// when it does not.
+    @Test func pingSaysWhetherRedisAnswersAndWhy() async throws {
+        try await withContext(.redis) { context in try await context.ping() }
+        var redis = try RedisConfiguration(url: "redis://127.0.0.1:\(try RedisServer.freePort())")
+        redis.connectTimeout = .milliseconds(500)
+        let unreachable = ResumableStreamContext(redis: redis)
+        do {
+            try await unreachable.ping()
+            Issue.record("a ping to a closed port succeeded")
+        } catch {
+            #expect(ResumableStreamContext.isUnavailable(error))
+            #expect("\(error)".contains("refused"), "\(error)")
+        }
+        #expect(!ResumableStreamContext.isUnavailable(ResumableStreamError.producerUnreachable))
+        #expect(ResumableStreamContext.isUnavailable(ResumableStreamError.shuttingDown))
+        await unreachable.shutdown(gracePeriod: .zero)
+    }
+
     @Test func emptyStreamIdIsAClearError() async throws {
         try await withContext(.inMemory) { context in
             await #expect(throws: ResumableStreamError.emptyStreamID) { try await context.hasExistingStream("") }

@@ -124,6 +124,37 @@ struct ServerSentEventsTests {
     }
 
     /// Without a retry field, heartbeats or an end event, the response is the data events only.
+    /// A stopped stream ends with a `stopped` event, for its producer's reader, a follower, and a client that
+    /// comes back after the end; a page tells it from a stream that ended by itself.
+    @Test(arguments: Backend.allCases)
+    func aStoppedStreamEndsWithAStoppedEvent(_ backend: Backend) async throws {
+        try await withContexts(backend, count: 2, configure: { $0.finishedStreamRetention = .seconds(60) }) { contexts in
+            let writer = Writer()
+            let producer = try await contexts[0].resumableStream("halt", makeStream: writer.source).created()
+            var own = producer.serverSentEvents(retry: nil, heartbeat: nil).makeAsyncIterator()
+            writer.write("so far")
+            #expect(try await own.next() == "id: 6\ndata: \"so far\"\n\n")
+            let follower = try await contexts[1].resumeExistingStream("halt").resumed()
+            #expect(try await contexts[1].stop("halt") == .stopping)
+            #expect(try await own.next() == "event: stopped\ndata: \"\"\n\n")
+            #expect(try await own.next() == nil)
+            #expect(producer.isStopped)
+            var followed: [String] = []
+            for try await event in follower.serverSentEvents(retry: nil, heartbeat: nil) { followed.append(event) }
+            #expect(followed.last == "event: stopped\ndata: \"\"\n\n" && follower.isStopped)
+            #expect(await contexts[0].drain(timeout: .seconds(5)))
+            let late = try #require(try await contexts[1].resumeExistingStream("halt", skipCharacters: 2).stream)
+            var rest: [String] = []
+            for try await event in late.serverSentEvents(startingAt: 2, retry: nil, heartbeat: nil) { rest.append(event) }
+            #expect(rest == ["id: 6\ndata: \" far\"\n\n", "event: stopped\ndata: \"\"\n\n"])
+            // Turned off, the end event stands in.
+            let again = try #require(try await contexts[1].resumeExistingStream("halt", skipCharacters: 6).stream)
+            var ended: [String] = []
+            for try await event in again.serverSentEvents(startingAt: 6, retry: nil, heartbeat: nil, stoppedEvent: nil) { ended.append(event) }
+            #expect(ended == ["event: end\ndata: \"\"\n\n"])
+        }
+    }
+
     @Test func retryHeartbeatAndEndCanBeTurnedOff() async throws {
         try await withContext(.inMemory) { context in
             let writer = Writer()

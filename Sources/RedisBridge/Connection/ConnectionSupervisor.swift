@@ -33,6 +33,11 @@ final class ConnectionSupervisor {
     private var seedProbeTimer: DispatchSourceTimer?
     private var seedProbeNumber = 0
     private let reconnects: Counter
+    /// The role, for the log lines of an outage.
+    private let role: String
+    /// Whether the connection is down since a drop or a failed attempt: an outage is logged once at warning
+    /// level when it starts, and once when it ends, not at every attempt.
+    private var isInOutage = false
     /// Told about (re)connections, drops, failed attempts, pushes and read events; set once, by the owner.
     weak var delegate: (any ConnectionSupervisorDelegate)?
 
@@ -43,6 +48,7 @@ final class ConnectionSupervisor {
         self.executor = executor ?? ConnectionExecutor(label: "redis.\(role)")
         self.configuration = configuration
         self.logger = logger
+        self.role = role
         backoff = ReconnectBackoff(
             initialDelay: configuration.reconnectInitialDelay, maximumDelay: configuration.reconnectMaximumDelay)
         reconnects = Counter(label: "redis.reconnects", dimensions: [("redis.connection", role)])
@@ -140,6 +146,10 @@ final class ConnectionSupervisor {
         case .ready:
             guard case .handOut(let connection, let isReconnection) = lifecycle.connectionReady() else { return }
             if isReconnection { reconnects.increment() }
+            if isInOutage {
+                isInOutage = false
+                logger.notice("redis connection restored", metadata: ["redis.connection": "\(role)"])
+            }
             scheduleSeedProbe(for: connection)
             delegate?.supervisor(connected: connection)
             let waiting = waiters
@@ -151,7 +161,7 @@ final class ConnectionSupervisor {
             case .attemptFailed(let failure):
                 attemptFailed(failure)
             case .connectionLost(let error, let failedAttempts):
-                logger.debug("redis connection lost, reconnecting", metadata: ["redis.reason": "\(error)"])
+                outageBegins("redis connection lost, reconnecting", error)
                 delegate?.supervisor(lostConnection: error)
                 scheduleReconnect(afterFailedAttempts: failedAttempts)
             case .closeCompleted:
@@ -197,10 +207,18 @@ final class ConnectionSupervisor {
     }
 
     private func attemptFailed(_ failure: ConnectionStateMachine<HiredisConnection>.AttemptFailure) {
+        outageBegins("could not connect to redis, retrying", failure.error)
         logger.debug("redis connection attempt failed", metadata: ["redis.reason": "\(failure.error)"])
         delegate?.supervisor(attemptFailed: failure.error)
         failWaiters(failure.error)
         scheduleReconnect(afterFailedAttempts: failure.failedAttempts)
+    }
+
+    /// Logs `message` at warning level if this starts an outage.
+    private func outageBegins(_ message: Logger.Message, _ error: RedisError) {
+        guard !isInOutage else { return }
+        isInOutage = true
+        logger.warning(message, metadata: ["redis.connection": "\(role)", "redis.reason": "\(error)"])
     }
 
     private func scheduleReconnect(afterFailedAttempts failedAttempts: Int) {

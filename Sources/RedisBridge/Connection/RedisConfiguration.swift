@@ -84,7 +84,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             return
         }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
-            throw RedisError.invalidURL("expected redis://host[:port][/db] or unix:///path/to/redis.sock")
+            throw RedisError.invalidURL("expected \(Self.acceptedURLForms)")
         }
         switch scheme {
         case "redis", "rediss":
@@ -111,7 +111,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             guard !path.isEmpty else { throw RedisError.invalidURL("the unix URL has no socket path") }
             self.init(endpoint: .unixSocket(path: path), database: try Self.database(fromQuery: components) ?? 0)
         default:
-            throw RedisError.invalidURL("unsupported scheme: use redis://, rediss://, unix://, redis-sentinel:// or redis-cluster://")
+            throw RedisError.invalidURL("unsupported scheme: expected \(Self.acceptedURLForms)")
         }
         (username, password) = Self.credentials(of: components)
     }
@@ -168,6 +168,11 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.init(endpoint: .cluster(seeds: seeds))
         (username, password) = Self.credentials(of: components)
     }
+
+    /// Every URL form ``init(url:)`` accepts, for its errors.
+    static let acceptedURLForms =
+        "redis://host[:port][/db], rediss://host[:port][/db], unix:///path/to/redis.sock, "
+        + "redis-sentinel://host[:port],host[:port]/primary-name or redis-cluster://host[:port],host[:port]"
 
     /// The hosts of `scheme://[credentials@]host1[:port],host2[:port][/path][?query]`, and the rest as the
     /// components of a single-host URL (URLComponents cannot take several hosts, so they are cut out first).

@@ -171,6 +171,10 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         }
     }
 
+    public func ping() async throws {
+        guard try await send(["PING"]).string == "PONG" else { throw RedisError.unexpectedReply("PING") }
+    }
+
     public func subscriberCount(of channel: String) async throws -> Int {
         guard case .array(let reply) = try await send(["PUBSUB", "NUMSUB", .string(channel)]),
             reply.count == 2, let count = reply[1].int

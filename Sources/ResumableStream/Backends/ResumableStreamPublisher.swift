@@ -39,6 +39,8 @@ public protocol ResumableStreamPublisher: Sendable {
     /// ``enqueuePublish(_:to:onReceivers:)`` to each of `channels`, in that order; a backend can do it in one
     /// step. `onReceivers` gets each channel with its number of receivers.
     func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?)
+    /// Checks that the backend answers (`PING`), or throws why not: a start-up check.
+    func ping() async throws
     /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
     func subscriberCount(of channel: String) async throws -> Int
     /// Whether a publish's receiver count covers every subscriber of the channel, so that 0 means nobody
@@ -59,6 +61,9 @@ public protocol ResumableStreamPublisher: Sendable {
 extension ResumableStreamPublisher {
     /// True: a backend of one server counts every subscriber.
     public var countsEveryReceiver: Bool { true }
+
+    /// Nothing to check: an in-process backend always answers.
+    public func ping() async throws {}
 
     /// One ``enqueuePublish(_:to:onReceivers:)`` per channel.
     public func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?) {

@@ -73,16 +73,14 @@ struct Follower: Sendable {
     func storedStream(from skipCharacters: Int, isFinished: Bool) async throws -> ResumableTextStream? {
         if isFinished, let text = try await sentinel.retainedText() {
             let rest = text.jsRest(from: skipCharacters)
-            return ResumableTextStream(of: rest.text, startOffset: rest.offset, endingWith: await sentinel.ending().readerError)
+            return ResumableTextStream(of: rest.text, startOffset: rest.offset, ending: await sentinel.ending())
         }
         guard let logged = try await loggedText(from: skipCharacters) else { return nil }
-        let error: ResumableStreamError? =
-            if logged.isComplete {
-                await sentinel.ending().readerError
-            } else {
-                isFinished ? .interrupted : .producerUnreachable
-            }
-        return ResumableTextStream(of: logged.text, startOffset: logged.start, endingWith: error)
+        guard logged.isComplete else {
+            let error: ResumableStreamError = isFinished ? .interrupted : .producerUnreachable
+            return ResumableTextStream(of: logged.text, startOffset: logged.start, endingWith: error)
+        }
+        return ResumableTextStream(of: logged.text, startOffset: logged.start, ending: await sentinel.ending())
     }
 
     /// The stream's text in its durable log from `skipCharacters` (JavaScript `slice` rules), where it starts,

@@ -258,7 +258,7 @@ final class Relay: Sendable {
     }
 
     private func end(with ending: StreamEnding) {
-        output.finish(throwing: ending.readerError)
+        output.finish(ending)
         follower.watchdog.remove(self)
     }
 

@@ -415,7 +415,8 @@ final class Producer: Sendable {
 
     private func finish(_ ending: StreamEnding) async {
         state.withLock { $0.machine.finish() }
-        if case .failed = ending {} else { output.finish() }
+        // A failed source finished the output with its error already.
+        if case .failed = ending {} else { output.finish(ending) }
         metrics.record(ending)
         // The whole text and the end mark go to the log before the sentinel says DONE, so that a reader that
         // sees DONE finds the log complete. Bounded: Redis may be gone.

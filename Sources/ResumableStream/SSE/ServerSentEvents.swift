@@ -10,7 +10,8 @@ import Foundation
 /// with `JSON.parse(event.data)`. The response starts with a `retry:` field, so that a browser reconnects in
 /// time (its default is 3 s), a comment line keeps it alive while the source pauses, so that proxies and load
 /// balancers do not close it, and an `end` event says that the stream ended (an `EventSource` would otherwise
-/// take the closed response for a lost connection and reconnect; the page closes it on `end`). A failure that a
+/// take the closed response for a lost connection and reconnect; the page closes it on `end`), or a `stopped`
+/// event that it was stopped (``ResumableStreamContext/stop(_:)``: the page closes on it too). A failure that a
 /// reconnect cannot mend (the producer failed, or died and what Redis keeps of the stream is used up) sends a
 /// `failed` event, whose data names it, before the error ends the response; the page closes on it too. Any
 /// other error (a Redis reconnect, a reader too slow) sends nothing: the browser reconnects and resumes.
@@ -38,6 +39,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
     private let retry: Duration?
     private let heartbeat: Duration?
     private let endEvent: String?
+    private let stoppedEvent: String?
     private let failureEvent: String?
 
     /// The events of `stream`, for a client that asked for it from `offset` (the `skipCharacters` it resumed
@@ -52,12 +54,15 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
     ///     15 s, under the 30 to 60 s idle timeouts of common proxies and load balancers.
     ///   - endEvent: the type of the event sent when the stream ended normally (its data is `""`, and it has no
     ///     id); `nil` sends none. Default `end`.
+    ///   - stoppedEvent: the type of the event sent instead when the stream was stopped (its data is `""`);
+    ///     `nil` sends the end event. Default `stopped`. A stream of a TypeScript producer ends with the end
+    ///     event, since it does not say.
     ///   - failureEvent: the type of the event sent before a failure that a reconnect cannot mend (its data is
     ///     the failure's name as a JSON string: `"producerFailed"`, `"producerUnreachable"` or
     ///     `"bufferLimitExceeded"`, never the source's own message); `nil` sends none. Default `failed`.
     public init(
         _ stream: ResumableTextStream, startingAt offset: Int = 0, retry: Duration? = .seconds(1),
-        heartbeat: Duration? = .seconds(15), endEvent: String? = "end", failureEvent: String? = "failed"
+        heartbeat: Duration? = .seconds(15), endEvent: String? = "end", stoppedEvent: String? = "stopped", failureEvent: String? = "failed"
     ) {
         self.stream = stream
         startOffset = stream.startOffset ?? Swift.max(0, offset)
@@ -65,6 +70,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         self.heartbeat = heartbeat.map { Swift.max($0, .milliseconds(1)) }
         // One line: a type with a line break would inject fields.
         self.endEvent = endEvent.map { String($0.prefix { !$0.isNewline }) }
+        self.stoppedEvent = stoppedEvent.map { String($0.prefix { !$0.isNewline }) }
         self.failureEvent = failureEvent.map { String($0.prefix { !$0.isNewline }) }
     }
 
@@ -94,7 +100,7 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
         let (events, output) = AsyncThrowingStream<String, any Error>.makeStream()
         let (demands, demand) = AsyncStream<Void>.makeStream()
         let lastEvent = Locked(ContinuousClock.now)
-        let pump = Task { [stream, startOffset, heartbeat, endEvent, failureEvent] in
+        let pump = Task { [stream, startOffset, heartbeat, endEvent, stoppedEvent, failureEvent] in
             let beat = heartbeat.map { interval in
                 Task {
                     while (try? await Task.sleep(until: lastEvent.withLock { $0 } + interval)) != nil {
@@ -114,7 +120,9 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
             for await _ in demands {
                 do {
                     guard let chunk = try await chunks.next() else {
-                        if let endEvent { output.yield("event: \(endEvent)\ndata: \"\"\n\n") }
+                        if let event = stream.isStopped ? stoppedEvent ?? endEvent : endEvent {
+                            output.yield("event: \(event)\ndata: \"\"\n\n")
+                        }
                         return output.finish()
                     }
                     // The start offset may come from the client: saturate rather than trap on a hostile one.
@@ -169,11 +177,13 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
 
 extension ResumableTextStream {
     /// The stream as server-sent events for a client that asked for it from `offset` (the `skipCharacters` it
-    /// resumed with); see ``ServerSentEvents/init(_:startingAt:retry:heartbeat:endEvent:failureEvent:)``.
+    /// resumed with); see ``ServerSentEvents/init(_:startingAt:retry:heartbeat:endEvent:stoppedEvent:failureEvent:)``.
     public func serverSentEvents(
         startingAt offset: Int = 0, retry: Duration? = .seconds(1), heartbeat: Duration? = .seconds(15),
-        endEvent: String? = "end", failureEvent: String? = "failed"
+        endEvent: String? = "end", stoppedEvent: String? = "stopped", failureEvent: String? = "failed"
     ) -> ServerSentEvents {
-        ServerSentEvents(self, startingAt: offset, retry: retry, heartbeat: heartbeat, endEvent: endEvent, failureEvent: failureEvent)
+        ServerSentEvents(
+            self, startingAt: offset, retry: retry, heartbeat: heartbeat, endEvent: endEvent, stoppedEvent: stoppedEvent,
+            failureEvent: failureEvent)
     }
 }

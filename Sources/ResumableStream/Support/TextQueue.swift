@@ -12,6 +12,8 @@ final class TextQueue: Sendable {
         var reader: CheckedContinuation<String?, any Error>?
         /// How the writer ended, once it did: `nil` error for a clean end.
         var ending: (any Error)??
+        /// Whether the clean end was a stop.
+        var isStopped = false
         /// The reader got the ending, or went away: nothing more is taken or handed over.
         var isClosed = false
         /// Called once, when the writer ends or the reader goes away.
@@ -85,11 +87,21 @@ final class TextQueue: Sendable {
         return accepted
     }
 
+    /// Ends the text as the stream ended: a failed stream's reader gets its error, a stopped one's a clean end
+    /// that ``isStopped`` tells apart.
+    func finish(_ ending: StreamEnding) {
+        finish(throwing: ending.readerError, isStopped: ending == .stopped)
+    }
+
+    /// Whether the text ended because the stream was stopped.
+    var isStopped: Bool { state.withLock(\.isStopped) }
+
     /// Ends the text: the reader gets what is pending, then the end (`error` thrown, or a clean end).
-    func finish(throwing error: (any Error)? = nil) {
+    func finish(throwing error: (any Error)? = nil, isStopped: Bool = false) {
         let (reader, handler) = state.withLock { state -> (CheckedContinuation<String?, any Error>?, (@Sendable () -> Void)?) in
             guard state.ending == nil, !state.isClosed else { return (nil, nil) }
             state.ending = .some(error)
+            state.isStopped = isStopped
             defer { (state.reader, state.onTermination) = (nil, nil) }
             if state.reader != nil { state.isClosed = true }
             return (state.reader, state.onTermination)

@@ -1,8 +1,10 @@
+import Logging
 import ResumableStream
 
 /// The example servers' endpoints without a web framework: each takes what its route read from the request
-/// and gives the ``DemoReply`` that the server's routing turns into a response. Both patterns of the seed
-/// (`GET /streams/:id`, and `POST` then `GET /explicit/streams/:id`), stop, status, the page and the metrics.
+/// and gives the ``DemoReply`` that the server's routing turns into a response. Both ways of serving a stream
+/// (the idempotent `GET /streams/:id`, and the split `POST` then `GET /explicit/streams/:id`), stop, status, the
+/// page and the metrics.
 public struct DemoEndpoints: Sendable {
     /// The process's one context, shared by every request.
     public let streams: ResumableStreamContext
@@ -16,6 +18,16 @@ public struct DemoEndpoints: Sendable {
         self.streams = streams
         self.tokenDelay = tokenDelay
         self.metrics = metrics
+    }
+
+    /// The start-up check: one line at warning level if Redis does not answer (the server starts anyway, and
+    /// answers 503 until it does).
+    public func checkRedis(logger: Logger) async {
+        do {
+            try await streams.ping()
+        } catch {
+            logger.warning("Redis does not answer; requests get 503 until it does", metadata: ["reason": "\(error)"])
+        }
     }
 
     /// `GET /`: the page, whose `EventSource` resumes by itself.

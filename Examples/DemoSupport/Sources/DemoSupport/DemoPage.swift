@@ -26,6 +26,7 @@ enum DemoPage {
           es.onopen = () => log('connected (resuming at ' + received + ')');
           es.onmessage = e => { out.textContent += JSON.parse(e.data); received = Number(e.lastEventId) };
           es.addEventListener('end', () => { es.close(); log('done: the stream ended (' + received + ' characters)') });
+          es.addEventListener('stopped', () => { es.close(); log('stopped after ' + received + ' characters') });
           es.addEventListener('failed', e => { es.close(); log('failed (' + JSON.parse(e.data) + ') after ' + received + ' characters') });
           es.onerror = () => {
             if (es.readyState === EventSource.CLOSED) log('closed: the server answered with an error (already done without a retained text, or no such stream)');

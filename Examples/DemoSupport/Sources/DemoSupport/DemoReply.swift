@@ -33,12 +33,8 @@ public struct DemoReply: Sendable {
     /// now": Redis unreachable, refusing or too slow (``RedisError``), or the server shutting down; `nil` for any
     /// other error. The servers log `reason` and answer this instead of an empty 500.
     public static func unavailable(for error: any Error) -> (reply: DemoReply, reason: String)? {
-        let reason: String
-        switch error {
-        case let error as RedisError: reason = "Redis is unavailable: \(error)"
-        case ResumableStreamError.shuttingDown: reason = "The server is shutting down"
-        default: return nil
-        }
+        guard ResumableStreamContext.isUnavailable(error) else { return nil }
+        let reason = error is RedisError ? "Redis is unavailable: \(error)" : "The server is shutting down"
         let reply = DemoReply(
             status: 503, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], body: .text(reason + "\n"))
         return (reply, reason)

@@ -24,7 +24,9 @@ struct StreamServer {
             router.add(middleware: TracingMiddleware())
         }
         router.add(middleware: UnavailableMiddleware())
-        Routes(endpoints: DemoEndpoints(streams: streams, tokenDelay: settings.tokenDelay, metrics: metrics)).register(on: router)
+        let endpoints = DemoEndpoints(streams: streams, tokenDelay: settings.tokenDelay, metrics: metrics)
+        await endpoints.checkRedis(logger: logger)
+        Routes(endpoints: endpoints).register(on: router)
 
         // The service group stops its services in reverse order on SIGTERM or SIGINT: the HTTP server (after its
         // open responses), then the context (its producers finish for their followers within the grace period),

@@ -33,7 +33,9 @@ struct VaporStreamServer {
             app.traceAutoPropagation = true
         }
         app.middleware.use(UnavailableMiddleware())
-        Routes(endpoints: DemoEndpoints(streams: streams, tokenDelay: settings.tokenDelay, metrics: metrics)).register(on: app)
+        let endpoints = DemoEndpoints(streams: streams, tokenDelay: settings.tokenDelay, metrics: metrics)
+        await endpoints.checkRedis(logger: logger)
+        Routes(endpoints: endpoints).register(on: app)
 
         // On SIGTERM or SIGINT the group stops its services in reverse order: the HTTP server (after its open
         // responses), then the context (its producers finish for their followers within the grace period), then
