@@ -15,7 +15,7 @@ import Tracing
 /// ```swift
 /// let context = try ResumableStreamContext(redis: .fromEnvironment())
 /// switch try await context.resumableStream("chat-42", skipCharacters: resumeAt) { makeTokenStream() } {
-/// case .created(let stream), .resumed(let stream): for try await chunk in stream { send(chunk) }
+/// case .created(let stream), .resumed(let stream), .finished(let stream): for try await chunk in stream { send(chunk) }
 /// case .alreadyDone: respond(422)
 /// case .notFound: respond(404)
 /// case .producerUnreachable: respond(503)
