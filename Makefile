@@ -34,7 +34,7 @@ test-asan: setup
 # from Fuzz/seeds; new inputs go to .build/fuzz/corpus, a crashing one to .build/fuzz/crash-*.
 FUZZ_SECONDS ?= 60
 FUZZ_SOURCES = $(addprefix Sources/ResumableStream/Protocol/,WireProtocol.swift RequestMessage.swift StreamEnding.swift \
-	String+JSON.swift String+JSSlice.swift ChunkFrame.swift StreamIdentity.swift StreamGeneration.swift StreamKeys.swift Framing.swift) \
+	String+JSON.swift String+JSSlice.swift ChunkFrame.swift StreamIdentity.swift StreamGeneration.swift StreamKeys.swift FrameRequest.swift) \
 	Sources/ResumableStream/ResumableStreamError.swift
 fuzz: setup
 	@mkdir -p .build/fuzz/corpus

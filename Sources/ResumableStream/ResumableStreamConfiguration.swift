@@ -61,7 +61,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
     /// a stream's keys share a Redis Cluster slot and one script may touch them all. An id that already has
     /// a hash tag (`{chat-42}`, as a TypeScript service on a cluster writes ids) is used as it is, so both
     /// languages name the same keys. On by itself when the Redis endpoint is a cluster. Default `false`.
-    public var hashTagsStreamIDs: Bool
+    public var wrapsStreamIDsInHashTags: Bool
     /// How long a stop request waits, stored, for the producer it was aimed at to reconnect and read it (a
     /// producer whose connection to Redis was coming back when it was published). Default 60 s.
     public var stopRequestTTL: Duration
@@ -86,7 +86,7 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         stopRequestTTL: Duration = .seconds(60),
         shutdownGracePeriod: Duration = .seconds(30),
         lingerAfterFinish: Duration = .seconds(2),
-        hashTagsStreamIDs: Bool = false
+        wrapsStreamIDsInHashTags: Bool = false
     ) {
         self.keyPrefix = keyPrefix
         self.runningTTL = runningTTL
@@ -103,6 +103,6 @@ public struct ResumableStreamConfiguration: Sendable, Hashable {
         self.lingerAfterFinish = lingerAfterFinish
         self.finishedStreamRetention = finishedStreamRetention
         self.durableLog = durableLog
-        self.hashTagsStreamIDs = hashTagsStreamIDs
+        self.wrapsStreamIDsInHashTags = wrapsStreamIDsInHashTags
     }
 }

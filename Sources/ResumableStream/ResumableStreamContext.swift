@@ -83,7 +83,7 @@ public final class ResumableStreamContext: Sendable {
         let subscriber = RedisSubscriberConnection(configuration: redis, logger: logger)
         var configuration = configuration
         // A stream's keys must share a slot for the fenced scripts.
-        if case .cluster = redis.endpoint { configuration.hashTagsStreamIDs = true }
+        if case .cluster = redis.endpoint { configuration.wrapsStreamIDsInHashTags = true }
         self.init(
             configuration: configuration, publisher: commands, subscriber: subscriber, logger: logger,
             ownedConnections: (commands, subscriber), metricsFactory: metricsFactory, tracer: tracer)
@@ -144,10 +144,10 @@ public final class ResumableStreamContext: Sendable {
         case .claimed(let announced):
             return .created(startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream))
         case .done:
-            return try await follower(keys).finishedStream(from: skipCharacters)
+            return try await consumer(keys).finishedStream(from: skipCharacters)
         case .running:
             // A follower does not listen for requests: the subscription ends with this scope (UNSUBSCRIBE).
-            return try await follower(keys).follow(skipCharacters: skipCharacters)
+            return try await consumer(keys).follow(skipCharacters: skipCharacters)
         }
     }
 
@@ -187,8 +187,8 @@ public final class ResumableStreamContext: Sendable {
         return try await tracing.span("resumeExistingStream", kind: .consumer, keys: keys, skipCharacters: skipCharacters, outcome: \.outcome) {
             switch try await sentinel(keys).state() {
             case .absent: .notFound
-            case .done: try await follower(keys).finishedStream(from: skipCharacters)
-            case .running: try await follower(keys).follow(skipCharacters: skipCharacters)
+            case .done: try await consumer(keys).finishedStream(from: skipCharacters)
+            case .running: try await consumer(keys).follow(skipCharacters: skipCharacters)
             }
         }
     }
@@ -221,7 +221,7 @@ public final class ResumableStreamContext: Sendable {
         case .running(let generation): target = generation.flatMap { StreamGeneration(hex: $0) }
         }
         let receivers = try await publisher.publish(RequestMessage.encodeStop(target: target), to: keys.requests)
-        return receivers > 0 ? .stopping : .stored
+        return receivers > 0 ? .stopping : .awaitingProducer
     }
 
     /// Checks that Redis answers on the context's command connection (one `PING`), or throws why not (for
@@ -302,16 +302,16 @@ public final class ResumableStreamContext: Sendable {
     private func streamKeys(_ streamID: String) throws -> StreamKeys {
         guard !streamID.isEmpty else { throw ResumableStreamError.emptyStreamID }
         guard !registry.withLock(\.isShuttingDown) else { throw ResumableStreamError.shuttingDown }
-        let tagged = configuration.hashTagsStreamIDs && !HashSlot.hasHashTag(streamID)
+        let tagged = configuration.wrapsStreamIDsInHashTags && !HashSlot.hasHashTag(streamID)
         return StreamKeys(keyPrefix: configuration.keyPrefix, streamID: streamID, keyName: tagged ? "{\(streamID)}" : nil)
     }
 
-    private func sentinel(_ keys: StreamKeys) -> Sentinel {
-        Sentinel(keys: keys, publisher: publisher, configuration: configuration)
+    private func sentinel(_ keys: StreamKeys) -> StreamSentinel {
+        StreamSentinel(keys: keys, publisher: publisher, configuration: configuration)
     }
 
-    private func follower(_ keys: StreamKeys) -> Follower {
-        Follower(
+    private func consumer(_ keys: StreamKeys) -> Consumer {
+        Consumer(
             keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics,
             watchdog: watchdog, work: work)
     }

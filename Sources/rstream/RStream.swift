@@ -171,7 +171,7 @@ struct Status: AsyncParsableCommand {
 /// Asks a stream's producer, wherever it runs, to stop.
 struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Ask a stream's producer to stop: prints stopping, stored, already-done (exit 3) or not-found (exit 4).")
+        abstract: "Ask a stream's producer to stop: prints stopping, awaiting-producer, already-done (exit 3) or not-found (exit 4).")
 
     @OptionGroup var options: ConnectionOptions
     @Argument(help: "The stream id.") var id: String
@@ -180,7 +180,7 @@ struct Stop: AsyncParsableCommand {
         try await options.withContext { context in
             switch try await context.stop(id) {
             case .stopping: print("stopping")
-            case .stored: print("stored")
+            case .awaitingProducer: print("awaiting-producer")
             case .alreadyDone:
                 print("already-done")
                 throw ExitCode.alreadyDone

@@ -44,13 +44,13 @@ struct FrameTests {
     }
 
     @Test func resumeRequestsAskForFramesWithAFieldTypeScriptIgnores() {
-        let windowed = Framing(window: 4096)
+        let windowed = FrameRequest(window: 4096)
         #expect(
-            RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, framing: Framing())
+            RequestMessage.encodeResume(listenerID: "L", skipCharacters: 3, framing: FrameRequest())
                 == #"{"listenerId":"L","skipCharacters":3,"framing":2}"#)
         #expect(
             RequestMessage.encodeResume(listenerID: "L", skipCharacters: nil, framing: windowed) == #"{"listenerId":"L","framing":2,"window":4096}"#)
-        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing()))
+        #expect(RequestMessage.parse(#"{"listenerId":"L","framing":2}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: FrameRequest()))
         #expect(
             RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":4096}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: windowed))
         // Frames without a generation (an earlier version's followers) are answered in plain text.
@@ -61,10 +61,11 @@ struct FrameTests {
     @Test func hostileWindowsAreClampedSoThatNoneCostsAMessagePerCharacterOrOverflows() {
         for (window, clamped) in [("0", 1024), ("-5", 1024), ("1e300", 1 << 30), ("8192.9", 8192)] {
             let request = #"{"listenerId":"L","framing":2,"window":"# + window + "}"
-            #expect(RequestMessage.parse(request) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing(window: clamped)))
+            #expect(RequestMessage.parse(request) == .resume(listenerID: "L", skipCharacters: 0, framing: FrameRequest(window: clamped)))
         }
         #expect(
-            RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":"big"}"#) == .resume(listenerID: "L", skipCharacters: 0, framing: Framing())
+            RequestMessage.parse(#"{"listenerId":"L","framing":2,"window":"big"}"#)
+                == .resume(listenerID: "L", skipCharacters: 0, framing: FrameRequest())
         )
     }
 

@@ -105,7 +105,7 @@ struct GapFreeTests {
             let follower = try await followerB.resumed()
             for forged in [
                 RequestMessage.encodeResume(listenerID: listener, skipCharacters: nil),
-                RequestMessage.encodeResume(listenerID: listener, skipCharacters: nil, framing: Framing()),
+                RequestMessage.encodeResume(listenerID: listener, skipCharacters: nil, framing: FrameRequest()),
             ] {
                 #expect(try await commands.publish(forged, to: keysA.requests) == 1)
             }

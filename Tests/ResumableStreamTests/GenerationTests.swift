@@ -15,7 +15,7 @@ struct GenerationTests {
     private func deadProducer(_ id: String, of context: ResumableStreamContext, logging text: String) async throws -> StreamGeneration {
         let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: id)
         let generation = StreamGeneration.random()
-        let sentinel = Sentinel(keys: keys, publisher: context.publisher, configuration: context.configuration)
+        let sentinel = StreamSentinel(keys: keys, publisher: context.publisher, configuration: context.configuration)
         #expect(try await sentinel.claim(.ifAbsent, for: generation) == .claimed(announced: false))
         #expect(try await append(text, at: 0, to: id, of: context, as: generation))
         return generation

@@ -26,7 +26,7 @@ struct ProducerStateMachineTests {
     private func resume(
         _ machine: inout Machine, _ channel: String, from skip: Int, framed: Bool = false, window: Int? = nil
     ) -> Delivery? {
-        machine.resumeRequested(on: channel, skipCharacters: skip, framing: framed ? Framing(window: window) : nil)
+        machine.resumeRequested(on: channel, skipCharacters: skip, framing: framed ? FrameRequest(window: window) : nil)
     }
 
     /// Producing, finishing (the end being written: requests get the text and wait for the end), finalised

@@ -7,17 +7,17 @@ enum FollowerWatchdog {
     static func checkSilentFollowers(_ relays: [Relay]) async {
         let silent = relays.filter { $0.isSilent() }
         guard !silent.isEmpty else { return }
-        var followers: [String: Follower] = [:]
-        for relay in silent { followers[relay.follower.keys.requests] = relay.follower }
+        var consumers: [String: Consumer] = [:]
+        for relay in silent { consumers[relay.consumer.keys.requests] = relay.consumer }
         let listening = await withTaskGroup(of: (String, Bool).self) { group in
-            for (requests, follower) in followers {
-                group.addTask { (requests, await follower.producerIsListening()) }
+            for (requests, consumer) in consumers {
+                group.addTask { (requests, await consumer.producerIsListening()) }
             }
             return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
         }
-        for relay in silent where relay.producerChecked(listening: listening[relay.follower.keys.requests] ?? true) {
+        for relay in silent where relay.producerChecked(listening: listening[relay.consumer.keys.requests] ?? true) {
             // Its own task: the probe may take up to an interval, and the next round must not wait for it.
-            relay.follower.work.start { await relay.concludeSilence() }
+            relay.consumer.work.start { await relay.concludeSilence() }
         }
     }
 }

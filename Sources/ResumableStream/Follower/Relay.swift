@@ -1,9 +1,9 @@
 import Foundation
 
-/// A follower's relay: a task that reads its listener channel into the follower's output, watched by the
+/// A consumer's relay: a task that reads its listener channel into the consumer's output, watched by the
 /// context's watchdog (``FollowerWatchdog``) for a producer that went silent. With a Swift producer (frames,
 /// see ``FrameSequencer``), text missed in a reconnect is asked for again on a fresh listener channel, from the
-/// follower's own offset, and the reader sees no gap and no error.
+/// consumer's own offset, and the reader sees no gap and no error.
 final class Relay: Sendable {
     /// The relay's state, and the task that reads the channel (set once it starts).
     private struct State {
@@ -13,8 +13,8 @@ final class Relay: Sendable {
 
     /// What the reader reads: the relayed chunks.
     let stream: ResumableTextStream
-    /// The handshake's side of the stream: its keys, configuration, connections and watchdog.
-    let follower: Follower
+    /// The consumer side of the stream (the handshake): its keys, configuration, connections and watchdog.
+    let consumer: Consumer
     /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``).
     private let probe = "\u{0}resumable-stream-probe:\(UUID().uuidString)"
     /// The reader's text; unread text is bounded by ``ResumableStreamConfiguration/followerBacklogLimit``.
@@ -23,20 +23,20 @@ final class Relay: Sendable {
     private let acks: AsyncStream<Void>
     private let state: Locked<State>
 
-    private init(listenerID: String, follower: Follower) {
+    private init(listenerID: String, consumer: Consumer) {
         state = Locked(State(machine: RelayStateMachine(listenerID: listenerID, startedAt: .now)))
-        self.follower = follower
-        output = TextQueue(byteLimit: follower.configuration.followerBacklogLimit)
+        self.consumer = consumer
+        output = TextQueue(byteLimit: consumer.configuration.followerBacklogLimit)
         stream = ResumableTextStream(chunks: output, startOffset: nil)
         (acks, ack) = AsyncStream<Void>.makeStream()
     }
 
     /// Subscribes to the channel of `listenerID` (returning once the subscription is active) and starts
     /// relaying it.
-    static func start(follower: Follower, listenerID: String) async throws -> Relay {
-        let relay = Relay(listenerID: listenerID, follower: follower)
-        let subscription = try await follower.subscriber.textSubscription(to: follower.keys.chunks(for: listenerID))
-        let reader = follower.work.start { await relay.relay(subscription) }
+    static func start(consumer: Consumer, listenerID: String) async throws -> Relay {
+        let relay = Relay(listenerID: listenerID, consumer: consumer)
+        let subscription = try await consumer.subscriber.textSubscription(to: consumer.keys.chunks(for: listenerID))
+        let reader = consumer.work.start { await relay.relay(subscription) }
         relay.state.withLock { $0.reader = reader }
         // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
         // ends the relay's task and its watch.
@@ -59,7 +59,7 @@ final class Relay: Sendable {
     /// Stops relaying and unsubscribes.
     func cancel() {
         state.withLock(\.reader)?.cancel()
-        follower.watchdog.remove(self)
+        consumer.watchdog.remove(self)
         ack.finish()
     }
 
@@ -76,7 +76,7 @@ final class Relay: Sendable {
     /// Relays subscription after subscription: a recovery from missing text moves to a fresh listener channel.
     /// Recoveries from the same offset end it after a few in a row (the producer cannot give that text).
     private func relay(_ first: Subscription) async {
-        var sequencer = FrameSequencer(identity: follower.identity)
+        var sequencer = FrameSequencer(identity: consumer.identity)
         var subscription = first
         var lastRecovery: (offset: Int, count: Int)?
         while case .missing(let offset) = await relayMessages(of: subscription, with: &sequencer) {
@@ -88,7 +88,7 @@ final class Relay: Sendable {
         }
     }
 
-    /// Recoveries in a row from one offset before the follower gives up with `interrupted`.
+    /// Recoveries in a row from one offset before the consumer gives up with `interrupted`.
     private static let maximumFruitlessRecoveries = 5
 
     private func relayMessages(of subscription: Subscription, with sequencer: inout FrameSequencer) async -> Interruption {
@@ -97,7 +97,7 @@ final class Relay: Sendable {
         for await message in subscription {
             switch message {
             case .gap:
-                // Messages published while the subscriber reconnected are gone. A framed follower asks again
+                // Messages published while the subscriber reconnected are gone. A framed consumer asks again
                 // from its offset; otherwise better an error than a hole (even if the sentinel says DONE: the
                 // last chunks may have been lost with the DONE message).
                 if let offset = sequencer.nextOffset { return .missing(from: offset) }
@@ -115,11 +115,11 @@ final class Relay: Sendable {
                 if state.withLock({ $0.machine.messageReceived(at: .now) }) == .acknowledgeAndJoinWatchdog {
                     ack.yield()
                     ack.finish()
-                    follower.watchdog.insert(self)
+                    consumer.watchdog.insert(self)
                 }
                 switch outcome {
                 case .end:
-                    await end(with: follower.sentinel.ending())
+                    await end(with: consumer.sentinel.ending())
                     return .ended
                 case .incomplete(let offset):
                     return .missing(from: offset)
@@ -128,7 +128,7 @@ final class Relay: Sendable {
                     return .ended
                 case .ahead(let offset):
                     let since = gapSince ?? .now
-                    if ContinuousClock.now - since >= follower.configuration.ackTimeout { return .missing(from: offset) }
+                    if ContinuousClock.now - since >= consumer.configuration.ackTimeout { return .missing(from: offset) }
                     gapSince = since
                 case .ignore, .deliver(""):
                     break
@@ -137,12 +137,12 @@ final class Relay: Sendable {
                     guard output.push(text) else {
                         // Returning drops the subscription: the producer sees nobody on the channel and
                         // forgets this listener. The reader gets what it was handed, then the error.
-                        follower.metrics.slowFollowers.increment()
+                        consumer.metrics.slowFollowers.increment()
                         end(throwing: ResumableStreamError.followerTooSlow(output.byteLimit ?? 0))
                         return .ended
                     }
-                    follower.metrics.relayedChunks.increment()
-                    follower.metrics.relayedBytes.increment(by: text.utf8.count)
+                    consumer.metrics.relayedChunks.increment()
+                    consumer.metrics.relayedBytes.increment(by: text.utf8.count)
                     if let offset = sequencer.nextOffset { confirmIfDue(upTo: offset) }
                 }
             }
@@ -158,20 +158,20 @@ final class Relay: Sendable {
     /// ack timeout while Redis cannot be reached or nobody listens for requests (the producer's own
     /// subscription may be coming back from the same reconnect). `nil` if that lasts the whole ack timeout.
     private func resubscribe(from offset: Int) async -> Subscription? {
-        let deadline = ContinuousClock.now + follower.configuration.ackTimeout
+        let deadline = ContinuousClock.now + consumer.configuration.ackTimeout
         repeat {
-            let listenerID = Follower.newListenerID()
-            if let subscription = try? await follower.subscriber.textSubscription(to: follower.keys.chunks(for: listenerID)) {
+            let listenerID = Consumer.newListenerID()
+            if let subscription = try? await consumer.subscriber.textSubscription(to: consumer.keys.chunks(for: listenerID)) {
                 state.withLock { $0.machine.recovering(on: listenerID, from: offset) }
-                if let receivers = try? await follower.askForStream(on: listenerID, from: offset),
-                    receivers > 0 || !follower.publisher.countsEveryReceiver
+                if let receivers = try? await consumer.askForStream(on: listenerID, from: offset),
+                    receivers > 0 || !consumer.publisher.countsEveryReceiver
                 {
                     state.withLock { $0.machine.recoveryRequested(at: .now) }
-                    follower.metrics.recoveries.increment()
+                    consumer.metrics.recoveries.increment()
                     return subscription
                 }
             }
-            try? await Task.sleep(for: follower.configuration.ackRetryInterval)
+            try? await Task.sleep(for: consumer.configuration.ackRetryInterval)
         } while ContinuousClock.now < deadline && !Task.isCancelled
         return nil
     }
@@ -179,7 +179,7 @@ final class Relay: Sendable {
     /// Confirms to a framed producer that the stream arrived up to `offset`, once that is half a window past
     /// the last confirmation.
     private func confirmIfDue(upTo offset: Int) {
-        guard let window = follower.configuration.followerWindow else { return }
+        guard let window = consumer.configuration.followerWindow else { return }
         if let listenerID = state.withLock({ $0.machine.confirmationDue(upTo: offset, window: window) }) {
             sendConfirmation(upTo: offset, for: listenerID)
         }
@@ -192,7 +192,7 @@ final class Relay: Sendable {
 
     private func sendConfirmation(upTo offset: Int, for listenerID: String) {
         let confirmation = RequestMessage.encodeReceived(listenerID: listenerID, offset: offset)
-        follower.publisher.enqueuePublish(confirmation, to: follower.keys.requests) { [weak self] receivers in
+        consumer.publisher.enqueuePublish(confirmation, to: consumer.keys.requests) { [weak self] receivers in
             // Nobody receiving it is not a loss: the producer's request subscription is reconnecting, and the
             // gap it sees opens every window.
             if receivers == nil { self?.state.withLock { $0.machine.confirmationLost() } }
@@ -202,7 +202,7 @@ final class Relay: Sendable {
     /// Whether nothing arrived for a watchdog interval; a relay that heard something starts counting again. A
     /// confirmation whose publish failed is sent again here, so the producer does not hold back for good.
     func isSilent() -> Bool {
-        let interval = follower.configuration.watchdogInterval
+        let interval = consumer.configuration.watchdogInterval
         resendLostConfirmation()
         return state.withLock { $0.machine.checkSilence(at: .now, interval: interval) }
     }
@@ -216,27 +216,27 @@ final class Relay: Sendable {
     /// with the stream's ending if the sentinel says DONE and nothing was lost, else with an error that says
     /// which: the producer is gone, or Redis is.
     func concludeSilence() async {
-        let sentinel = follower.sentinel
+        let sentinel = consumer.sentinel
         switch try? await sentinel.state() {
         case .done? where state.withLock(\.machine.startOffset) != nil:
             // Only the end frame says how long the stream is; without it, text may be missing even though the
             // subscription was intact (the producer's own publishes were lost).
             end(throwing: ResumableStreamError.interrupted)
         case .done?:
-            if await confirmsNothingWasLost(within: follower.configuration.watchdogInterval) {
+            if await confirmsNothingWasLost(within: consumer.configuration.watchdogInterval) {
                 end(with: await sentinel.ending())
             } else {
                 end(throwing: ResumableStreamError.interrupted)
             }
         case .running?, .absent?:
             // Redis answers again: it may only have stalled (a long command, a failover) while the producer kept
-            // listening, in which case this follower goes on.
-            if await follower.producerIsListening() {
+            // listening, in which case this consumer goes on.
+            if await consumer.producerIsListening() {
                 return state.withLock { $0.machine.resumeWatching() }
             }
             end(throwing: ResumableStreamError.producerUnreachable)
         case nil:
-            // Redis itself cannot be reached: whatever the producer does, this follower may have missed chunks.
+            // Redis itself cannot be reached: whatever the producer does, this consumer may have missed chunks.
             end(throwing: ResumableStreamError.interrupted)
         }
         state.withLock(\.reader)?.cancel()
@@ -247,8 +247,8 @@ final class Relay: Sendable {
     /// own channel answers it: messages arrive in order, so a probe that comes back without a gap before it
     /// means the subscription was intact since the last chunk.
     private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
-        let channel = follower.keys.chunks(for: state.withLock(\.machine.listenerID))
-        guard (try? await follower.publisher.publish(probe, to: channel)) != nil else { return false }
+        let channel = consumer.keys.chunks(for: state.withLock(\.machine.listenerID))
+        guard (try? await consumer.publisher.publish(probe, to: channel)) != nil else { return false }
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
             if state.withLock(\.machine.isProbeReceived) { return true }
@@ -259,11 +259,11 @@ final class Relay: Sendable {
 
     private func end(with ending: StreamEnding) {
         output.finish(ending)
-        follower.watchdog.remove(self)
+        consumer.watchdog.remove(self)
     }
 
     private func end(throwing error: any Error) {
         output.finish(throwing: error)
-        follower.watchdog.remove(self)
+        consumer.watchdog.remove(self)
     }
 }

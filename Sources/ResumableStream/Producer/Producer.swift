@@ -28,7 +28,7 @@ final class Producer: Sendable {
     private let generation: StreamGeneration
     private let configuration: ResumableStreamConfiguration
     private let publisher: any ResumableStreamPublisher
-    private let sentinel: Sentinel
+    private let sentinel: StreamSentinel
     private let logger: Logger
     private let metrics: StreamMetrics
     /// The producer's own reader's text.
@@ -63,7 +63,7 @@ final class Producer: Sendable {
         state = Locked(State(machine: ProducerStateMachine(isAnnounced: announced, bufferLimit: configuration.maxBufferedCharacters)))
         self.configuration = configuration
         self.publisher = publisher
-        sentinel = Sentinel(keys: keys, publisher: publisher, configuration: configuration)
+        sentinel = StreamSentinel(keys: keys, publisher: publisher, configuration: configuration)
         identity = StreamIdentity(keys)
         textFramePrefix = ChunkFrame.textPrefix(identity, generation)
         logWriter = configuration.durableLog.map { settings in
@@ -314,7 +314,7 @@ final class Producer: Sendable {
         logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.id)"])
     }
 
-    private func answer(listenerID: String, skipCharacters: Int, framing: Framing?) {
+    private func answer(listenerID: String, skipCharacters: Int, framing: FrameRequest?) {
         let channel = keys.chunks(for: listenerID)
         let answered = state.withLock { state in
             guard let reply = state.machine.resumeRequested(on: channel, skipCharacters: skipCharacters, framing: framing)

@@ -163,7 +163,7 @@ struct ProducerStateMachine {
     /// in frames if `framing` is given, with its window. Returns the first delivery, the acknowledgement
     /// (even when its text is empty), or `nil` if another producer of the id answers. The listener is
     /// registered for the live chunks and the end.
-    mutating func resumeRequested(on channel: String, skipCharacters: Int, framing: Framing?) -> Delivery? {
+    mutating func resumeRequested(on channel: String, skipCharacters: Int, framing: FrameRequest?) -> Delivery? {
         guard role == .answering else { return nil }
         let count = bufferedCharacters
         let offset = String.jsSliceOffset(skipCharacters, count: count)

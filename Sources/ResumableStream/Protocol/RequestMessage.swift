@@ -6,7 +6,7 @@ enum RequestMessage: Equatable, Sendable {
     /// ``ChunkFrame``s if `framing` is given (our addition, `"framing":2` and optionally `"window":n`: a Swift
     /// follower asks, a TypeScript producer ignores it and answers in plain text; so does a Swift producer of a
     /// version whose frames had no generation, which asked for `"framing":1`).
-    case resume(listenerID: String, skipCharacters: Int, framing: Framing? = nil)
+    case resume(listenerID: String, skipCharacters: Int, framing: FrameRequest? = nil)
     /// A framed follower confirms that it received its stream up to `offset` (our addition: sent only to a
     /// producer that answered in frames), which opens its window further.
     case received(listenerID: String, offset: Int)
@@ -26,7 +26,7 @@ enum RequestMessage: Equatable, Sendable {
 
     /// The TypeScript consumer's exact bytes: `{"listenerId":"…"}` plus `,"skipCharacters":n` when given,
     /// then `,"framing":2` (and `,"window":n`) for a follower that wants ``ChunkFrame``s.
-    static func encodeResume(listenerID: String, skipCharacters: Int?, framing: Framing? = nil) -> String {
+    static func encodeResume(listenerID: String, skipCharacters: Int?, framing: FrameRequest? = nil) -> String {
         var request = "{\"listenerId\":" + listenerID.jsonQuoted
         if let skipCharacters { request += ",\"skipCharacters\":\(skipCharacters)" }
         if let framing {
@@ -70,7 +70,7 @@ enum RequestMessage: Equatable, Sendable {
         guard let listenerID = fields.listenerId, !listenerID.isEmpty else { return nil }
         let framing =
             fields.framing == Double(framingVersion)
-            ? Framing(
+            ? FrameRequest(
                 window: fields.window.map { window in
                     truncated(window).clamped(to: windowRange)
                 }) : nil

@@ -4,7 +4,7 @@ struct StreamKeys: Sendable {
     /// The stream's id, as the caller gave it.
     let id: String
     /// The id as it appears in key and request-channel names: the id, or the id in a hash tag on a cluster
-    /// (``ResumableStreamConfiguration/hashTagsStreamIDs``).
+    /// (``ResumableStreamConfiguration/wrapsStreamIDsInHashTags``).
     let streamID: String
 
     init(keyPrefix: String, streamID: String, keyName: String? = nil) {

@@ -60,7 +60,7 @@ public struct DemoEndpoints: Sendable {
     public func stop(_ id: String) async throws -> DemoReply {
         switch try await streams.stop(id) {
         case .stopping: .text(202, "stopping")
-        case .stored: .text(202, "stored")
+        case .awaitingProducer: .text(202, "awaiting producer")
         case .alreadyDone: .text(202, "already done")
         case .notFound: .text(404, "no such stream")
         }

@@ -9,17 +9,17 @@ import Testing
 struct SentinelTests {
     /// A sentinel of a fresh stream on `backend`, with `runningTTL` as given.
     func withSentinel(
-        _ backend: Backend, runningTTL: Duration = .seconds(300), _ body: (Sentinel) async throws -> Void
+        _ backend: Backend, runningTTL: Duration = .seconds(300), _ body: (StreamSentinel) async throws -> Void
     ) async throws {
         let configuration = ResumableStreamConfiguration(keyPrefix: testPrefix(), runningTTL: runningTTL)
         let keys = StreamKeys(keyPrefix: configuration.keyPrefix, streamID: "sentinel-test")
         switch backend {
         case .inMemory:
-            try await body(Sentinel(keys: keys, publisher: InMemoryBackend(), configuration: configuration))
+            try await body(StreamSentinel(keys: keys, publisher: InMemoryBackend(), configuration: configuration))
         case .redis:
             let commands = RedisCommandConnection(configuration: try sharedConfiguration())
             do {
-                try await body(Sentinel(keys: keys, publisher: commands, configuration: configuration))
+                try await body(StreamSentinel(keys: keys, publisher: commands, configuration: configuration))
                 await commands.close()
             } catch {
                 await commands.close()

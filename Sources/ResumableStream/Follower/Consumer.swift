@@ -3,7 +3,7 @@ import Foundation
 /// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel,
 /// retrying on a new listener id until the ack timeout, then relays the chunks until the DONE message, with
 /// a watchdog for a DONE that never comes.
-struct Follower: Sendable {
+struct Consumer: Sendable {
     let keys: StreamKeys
     let configuration: ResumableStreamConfiguration
     let publisher: any ResumableStreamPublisher
@@ -22,7 +22,7 @@ struct Follower: Sendable {
         while true {
             // A fresh listener id per attempt (see `newListenerID()`).
             let listenerID = Self.newListenerID()
-            let relay = try await Relay.start(follower: self, listenerID: listenerID)
+            let relay = try await Relay.start(consumer: self, listenerID: listenerID)
             let receivers: Int
             do {
                 receivers = try await askForStream(on: listenerID, from: skipCharacters)
@@ -128,7 +128,7 @@ struct Follower: Sendable {
     /// Publishes the resume request for `listenerID` (from `skipCharacters`, asking for frames within the
     /// configured window); returns how many producers listen for requests.
     func askForStream(on listenerID: String, from skipCharacters: Int?) async throws -> Int {
-        let framing = Framing(window: configuration.followerWindow)
+        let framing = FrameRequest(window: configuration.followerWindow)
         let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
         return try await publisher.publish(request, to: keys.requests)
     }
@@ -137,8 +137,8 @@ struct Follower: Sendable {
     var identity: StreamIdentity { StreamIdentity(keys) }
 
     /// The stream's sentinel, which says whether it runs and how it ended.
-    var sentinel: Sentinel {
-        Sentinel(keys: keys, publisher: publisher, configuration: configuration)
+    var sentinel: StreamSentinel {
+        StreamSentinel(keys: keys, publisher: publisher, configuration: configuration)
     }
 
     /// Whether the producer still listens for requests (it unsubscribes only when finished). A check that

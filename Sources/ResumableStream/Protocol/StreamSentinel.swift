@@ -4,7 +4,7 @@
 ///
 /// The sentinel is absent before a stream exists and after it expired; it holds a count of callers (or
 /// `"1"`) while a producer runs, and ``WireProtocol/doneValue`` once the stream finished.
-struct Sentinel: Sendable {
+struct StreamSentinel: Sendable {
     /// What the sentinel says about the stream.
     enum State: Equatable, Sendable {
         /// No stream with this id: never created, or expired.
