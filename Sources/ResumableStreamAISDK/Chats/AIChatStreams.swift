@@ -58,7 +58,7 @@ public struct AIChatStreams: Sendable {
         self.context = context
         self.keepAlive = keepAlive
         self.errorText = errorText
-        answers = ActiveAnswers(publisher: context.publisher, keyPrefix: context.configuration.keyPrefix, expiry: activeAnswerExpiry)
+        answers = ActiveAnswers(publisher: context.commandPublisher, keyPrefix: context.configuration.keyPrefix, expiry: activeAnswerExpiry)
     }
 
     /// Starts a new text answer in `chatID`, which becomes the chat's active answer (replacing any other: a

@@ -18,7 +18,8 @@ struct ActiveAnswers: Sendable {
 
     /// The stream id of `chatID`'s answer in progress, if one was started and has not been cleared.
     func streamID(of chatID: String) async throws -> String? {
-        try await publisher.value(of: key(chatID))
+        guard let streamID = try await publisher.value(of: key(chatID)), streamID != Self.cleared else { return nil }
+        return streamID
     }
 
     /// Makes `streamID` the chat's active answer, replacing any other (a regenerated answer).
@@ -29,11 +30,15 @@ struct ActiveAnswers: Sendable {
     /// Clears the chat's active answer if it is still `streamID`, in one atomic step: an older answer that
     /// ends after a newer one started never clears the newer one's id.
     ///
-    /// The publisher's fenced expiry does it: the key, fenced by itself with `streamID` as the token, gets an
-    /// expiry of one millisecond (Redis's least) only while it holds `streamID`; it never holds the empty
-    /// string, so the "unless it holds" clause never applies.
+    /// The publisher's fenced set does it (one Lua script on Redis): the key, fenced by itself with `streamID`
+    /// as the token, is set to ``cleared`` (with a short expiry) only while it holds `streamID` or nothing.
+    /// A deletion could not be fenced with the publisher's commands, and a fenced expiry of a millisecond would
+    /// leave the old id readable for that millisecond.
     func clear(_ streamID: String, for chatID: String) async throws {
         let key = key(chatID)
-        _ = try await publisher.extendExpiry(of: key, to: .milliseconds(1), unlessItHolds: "", fencedBy: key, token: streamID)
+        _ = try await publisher.setValues([(key: key, value: Self.cleared, expiresIn: .seconds(60))], fencedBy: key, token: streamID)
     }
+
+    /// What a cleared key holds until it expires: never a stream id, which is never empty.
+    static let cleared = ""
 }
