@@ -73,8 +73,8 @@ public struct AIChatStreams: Sendable {
     ///   - messageID: the `messageId` of the answer's `start` chunk, which the client gives the assistant
     ///     message (store the answer under it); `nil` makes a fresh one.
     ///   - makeTextDeltas: makes the answer's text.
-    /// - Throws: ``ResumableStreamError/emptyStreamID`` for an empty `chatID`, the context's errors (Redis is
-    ///   unreachable, the context shuts down: ``ResumableStreamContext/isUnavailable(_:)`` says so).
+    /// - Throws: `ResumableStreamError.emptyStreamID` for an empty `chatID`, the context's errors (Redis is
+    ///   unreachable, the context shuts down: `ResumableStreamContext.isUnavailable(_:)` says so).
     public func startAnswer<Deltas: AsyncSequence & SendableMetatype>(
         chatID: String,
         messageID: String? = nil,
@@ -149,11 +149,11 @@ public struct AIChatStreams: Sendable {
     ///     to the client), so that a stop that arrives after a newer answer started does not stop that one;
     ///     `nil` stops whichever answer is active.
     @discardableResult
-    public func stopAnswer(chatID: String, streamID expected: String? = nil) async throws -> Bool {
-        guard !chatID.isEmpty, let streamID = try await answers.streamID(of: chatID) else { return false }
-        if let expected, expected != streamID { return false }
-        let outcome = try await context.stop(streamID)
-        try await answers.clear(streamID, for: chatID)
+    public func stopAnswer(chatID: String, streamID: String? = nil) async throws -> Bool {
+        guard !chatID.isEmpty, let active = try await answers.streamID(of: chatID) else { return false }
+        if let streamID, streamID != active { return false }
+        let outcome = try await context.stop(active)
+        try await answers.clear(active, for: chatID)
         return outcome == .stopping || outcome == .stored
     }
 

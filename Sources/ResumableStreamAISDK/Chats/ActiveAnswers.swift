@@ -1,7 +1,7 @@
 @_spi(Extensions) import ResumableStream
 
 /// Each chat's active answer: the key `<keyPrefix>:rs:ai-chat:<chatID>` holds the stream id of the answer in
-/// progress, through the context's own ``ResumableStreamPublisher`` (so Redis, a cluster and the in-memory
+/// progress, through the context's own `ResumableStreamPublisher` (so Redis, a cluster and the in-memory
 /// backend all work).
 ///
 /// It only points the resume route at a stream: whether that stream still runs is the stream's own sentinel's
