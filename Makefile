@@ -76,7 +76,7 @@ lint:
 	$(SWIFT) format lint --strict --recursive $(FORMATTED)
 
 # The DocC archives of the library's targets (the ones .spi.yml names), warnings as errors.
-DOC_TARGETS = ResumableStream RedisBridge ResumableStreamServiceLifecycle
+DOC_TARGETS = ResumableStream RedisBridge ResumableStreamServiceLifecycle ResumableStreamAISDK
 docs: setup
 	$(SWIFT) package --disable-sandbox generate-documentation $(addprefix --target ,$(DOC_TARGETS)) --warnings-as-errors
 

@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "ResumableStream", targets: ["ResumableStream"]),
         .library(name: "ResumableStreamServiceLifecycle", targets: ["ResumableStreamServiceLifecycle"]),
+        .library(name: "ResumableStreamAISDK", targets: ["ResumableStreamAISDK"]),
         .library(name: "RedisBridge", targets: ["RedisBridge"]),
         .executable(name: "rstream", targets: ["rstream"]),
     ],
@@ -57,6 +58,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The Vercel AI SDK's UI message stream and `useChat({ resume: true })` routes, over the protocol-agnostic
+        // core; no web framework.
+        .target(
+            name: "ResumableStreamAISDK",
+            dependencies: ["ResumableStream"]
+        ),
         .executableTarget(
             name: "rstream",
             dependencies: [
@@ -81,6 +88,10 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]
+        ),
+        .testTarget(
+            name: "ResumableStreamAISDKTests",
+            dependencies: ["ResumableStreamAISDK", "ResumableStream", "RedisBridge", "RedisTestSupport"]
         ),
         .executableTarget(
             name: "bench",

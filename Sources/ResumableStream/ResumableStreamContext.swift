@@ -26,6 +26,11 @@ public final class ResumableStreamContext: Sendable {
     public let configuration: ResumableStreamConfiguration
     /// The command connection.
     let publisher: any ResumableStreamPublisher
+    /// The command connection, for companion targets that keep a little state of their own beside the
+    /// context's streams (`ResumableStreamAISDK` keeps each chat's active stream id) through the same
+    /// ``ResumableStreamPublisher``, so that every backend works. Not part of the public API
+    /// (`@_spi(Extensions) import ResumableStream`).
+    @_spi(Extensions) public var commandPublisher: any ResumableStreamPublisher { publisher }
     /// The pub/sub connection.
     let subscriber: any ResumableStreamSubscriber
     private let logger: Logger
