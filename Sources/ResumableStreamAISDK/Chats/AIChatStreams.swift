@@ -154,7 +154,7 @@ public struct AIChatStreams: Sendable {
         if let streamID, streamID != active { return false }
         let outcome = try await context.stop(active)
         try await answers.clear(active, for: chatID)
-        return outcome == .stopping || outcome == .stored
+        return outcome == .stopping || outcome == .awaitingProducer
     }
 
     /// The stream id of `chatID`'s active answer (``UIMessageStreamBody/streamID``), `nil` if none was started
