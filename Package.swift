@@ -1,6 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Debian's hiredis.pc adds `-D_FILE_OFFSET_BITS=64`, which SwiftPM refuses, with a warning in every build of every
+// package that depends on this one. On Linux the headers are under /usr/include (the shim includes
+// <hiredis/hiredis.h>), the module map links hiredis, and off_t is 64 bits already: pkg-config is only needed
+// where hiredis lives under another prefix (Homebrew's).
+#if os(Linux)
+let hiredisPkgConfig: String? = nil
+#else
+let hiredisPkgConfig: String? = "hiredis"
+#endif
+
 let package = Package(
     name: "swift-resumable-stream",
     platforms: [.macOS(.v15)],
@@ -24,7 +34,7 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CHiredis",
-            pkgConfig: "hiredis",
+            pkgConfig: hiredisPkgConfig,
             providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]
         ),
         .systemLibrary(

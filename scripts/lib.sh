@@ -22,14 +22,17 @@ print("".join(json.loads(l[6:]) for e in events if not any(l.startswith("event:"
               for l in e if l.startswith("data: ")), end="")' "$1"; }
 last_id() { grep '^id: ' "$1" | tail -1 | cut -c5- ; }
 
-# Builds the example package in folder $1 and sets `server` to its executable, $2. Shows the errors, the
-# warnings in Swift code (the packages it depends on are built without theirs) and what was compiled of the
-# example's own code.
+# Builds the example package in folder $1 (every product of it: the Hummingbird one also builds the README's quick
+# start) and sets `server` to its executable, $2. Shows the errors, the warnings in Swift code (the packages it
+# depends on are built without theirs) and what was compiled of the example's own code; fails if anything did not
+# build.
 build_example() {
     echo "== building the example server ($1)"
-    (cd "$1" && swift build 2>&1 | grep -E "error|\.swift:[0-9]+:[0-9]+: warning:|Compiling ($2|DemoSupport)|Build complete" || true)
+    local status=0
+    (cd "$1" && swift build >"$work/build.log" 2>&1) || status=$?
+    grep -E "error|\.swift:[0-9]+:[0-9]+: warning:|Compiling ($2|QuickStart|DemoSupport)|Build complete" "$work/build.log" || true
     server=$1/.build/debug/$2
-    [ -x "$server" ] || { echo "$name: the example server did not build" >&2; exit 1; }
+    [ "$status" = 0 ] && [ -x "$server" ] || { echo "$name: the example package did not build" >&2; exit 1; }
 }
 
 # A throwaway redis-server on a free loopback port, in `work`; sets `redis_port` and exports REDIS_URL.

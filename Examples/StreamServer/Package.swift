@@ -24,7 +24,16 @@ let package = Package(
                 .product(name: "DemoSupport", package: "DemoSupport"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
-        )
+        ),
+        // The README's quick start, verbatim (make lint checks that they are the same).
+        .executableTarget(
+            name: "QuickStart",
+            dependencies: [
+                .product(name: "ResumableStream", package: library),
+                .product(name: "ResumableStreamServiceLifecycle", package: library),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
