@@ -1,8 +1,8 @@
 import Foundation
 
-/// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel,
-/// retrying on a new listener id until the ack timeout, then relays the chunks until the DONE message, with
-/// a watchdog for a DONE that never comes.
+/// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel, retrying on
+/// a new listener id until the ack timeout, and hands the channel to a ``Relay``, the follower's task, once the
+/// producer acknowledged; or serves a finished (or orphaned) stream from what Redis keeps of it.
 struct Consumer: Sendable {
     let keys: StreamKeys
     let configuration: ResumableStreamConfiguration

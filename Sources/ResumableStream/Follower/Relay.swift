@@ -1,9 +1,9 @@
 import Foundation
 
-/// A consumer's relay: a task that reads its listener channel into the consumer's output, watched by the
+/// A follower's relay: a task that reads its listener channel into the follower's output, watched by the
 /// context's watchdog (``FollowerWatchdog``) for a producer that went silent. With a Swift producer (frames,
 /// see ``FrameSequencer``), text missed in a reconnect is asked for again on a fresh listener channel, from the
-/// consumer's own offset, and the reader sees no gap and no error.
+/// follower's own offset, and the reader sees no gap and no error.
 final class Relay: Sendable {
     /// The relay's state, and the task that reads the channel (set once it starts).
     private struct State {
