@@ -38,7 +38,8 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             switch frame.kind {
             case .text(let payload):
                 ChunkFrame.encodeText(payload, at: frame.offset, prefix: ChunkFrame.textPrefix(frame.identity, frame.generation))
-            case .end: ChunkFrame.encodeEnd(length: frame.offset, identity: frame.identity, generation: frame.generation)
+            case .end(let ending):
+                ChunkFrame.encodeEnd(length: frame.offset, identity: frame.identity, generation: frame.generation, ending: ending)
             }
         precondition(ChunkFrame.parse(encoded) == frame, "a frame changed in a round trip")
     }

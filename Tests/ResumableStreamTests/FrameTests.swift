@@ -13,8 +13,8 @@ struct FrameTests {
         ChunkFrame.encodeText(text, at: offset, prefix: ChunkFrame.textPrefix(identity ?? self.identity, generation ?? self.generation))
     }
 
-    private func end(_ length: Int, generation: StreamGeneration? = nil) -> String {
-        ChunkFrame.encodeEnd(length: length, identity: identity, generation: generation ?? self.generation)
+    private func end(_ length: Int, generation: StreamGeneration? = nil, ending: StreamEnding = .completed) -> String {
+        ChunkFrame.encodeEnd(length: length, identity: identity, generation: generation ?? self.generation, ending: ending)
     }
 
     @Test func framesRoundTripAndCarryTheStreamsIdentityAndGeneration() {
@@ -24,9 +24,16 @@ struct FrameTests {
             ChunkFrame.parse(text("héllo\n😀:x", at: 42))
                 == ChunkFrame(identity: identity, generation: generation, offset: 42, kind: .text("héllo\n😀:x")))
         #expect(ChunkFrame.parse(text("", at: 0)) == ChunkFrame(identity: identity, generation: generation, offset: 0, kind: .text("")))
-        #expect(ChunkFrame.parse(end(7)) == ChunkFrame(identity: identity, generation: generation, offset: 7, kind: .end))
+        #expect(ChunkFrame.parse(end(7)) == ChunkFrame(identity: identity, generation: generation, offset: 7, kind: .end(.completed)))
         #expect(text("abc", at: 3) == "\u{1}F\(identity.hex)0123456789abcdef3:abc")
         #expect(StreamGeneration(hex: generation.hex) == generation)
+        // The end says how the stream ended, unless it completed.
+        for ending in [StreamEnding.stopped, .failed("the model: \"overloaded\"")] {
+            #expect(ChunkFrame.parse(end(3, ending: ending)) == ChunkFrame(identity: identity, generation: generation, offset: 3, kind: .end(ending)))
+        }
+        #expect(end(3) == "\u{1}E\(identity.hex)0123456789abcdef3:")
+        #expect(ChunkFrame.parse(end(3) + "not an ending") == nil)
+        #expect(ChunkFrame.parse(end(3) + StreamEnding.completed.json) == nil, "completed is written as nothing")
         for malformed in ["0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0", "+123456789abcdef", ""] {
             #expect(StreamGeneration(hex: malformed) == nil, "\(malformed)")
         }
@@ -85,7 +92,7 @@ struct FrameTests {
         #expect(sequencer.receive("replay") == .deliver("replay"))
         #expect(sequencer.mode == .plain && sequencer.nextOffset == nil)
         #expect(sequencer.receive(text("looks like a frame", at: 6)) == .deliver(text("looks like a frame", at: 6)))
-        #expect(sequencer.receive(WireProtocol.doneMessage) == .end)
+        #expect(sequencer.receive(WireProtocol.doneMessage) == .end(nil))
     }
 
     @Test func framesAreDeliveredInOrderFromTheReplaysOffset() {
@@ -95,7 +102,7 @@ struct FrameTests {
         #expect(sequencer.receive(text("ab", at: 5)) == .deliver("ab"))
         #expect(sequencer.receive(text("😀", at: 7)) == .deliver("😀"))
         #expect(sequencer.nextOffset == 9)
-        #expect(sequencer.receive(end(9)) == .end)
+        #expect(sequencer.receive(end(9)) == .end(.completed))
     }
 
     @Test func duplicatesAreDroppedAndAnOverlappingResendGivesOnlyWhatIsNew() {
@@ -142,6 +149,6 @@ struct FrameTests {
         #expect(sequencer.receive(text("second life, longer", at: 0, generation: next)) == .otherGeneration)
         #expect(sequencer.receive(text("more", at: 10, generation: next)) == .otherGeneration)
         #expect(sequencer.receive(end(10, generation: next)) == .otherGeneration)
-        #expect(sequencer.receive(end(10)) == .end)
+        #expect(sequencer.receive(end(10)) == .end(.completed))
     }
 }

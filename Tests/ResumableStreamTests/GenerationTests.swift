@@ -84,6 +84,29 @@ struct GenerationTests {
         }
     }
 
+    /// A follower ends as its own generation ended, never as a newer one did: a replaced producer cannot write
+    /// the meta key (its end is fenced), so its end frame says how it ended.
+    @Test(arguments: Backend.allCases)
+    func aFollowerEndsAsItsOwnGenerationEnded(_ backend: Backend) async throws {
+        struct ModelOverloaded: Error {}
+        try await withContexts(backend, count: 2) { contexts in
+            let (old, feed) = AsyncThrowingStream<String, any Error>.makeStream()
+            let first = try await contexts[0].resumableStream("ending") { old }.created()
+            feed.yield("partial")
+            let follower = try await contexts[1].resumeExistingStream("ending").resumed()
+            var reader = follower.makeAsyncIterator()
+            #expect(try await reader.next() == "partial")
+            let new = Writer()
+            let replacement = try await contexts[1].createNewResumableStream("ending", makeStream: new.source)
+            feed.finish(throwing: ModelOverloaded())
+            await #expect(throws: ResumableStreamError.self) { while try await reader.next() != nil {} }
+            await #expect(throws: ModelOverloaded.self) { _ = try await first.collect() }
+            new.write("complete")
+            new.close()
+            #expect(try await replacement.collect() == "complete")
+        }
+    }
+
     /// Case 4: a stop ends the source, not the writing of the end: the log holds everything the producer's own
     /// reader got, and its end mark, so a resume ends cleanly with the whole text.
     @Test(arguments: Backend.allCases)
@@ -127,7 +150,7 @@ struct GenerationTests {
             let replacement = try await contexts[0].createNewResumableStream("g", makeStream: second.source)
             second.write("second life, which is longer")
             // The first life's end, longer than the follower's text: text was lost, so it asks again.
-            let lost = ChunkFrame.encodeEnd(length: 5_000, identity: StreamIdentity(keys), generation: firstGeneration)
+            let lost = ChunkFrame.encodeEnd(length: 5_000, identity: StreamIdentity(keys), generation: firstGeneration, ending: .completed)
             guard
                 case .array(let channels) = try await (contexts[1].publisher as! RedisCommandConnection).send([
                     "PUBSUB", "CHANNELS", .string(keys.chunks(for: "*")),

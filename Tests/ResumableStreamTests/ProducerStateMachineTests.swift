@@ -38,14 +38,14 @@ struct ProducerStateMachineTests {
         #expect(machine.phase == .finishing && machine.isFinished && !machine.isFinalised && !machine.shouldRefreshExpiry)
         #expect(resume(&machine, "P", from: 0) == Delivery(channel: "P", text: "ab", offset: 0))
         #expect(resume(&machine, "F", from: 1, framed: true) == Delivery(channel: "F", text: "b", offset: 1))
-        let (plain, framed) = machine.finalised()
-        #expect(plain == ["P"] && framed == [Delivery(channel: "F", text: "", offset: 2, endsStream: true)])
-        #expect(machine.phase == .finalised && machine.isFinalised)
-        #expect(resume(&machine, "Q", from: 1) == Delivery(channel: "Q", text: "b", offset: 1, endsStream: true))
+        let (plain, framed) = machine.finalised(as: .completed)
+        #expect(plain == ["P"] && framed == [Delivery(channel: "F", text: "", offset: 2, ending: .completed)])
+        #expect(machine.phase == .finalised(.completed) && machine.isFinalised)
+        #expect(resume(&machine, "Q", from: 1) == Delivery(channel: "Q", text: "b", offset: 1, ending: .completed))
         #expect(machine.listeners.plain.isEmpty, "a plain listener of a finalised stream gets the end at once")
         #expect(!machine.isStopRequested)
         machine.requestStop()
-        #expect(machine.isStopRequested && machine.phase == .finalised)
+        #expect(machine.isStopRequested && machine.phase == .finalised(.completed))
     }
 
     @Test func aProducerThatCreatedTheIDAnswersAtOnceAndRegistersTheListener() throws {
@@ -104,12 +104,12 @@ struct ProducerStateMachineTests {
         #expect(machine.isFinished && !machine.shouldRefreshExpiry)
         // Between the end of the source and the finalisation, a request gets the text, and the end later.
         #expect(resume(&machine, "C", from: 1) == Delivery(channel: "C", text: "bc", offset: 1))
-        let (plain, framed) = machine.finalised()
+        let (plain, framed) = machine.finalised(as: .completed)
         #expect(plain == ["A", "C"])
-        #expect(framed == [Delivery(channel: "B", text: "", offset: 3, endsStream: true)])
+        #expect(framed == [Delivery(channel: "B", text: "", offset: 3, ending: .completed)])
         #expect(!machine.isServingFramedListeners)
-        #expect(resume(&machine, "D", from: 1) == Delivery(channel: "D", text: "bc", offset: 1, endsStream: true))
-        #expect(resume(&machine, "E", from: 2, framed: true) == Delivery(channel: "E", text: "c", offset: 2, endsStream: true))
+        #expect(resume(&machine, "D", from: 1) == Delivery(channel: "D", text: "bc", offset: 1, ending: .completed))
+        #expect(resume(&machine, "E", from: 2, framed: true) == Delivery(channel: "E", text: "c", offset: 2, ending: .completed))
         #expect(machine.listeners == .init(framed: ["B", "E"]))
     }
 
@@ -119,7 +119,7 @@ struct ProducerStateMachineTests {
         #expect(try append("x", to: &machine, gone: ["B", "C"]).audience == .init(plain: ["A"]))
         #expect(try append("y", to: &machine).audience == .init(plain: ["A"]))
         machine.finish()
-        #expect(machine.finalised().plain == ["A"])
+        #expect(machine.finalised(as: .completed).plain == ["A"])
     }
 
     @Test func aFramedListenerAPublishFailedToReachGetsTheTextAgainFromWhereItFailed() throws {
@@ -133,9 +133,9 @@ struct ProducerStateMachineTests {
         #expect(fanout.audience == .init(plain: ["P"]) && fanout.offset == 4)
         machine.finish()
         #expect(machine.redeliver(["F": 4]) == [Delivery(channel: "F", text: "e", offset: 4)])
-        #expect(machine.finalised().deliveries == [Delivery(channel: "F", text: "", offset: 5, endsStream: true)])
+        #expect(machine.finalised(as: .completed).deliveries == [Delivery(channel: "F", text: "", offset: 5, ending: .completed)])
         // The end frame's publish failed too: the end again, and nothing more once it is out.
-        #expect(machine.redeliver(["F": 5]) == [Delivery(channel: "F", text: "", offset: 5, endsStream: true)])
+        #expect(machine.redeliver(["F": 5]) == [Delivery(channel: "F", text: "", offset: 5, ending: .completed)])
         #expect(machine.redeliver(["F": 6]).isEmpty)
         #expect(machine.redeliver(["P": 0]).isEmpty)
     }
@@ -182,11 +182,11 @@ struct ProducerStateMachineTests {
         var machine = try answering(String(repeating: "a", count: 2000))
         _ = resume(&machine, "W", from: 0, framed: true, window: 1024)
         machine.finish()
-        #expect(machine.finalised().deliveries.isEmpty)
+        #expect(machine.finalised(as: .completed).deliveries.isEmpty)
         #expect(machine.isServingFramedListeners)
         #expect(
             machine.received(on: "W", upTo: 1024)
-                == Delivery(channel: "W", text: String(repeating: "a", count: 976), offset: 1024, endsStream: true))
+                == Delivery(channel: "W", text: String(repeating: "a", count: 976), offset: 1024, ending: .completed))
         #expect(!machine.isServingFramedListeners)
     }
 

@@ -22,8 +22,9 @@ struct FrameSequencer {
     enum Outcome: Equatable {
         /// Give this text to the reader (it may be empty: an empty acknowledgement).
         case deliver(String)
-        /// The stream ended, with every character delivered.
-        case end
+        /// The stream ended, with every character delivered; as the end frame says (`nil`: the DONE message of
+        /// a plain-text producer, which does not say).
+        case end(StreamEnding?)
         /// A frame past the offset, dropped: text from `missingFrom` on was lost, and the producer's re-send
         /// should follow on this channel.
         case ahead(missingFrom: Int)
@@ -62,13 +63,13 @@ struct FrameSequencer {
             }
         }
         guard mode == .framed, let next = nextOffset else {
-            return message == WireProtocol.doneMessage ? .end : .deliver(message)
+            return message == WireProtocol.doneMessage ? .end(nil) : .deliver(message)
         }
         guard let frame = ChunkFrame.parse(message), frame.identity == identity else { return .ignore }
         guard frame.generation == generation else { return .otherGeneration }
         switch frame.kind {
-        case .end:
-            return frame.offset > next ? .incomplete(missingFrom: next) : .end
+        case .end(let ending):
+            return frame.offset > next ? .incomplete(missingFrom: next) : .end(ending)
         case .text(let text):
             if frame.offset > next { return .ahead(missingFrom: next) }
             let end = frame.offset + text.utf16.count

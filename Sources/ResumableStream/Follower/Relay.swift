@@ -118,7 +118,12 @@ final class Relay: Sendable {
                     consumer.watchdog.insert(self)
                 }
                 switch outcome {
-                case .end:
+                case .end(let ending?):
+                    // A Swift producer's end frame says how its own generation ended: the meta key may be a newer
+                    // one's by now.
+                    end(with: ending)
+                    return .ended
+                case .end(nil):
                     await end(with: consumer.sentinel.ending())
                     return .ended
                 case .incomplete(let offset):

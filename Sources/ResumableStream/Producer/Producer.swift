@@ -340,11 +340,12 @@ final class Producer: Sendable {
             let acknowledgement = framed ? ChunkFrame.encodeText("", at: delivery.offset, prefix: textFramePrefix) : ""
             publisher.enqueuePublish(acknowledgement, to: delivery.channel, onReceivers: nil)
         }
-        guard delivery.endsStream else { return }
+        guard let ending = delivery.ending else { return }
         guard framed else { return publisher.enqueuePublish(WireProtocol.doneMessage, to: delivery.channel, onReceivers: nil) }
         // The end frame's failure is reported like any other: the end reaches the follower while the producer
         // lingers and Redis is there.
-        publisher.enqueuePublish(ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation), to: delivery.channel) {
+        let endFrame = ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation, ending: ending)
+        publisher.enqueuePublish(endFrame, to: delivery.channel) {
             [weak self] receivers in
             if receivers == nil { self?.reports.undelivered(delivery.channel, from: end) }
         }
@@ -432,7 +433,7 @@ final class Producer: Sendable {
             logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
         }
         state.withLock { state in
-            let (plain, framed) = state.machine.finalised()
+            let (plain, framed) = state.machine.finalised(as: ending)
             publisher.enqueuePublish(WireProtocol.doneMessage, toEach: plain, onReceivers: nil)
             for delivery in framed { send(delivery, framed: true) }
         }

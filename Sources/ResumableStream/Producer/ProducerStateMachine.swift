@@ -48,12 +48,15 @@ struct ProducerStateMachine {
     }
 
     /// Text to publish to one listener from `offset` (UTF-16 code units into the stream) on; then the end (the
-    /// DONE message, or an end frame) if `endsStream`.
+    /// DONE message, or an end frame that says how it ended) if `ending` is given.
     struct Delivery: Equatable {
         let channel: String
         let text: String
         let offset: Int
-        var endsStream = false
+        var ending: StreamEnding?
+
+        /// Whether the end follows the text.
+        var endsStream: Bool { ending != nil }
     }
 
     /// What to publish for a chunk: first the catch-ups (text for framed listeners that are behind: a window
@@ -71,9 +74,9 @@ struct ProducerStateMachine {
         /// The source ended: nothing more is appended; the end is being written (log, sentinel), and listeners
         /// wait for it.
         case finishing
-        /// The sentinel says how the stream ended: listeners get the end, and requests answered from now on end
-        /// with it.
-        case finalised
+        /// The sentinel says how the stream ended, `ending`: listeners get the end (with the ending, for framed
+        /// ones), and requests answered from now on end with it.
+        case finalised(StreamEnding)
     }
 
     private(set) var role: Role
@@ -106,7 +109,13 @@ struct ProducerStateMachine {
     var isFinished: Bool { phase != .producing }
 
     /// Whether the sentinel says how the stream ended, so that listeners may get the end.
-    var isFinalised: Bool { phase == .finalised }
+    var isFinalised: Bool { ending != nil }
+
+    /// How the stream ended, once finalised.
+    var ending: StreamEnding? {
+        if case .finalised(let ending) = phase { return ending }
+        return nil
+    }
 
     /// Every registered listener's channel, plain and framed (a framed one may be waiting for its window).
     var listeners: Audience {
@@ -169,7 +178,7 @@ struct ProducerStateMachine {
         let offset = String.jsSliceOffset(skipCharacters, count: count)
         guard let framing else {
             if !isFinalised { plainListeners.append(channel) }
-            return Delivery(channel: channel, text: slice(from: offset, to: count), offset: offset, endsStream: isFinalised)
+            return Delivery(channel: channel, text: slice(from: offset, to: count), offset: offset, ending: ending)
         }
         framedListeners.append(FramedListener(channel: channel, window: framing.window, sent: offset, confirmed: offset))
         return catchUp(framedListeners.count - 1) ?? Delivery(channel: channel, text: "", offset: offset)
@@ -217,7 +226,7 @@ struct ProducerStateMachine {
         isStopRequested = true
     }
 
-    /// The source ended: nothing more is appended. Listeners get the end once ``finalised()``.
+    /// The source ended: nothing more is appended. Listeners get the end once ``finalised(as:)``.
     mutating func finish() {
         precondition(phase == .producing, "the source ended twice")
         phase = .finishing
@@ -226,9 +235,9 @@ struct ProducerStateMachine {
     /// The sentinel says how the stream ended: returns the plain listeners to send the DONE message to, and
     /// the framed listeners' deliveries (their end, once they have all the text). Requests answered from now
     /// on end with the end.
-    mutating func finalised() -> (plain: [String], deliveries: [Delivery]) {
+    mutating func finalised(as ending: StreamEnding) -> (plain: [String], deliveries: [Delivery]) {
         precondition(phase == .finishing, "the end written before the source ended, or twice")
-        phase = .finalised
+        phase = .finalised(ending)
         defer { plainListeners = [] }
         return (plainListeners, framedListeners.indices.compactMap { catchUp($0) })
     }
@@ -256,7 +265,7 @@ struct ProducerStateMachine {
         listener.isEndSent = isFinalised && listener.sent == bufferedCharacters
         framedListeners[index] = listener
         guard !text.isEmpty || listener.isEndSent else { return nil }
-        return Delivery(channel: listener.channel, text: text, offset: start, endsStream: listener.isEndSent)
+        return Delivery(channel: listener.channel, text: text, offset: start, ending: listener.isEndSent ? ending : nil)
     }
 
     /// The buffer from `start` up to `end`, or just before it so as not to cut a surrogate pair. A start inside

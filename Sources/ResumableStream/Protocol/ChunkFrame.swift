@@ -6,12 +6,14 @@
 ///
 /// ```
 /// \u{1} F <identity: 8 hex> <generation: 16 hex> <offset: decimal> : <text>    text at offset
-/// \u{1} E <identity: 8 hex> <generation: 16 hex> <length: decimal> :           the end: the stream is this long
+/// \u{1} E <identity: 8 hex> <generation: 16 hex> <length: decimal> : [ending]   the end: the stream is this long,
+///                                                                        and ended so (``StreamEnding`` JSON; none
+///                                                                        for completed)
 /// ```
 struct ChunkFrame: Equatable, Sendable {
     enum Kind: Equatable, Sendable {
         case text(String)
-        case end
+        case end(StreamEnding)
     }
 
     let identity: StreamIdentity
@@ -37,8 +39,8 @@ struct ChunkFrame: Equatable, Sendable {
     }
 
     /// An end frame for a stream of `length` UTF-16 code units.
-    static func encodeEnd(length: Int, identity: StreamIdentity, generation: StreamGeneration) -> String {
-        "\u{1}E" + identity.hex + generation.hex + String(length) + ":"
+    static func encodeEnd(length: Int, identity: StreamIdentity, generation: StreamGeneration, ending: StreamEnding) -> String {
+        "\u{1}E" + identity.hex + generation.hex + String(length) + ":" + (ending == .completed ? "" : ending.json)
     }
 
     /// The frame in `message`, or `nil` if it is not one (a TypeScript producer's plain text, or garbage).
@@ -74,9 +76,11 @@ struct ChunkFrame: Equatable, Sendable {
         let kind: Kind
         if marker == textMarker {
             kind = .text(String(message[index...]))
+        } else if index == bytes.endIndex {
+            kind = .end(.completed)
         } else {
-            guard index == bytes.endIndex else { return nil }
-            kind = .end
+            guard let ending = StreamEnding(json: String(message[index...])), ending != .completed else { return nil }
+            kind = .end(ending)
         }
         return ChunkFrame(
             identity: StreamIdentity(value: UInt32(identity)), generation: StreamGeneration(value: generation), offset: offset, kind: kind)
