@@ -44,10 +44,13 @@ fuzz: setup
 	.build/fuzz/request-parser -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=Fuzz/request.dict \
 		-artifact_prefix=.build/fuzz/ .build/fuzz/corpus Fuzz/seeds
 
-# 10,000 streams with followers through a proxy that injects seeded random faults (CHAOS_SEED repeats a run).
+# 10,000 streams with followers through a proxy that injects seeded random faults (CHAOS_SEED repeats a run),
+# and 100,000 operations of the model of reused stream ids (GenerationModelTests; MODEL_SEED repeats a run,
+# MODEL_REPLAY runs a printed operation list). `make test` runs 1,000 streams and 1,000 operations.
 CHAOS_STREAMS ?= 10000
+MODEL_OPERATIONS ?= 100000
 chaos: setup
-	CHAOS_STREAMS=$(CHAOS_STREAMS) $(SWIFT) test --filter ChaosTests
+	CHAOS_STREAMS=$(CHAOS_STREAMS) MODEL_OPERATIONS=$(MODEL_OPERATIONS) $(SWIFT) test --filter 'ChaosTests|GenerationModelTests'
 
 demo:
 	@scripts/demo.sh

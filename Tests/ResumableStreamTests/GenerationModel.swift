@@ -226,8 +226,8 @@ struct ModelProfile: Sendable, CustomStringConvertible {
                     return .append(id: id, pick: pick, scalars: scalars, pattern: generator.next())
                 }
             ),
-            (60, { _, id, pick, _ in .finish(id: id, pick: pick) }),
-            (15, { _, id, pick, _ in .fail(id: id, pick: pick) }),
+            (90, { _, id, pick, _ in .finish(id: id, pick: pick) }),
+            (20, { _, id, pick, _ in .fail(id: id, pick: pick) }),
             (60, { instance, id, _, _ in .stop(instance: instance, id: id) }),
             (crashes ? 8 : 0, { instance, _, _, _ in .crash(instance: instance) }),
             (12, { instance, _, _, _ in .dropConnections(instance: instance) }),
@@ -240,7 +240,7 @@ struct ModelProfile: Sendable, CustomStringConvertible {
 /// The text of generations: each has two characters of its own, one in the BMP and one a surrogate pair, so
 /// that any character a reader gets says which generation it comes from, and offsets can fall inside pairs.
 enum ModelText {
-    private static let period = 20_000
+    static let period = 20_000
 
     /// The characters of generation `number`.
     static func alphabet(of number: Int) -> (bmp: Unicode.Scalar, pair: Unicode.Scalar) {
@@ -406,7 +406,26 @@ struct ModelState: Sendable {
 
     /// The newest generation of `id`.
     func newest(of id: String) -> ModelGeneration? {
-        generations.last { $0.id == id }
+        byID[id]?.last.map { generations[$0] }
+    }
+
+    /// The generations of each id, oldest first.
+    var byID: [String: [Int]] = [:]
+    /// Stops asked for before their id had a generation, by id.
+    var aheadOfTheStream: [String: [Int]] = [:]
+
+    /// The generations of each id whose source is open, oldest first.
+    var openByID: [String: [Int]] = [:]
+
+    /// The model ends generation `number`'s source (or its instance crashed).
+    mutating func endSource(of number: Int, as end: ModelSourceEnd) {
+        if generations[number].sourceEnd == nil { generations[number].sourceEnd = end }
+        openByID[generations[number].id]?.removeAll { $0 == number }
+    }
+
+    /// The generations whose characters have `residue`.
+    func generations(withResidue residue: Int) -> [ModelGeneration] {
+        stride(from: residue, to: generations.count, by: ModelText.period).map { generations[$0] }
     }
 }
 
@@ -492,7 +511,7 @@ enum ModelChecks {
         guard let residue = ModelText.firstResidue(reader.received) else {
             return (reader.named.map { state.generations[$0] }, false)
         }
-        let candidates = state.generations.filter { ModelText.matches($0.number, residue: residue) }
+        let candidates = state.generations(withResidue: residue)
         if let sameID = candidates.last(where: { $0.id == reader.id && isSlice(reader, of: $0) }) ?? candidates.last(where: { $0.id == reader.id }) {
             return (sameID, false)
         }
@@ -507,7 +526,7 @@ enum ModelChecks {
     /// Which generation the character at `index` of `reader`'s text belongs to.
     private static func owner(of reader: ModelReader, at index: Int, in state: ModelState) -> ModelGeneration? {
         guard let residue = ModelText.firstResidue(Array(reader.received[index...])) else { return nil }
-        let candidates = state.generations.filter { ModelText.matches($0.number, residue: residue) }
+        let candidates = state.generations(withResidue: residue)
         return candidates.last(where: { $0.id == reader.id }) ?? candidates.last
     }
 

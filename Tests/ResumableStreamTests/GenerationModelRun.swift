@@ -15,6 +15,8 @@ final class GenerationModelRun {
     /// How long a crashed instance's context lives on, cut off, before it is shut down: long enough for its
     /// followers to find out by themselves that Redis is gone.
     static let crashedContextLifetime = Duration.seconds(3)
+    /// The most generations of one id whose sources are open at once.
+    static let openSourcesPerID = 5
 
     struct Report: Sendable {
         let violations: [ModelViolation]
@@ -111,11 +113,11 @@ final class GenerationModelRun {
             sources[generation]?.yield(chunk)
         case .finish(let slot, let pick):
             guard let generation = openGeneration(slot, pick: pick) else { return }
-            state.withLock { $0.generations[generation].sourceEnd = .finished }
+            state.withLock { $0.endSource(of: generation, as: .finished) }
             sources.removeValue(forKey: generation)?.finish()
         case .fail(let slot, let pick):
             guard let generation = openGeneration(slot, pick: pick) else { return }
-            state.withLock { $0.generations[generation].sourceEnd = .failed }
+            state.withLock { $0.endSource(of: generation, as: .failed) }
             sources.removeValue(forKey: generation)?.finish(throwing: ModelSourceFailure(generation: generation))
         case .stop(let instance, let slot):
             await stop(index, instance: instance, slot: slot)
@@ -168,7 +170,7 @@ final class GenerationModelRun {
     private func openGeneration(_ slot: Int, pick: Int) -> Int? {
         let id = streamID(slot)
         return state.withLock { state in
-            let open = state.generations.filter { $0.id == id && $0.sourceEnd == nil }.map(\.number)
+            let open = state.openByID[id] ?? []
             guard !open.isEmpty else { return nil }
             return open[open.count - 1 - pick % open.count]
         }
@@ -239,16 +241,23 @@ final class GenerationModelRun {
             let number = state.generations.count
             var generation = ModelGeneration(number: number, id: id, instance: instance, life: life, operation: operation)
             // Stops asked for before the id had any generation are aimed at this one.
-            if !state.generations.contains(where: { $0.id == id }) {
-                for stop in state.stops.indices where state.stops[stop].id == id && state.stops[stop].isAheadOfTheStream {
-                    state.stops[stop].target = number
-                    generation.stops.append(stop)
-                }
+            for stop in state.aheadOfTheStream.removeValue(forKey: id) ?? [] {
+                state.stops[stop].target = number
+                generation.stops.append(stop)
             }
             state.generations.append(generation)
+            state.byID[id, default: []].append(number)
+            state.openByID[id, default: []].append(number)
             return number
         }
         sources[number] = source
+        // A long run must not pile up producers whose sources never end: past a few open ones per id, the
+        // model ends the oldest.
+        if let oldest = state.withLock({ $0.openByID[id].flatMap { $0.count > Self.openSourcesPerID ? $0.first : nil } }) {
+            state.withLock { $0.endSource(of: oldest, as: .finished) }
+            sources.removeValue(forKey: oldest)?.finish()
+            count("the oldest open source of an id finished by the model")
+        }
         return number
     }
 
@@ -307,10 +316,11 @@ final class GenerationModelRun {
         let id = streamID(slot)
         // Aimed at the newest generation of the id that the model has not seen end.
         let stop = state.withLock { state in
-            let target = state.generations.last { $0.id == id && $0.endedAt == nil }?.number
-            let ahead = !state.generations.contains { $0.id == id }
+            let target = state.byID[id]?.last { state.generations[$0].endedAt == nil }
+            let ahead = state.byID[id] == nil
             state.stops.append(ModelStop(operation: index, id: id, instance: instance, target: target, isAheadOfTheStream: ahead))
             if let target { state.generations[target].stops.append(state.stops.count - 1) }
+            if ahead { state.aheadOfTheStream[id, default: []].append(state.stops.count - 1) }
             return state.stops.count - 1
         }
         let result: String
@@ -340,7 +350,7 @@ final class GenerationModelRun {
             {
                 state.generations[number].crashedAt = now
                 state.generations[number].endedAt = now
-                if state.generations[number].sourceEnd == nil { state.generations[number].sourceEnd = .crashed }
+                state.endSource(of: number, as: .crashed)
                 dead.append(number)
             }
             for number in state.readers.indices
@@ -371,8 +381,8 @@ final class GenerationModelRun {
     private func finish() async -> Report {
         let open = state.withLock { state in
             state.operation += 1
-            let open = state.generations.indices.filter { state.generations[$0].sourceEnd == nil }
-            for number in open { state.generations[number].sourceEnd = .finished }
+            let open = state.openByID.values.flatMap { $0 }
+            for number in open { state.endSource(of: number, as: .finished) }
             return open
         }
         for generation in open { sources.removeValue(forKey: generation)?.finish() }
