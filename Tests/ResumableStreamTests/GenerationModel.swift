@@ -200,14 +200,16 @@ struct ModelProfile: Sendable, CustomStringConvertible {
     var retainsEverywhere = false
     var name = "reuse"
 
-    /// `MODEL_PROFILE`: `reuse` (default), or `noreuse`: fresh ids, no Redis restarts (no id ever has two
-    /// producers), and finished text retained by both instances (a stopped stream's log lacks its end mark).
+    /// `MODEL_PROFILE`: `reuse` (default); `noreuse`: fresh ids, no Redis restarts (no id ever has two
+    /// producers), and finished text retained by both instances (what the library handles today);
+    /// `noreuse-log`: the same, but instance 1 keeps no finished text, so its finished streams are served from
+    /// their durable logs.
     init(_ name: String?) {
-        if name == "noreuse" {
+        if name == "noreuse" || name == "noreuse-log" {
             reusesIDs = false
             restarts = false
-            retainsEverywhere = true
-            self.name = "noreuse"
+            retainsEverywhere = name == "noreuse"
+            self.name = name ?? ""
         }
     }
 

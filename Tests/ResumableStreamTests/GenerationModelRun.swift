@@ -143,8 +143,18 @@ final class GenerationModelRun {
         state.withLock { $0.outcomes[outcome, default: 0] += 1 }
     }
 
-    private static func name(of error: any Error) -> String {
-        String("\(error)".prefix(60))
+    /// A short name of an error, for the records and messages.
+    static func name(of error: any Error) -> String {
+        switch error as? ResumableStreamError {
+        case .producerFailed(let message)?: "producerFailed(\(message))"
+        case .producerUnreachable?: "producerUnreachable"
+        case .interrupted?: "interrupted"
+        case .bufferLimitExceeded?: "bufferLimitExceeded"
+        case .followerTooSlow?: "followerTooSlow"
+        case .shuttingDown?: "shuttingDown"
+        case .emptyStreamID?: "emptyStreamID"
+        case nil: String("\(error)".prefix(60))
+        }
     }
 
     /// The id of `slot`. Without reuse, a call that may start a new stream moves the slot to a fresh id first

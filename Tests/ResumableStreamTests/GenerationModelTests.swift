@@ -37,6 +37,7 @@ struct GenerationModelTests {
             operations = ModelOperation.randomList(count: count, seed: seed, profile: profile)
             Swift.print("model: \(count) operations, MODEL_SEED=\(seed) MODEL_PROFILE=\(profile)")
         }
+        let replaying = environment["MODEL_REPLAY"].map { !$0.isEmpty } ?? false
         let started = ContinuousClock.now
         let report = try await GenerationModelRun.execute(operations, profile: profile)
         Swift.print("model: \(report.summary)\nmodel: ran in \(ContinuousClock.now - started)")
@@ -45,7 +46,7 @@ struct GenerationModelTests {
         guard let first = wanted ?? report.violations.first else { return }
 
         Self.report(report.violations, limit: 20)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("model-operations-\(seed).txt")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("model-operations-\(replaying ? "replay" : "\(seed)").txt")
         try? Self.listing(operations).write(to: file, atomically: true, encoding: .utf8)
         Swift.print("model: the \(operations.count) operations are in \(file.path) (MODEL_REPLAY=\(file.path) runs them again)")
         var shrunk = operations
@@ -67,8 +68,8 @@ struct GenerationModelTests {
         }
         Issue.record(
             """
-            \(report.violations.count) violations with MODEL_SEED=\(seed) MODEL_OPERATIONS=\(operations.count) MODEL_PROFILE=\(profile), \
-            the first: \(first)
+            \(report.violations.count) violations with \(replaying ? "MODEL_REPLAY" : "MODEL_SEED=\(seed)") \
+            MODEL_OPERATIONS=\(operations.count) MODEL_PROFILE=\(profile), the first: \(first)
             """)
     }
 
@@ -89,10 +90,15 @@ struct GenerationModelTests {
     ) async -> [ModelOperation] {
         let deadline = ContinuousClock.now + budget
         var trials = 0
+        // Failures depend on timing: a short candidate must fail twice in a row, so that the list the
+        // shrinking ends with fails reliably.
         func fails(_ candidate: [ModelOperation]) async -> Bool {
-            trials += 1
-            let report = try? await GenerationModelRun.execute(candidate, profile: profile)
-            return report?.violations.contains { $0.kind == kind } ?? false
+            for _ in 0..<(candidate.count <= 60 ? 2 : 1) {
+                trials += 1
+                let report = try? await GenerationModelRun.execute(candidate, profile: profile)
+                guard report?.violations.contains(where: { $0.kind == kind }) == true else { return false }
+            }
+            return true
         }
         var current = operations
         if let low = involved.min(), let high = involved.max(), high < operations.count {
