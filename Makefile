@@ -23,12 +23,13 @@ test: setup
 	$(SWIFT) test $(SWIFT_TEST_FLAGS) --filter '$(DEPLOYMENT_SUITES)'
 
 # The sanitizers build into folders of their own and run the tests one at a time: a sanitized build is several
-# times slower, and the handshake's timeouts are real time (the chaos test runs 200 streams there).
+# times slower, and the handshake's timeouts are real time (the chaos test runs 200 streams there, the model of
+# reused ids 300 operations).
 test-tsan: setup
-	SANITIZER=thread CHAOS_STREAMS=200 $(SWIFT) test --sanitize=thread --build-path .build-tsan --no-parallel $(SWIFT_TEST_FLAGS)
+	SANITIZER=thread CHAOS_STREAMS=200 MODEL_OPERATIONS=300 $(SWIFT) test --sanitize=thread --build-path .build-tsan --no-parallel $(SWIFT_TEST_FLAGS)
 
 test-asan: setup
-	SANITIZER=address CHAOS_STREAMS=200 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
+	SANITIZER=address CHAOS_STREAMS=200 MODEL_OPERATIONS=300 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
 
 # libFuzzer over what the library reads from channels: FUZZ_SECONDS (60) of coverage-guided inputs, seeded
 # from Fuzz/seeds; new inputs go to .build/fuzz/corpus, a crashing one to .build/fuzz/crash-*.
