@@ -436,8 +436,10 @@ struct ModelState: Sendable {
 /// A broken invariant.
 struct ModelViolation: Sendable, CustomStringConvertible {
     enum Kind: String, Sendable, CaseIterable {
-        /// A reader got text of two generations, or of another id.
-        case mixedGenerations = "mixed generations"
+        /// A live follower (or a producer's own reader) got text of two generations, or of another id.
+        case mixedGenerations = "mixed generations live"
+        /// A stream served from Redis (retained text, durable log) had text of two generations.
+        case mixedStored = "mixed generations from Redis"
         /// A reader's text is not its generation's text at its offset.
         case notASlice = "not a slice at its offset"
         /// A follower got a generation other than the one the id named when it asked.
@@ -575,7 +577,7 @@ enum ModelChecks {
                 {
                     let second = owner(of: reader, at: divergence, in: state)
                     add(
-                        .mixedGenerations,
+                        reader.call.hasSuffix("→ finished") ? .mixedStored : .mixedGenerations,
                         "text of \(label(generation)) from offset \(start), then from offset \(start + divergence) on text of "
                             + (second.map(label) ?? "no generation"),
                         [generation, second])
