@@ -582,9 +582,11 @@ enum ModelChecks {
                             + (second.map(label) ?? "no generation"),
                         [generation, second])
                 } else {
+                    let unit = divergence < reader.received.count ? reader.received[divergence] : 0
+                    let what = unit == 0xFFFD ? " (U+FFFD there: half of a surrogate pair that this text does not have)" : ""
                     add(
                         .notASlice,
-                        "its text differs from \(label(generation))'s at offset \(start + divergence) (written: \(generation.written.count) units)",
+                        "its text differs from \(label(generation))'s at offset \(start + divergence)\(what)",
                         [generation])
                 }
                 return violations

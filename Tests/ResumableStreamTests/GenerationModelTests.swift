@@ -45,7 +45,7 @@ struct GenerationModelTests {
         let wanted = environment["MODEL_SHRINK_KIND"].flatMap { name in report.violations.first { $0.kind.rawValue.hasPrefix(name) } }
         guard let first = wanted ?? report.violations.first else { return }
 
-        Self.report(report.violations, limit: 20)
+        Self.report(report.violations.filter { $0.kind == first.kind } + report.violations.filter { $0.kind != first.kind }, limit: 20)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("model-operations-\(replaying ? "replay" : "\(seed)").txt")
         try? Self.listing(operations).write(to: file, atomically: true, encoding: .utf8)
         Swift.print("model: the \(operations.count) operations are in \(file.path) (MODEL_REPLAY=\(file.path) runs them again)")
