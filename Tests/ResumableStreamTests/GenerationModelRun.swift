@@ -416,7 +416,15 @@ final class GenerationModelRun {
         let operations = performed.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         let outcomes = state.outcomes.sorted { $0.value > $1.value }.map { "\($0.value) × \($0.key)" }.joined(separator: "; ")
         var endings: [String: Int] = [:]
-        for reader in state.readers { endings[ModelChecks.describe(reader.ending), default: 0] += 1 }
+        for reader in state.readers {
+            let ending =
+                switch reader.ending {
+                case .sourceFailed?: "with its source's failure"
+                case let ending? where ending.producerFailure != nil: "with producerFailed"
+                case let ending: ModelChecks.describe(ending)
+                }
+            endings[ending, default: 0] += 1
+        }
         let ended = endings.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         var kinds: [String: Int] = [:]
         for violation in violations { kinds[violation.kind.rawValue, default: 0] += 1 }

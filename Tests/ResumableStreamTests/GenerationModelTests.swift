@@ -17,14 +17,16 @@ import Testing
 /// `MODEL_PROFILE=noreuse` (every new stream gets a fresh id: no id is ever produced twice),
 /// `MODEL_REPLAY` (an operation list, or a file of one, as a failure prints it), `MODEL_SHRINK_SECONDS`
 /// (how long a failure is shrunk, default 180; 0 turns shrinking off) and `MODEL_SHRINK_KIND` (which broken
-/// invariant to shrink for, by the start of its name, e.g. `mixed`; default the first one found).
+/// invariant to shrink for, by the start of its name, e.g. `mixed`; default the first one found); `MODEL_RESTARTS=0`
+/// draws no Redis restarts.
 @Suite(
     "Generations of reused stream ids: a seeded model", .enabled(if: !usesExternalRedis, "needs a redis-server and proxies of its own"),
     .timeLimit(.minutes(600)))
 struct GenerationModelTests {
     @Test func readersGetOneGenerationAndStopsOnlyTheirTarget() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let profile = ModelProfile(environment["MODEL_PROFILE"])
+        var profile = ModelProfile(environment["MODEL_PROFILE"])
+        if environment["MODEL_RESTARTS"] == "0" { profile.restarts = false }
         let seed = UInt64(environment["MODEL_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
         let count = Int(environment["MODEL_OPERATIONS"] ?? "") ?? 1_000
         let shrinkBudget = Duration.seconds(Int(environment["MODEL_SHRINK_SECONDS"] ?? "") ?? 180)
