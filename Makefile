@@ -23,12 +23,13 @@ test: setup
 	$(SWIFT) test $(SWIFT_TEST_FLAGS) --filter '$(DEPLOYMENT_SUITES)'
 
 # The sanitizers build into folders of their own and run the tests one at a time: a sanitized build is several
-# times slower, and the handshake's timeouts are real time (the chaos test runs 200 streams there).
+# times slower, and the handshake's timeouts are real time (the chaos test runs 200 streams there, the model of
+# reused ids 300 operations).
 test-tsan: setup
-	SANITIZER=thread CHAOS_STREAMS=200 $(SWIFT) test --sanitize=thread --build-path .build-tsan --no-parallel $(SWIFT_TEST_FLAGS)
+	SANITIZER=thread CHAOS_STREAMS=200 MODEL_OPERATIONS=300 $(SWIFT) test --sanitize=thread --build-path .build-tsan --no-parallel $(SWIFT_TEST_FLAGS)
 
 test-asan: setup
-	SANITIZER=address CHAOS_STREAMS=200 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
+	SANITIZER=address CHAOS_STREAMS=200 MODEL_OPERATIONS=300 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --sanitize=address --build-path .build-asan --no-parallel $(SWIFT_TEST_FLAGS)
 
 # libFuzzer over what the library reads from channels: FUZZ_SECONDS (60) of coverage-guided inputs, seeded
 # from Fuzz/seeds; new inputs go to .build/fuzz/corpus, a crashing one to .build/fuzz/crash-*.
@@ -44,10 +45,13 @@ fuzz: setup
 	.build/fuzz/request-parser -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=Fuzz/request.dict \
 		-artifact_prefix=.build/fuzz/ .build/fuzz/corpus Fuzz/seeds
 
-# 10,000 streams with followers through a proxy that injects seeded random faults (CHAOS_SEED repeats a run).
+# 10,000 streams with followers through a proxy that injects seeded random faults (CHAOS_SEED repeats a run),
+# and 100,000 operations of the model of reused stream ids (GenerationModelTests; MODEL_SEED repeats a run,
+# MODEL_REPLAY runs a printed operation list). `make test` runs 1,000 streams and 1,000 operations.
 CHAOS_STREAMS ?= 10000
+MODEL_OPERATIONS ?= 100000
 chaos: setup
-	CHAOS_STREAMS=$(CHAOS_STREAMS) $(SWIFT) test --filter ChaosTests
+	CHAOS_STREAMS=$(CHAOS_STREAMS) MODEL_OPERATIONS=$(MODEL_OPERATIONS) $(SWIFT) test --filter 'ChaosTests|GenerationModelTests'
 
 demo:
 	@scripts/demo.sh
