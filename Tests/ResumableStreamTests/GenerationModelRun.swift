@@ -153,6 +153,7 @@ final class GenerationModelRun {
         case .followerTooSlow?: "followerTooSlow"
         case .shuttingDown?: "shuttingDown"
         case .emptyStreamID?: "emptyStreamID"
+        case .streamReplaced?: "streamReplaced"
         case nil: String("\(error)".prefix(60))
         }
     }

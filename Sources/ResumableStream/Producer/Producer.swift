@@ -278,9 +278,21 @@ final class Producer: Sendable {
     }
 
     /// Whether the generation key names another generation.
+    /// Whether another generation runs the id now. A generation key that names nobody while this producer still
+    /// reads its source means Redis lost the keys (a restart) or let them expire (this producer stalled): it
+    /// claims the id again, so that the next claim announces itself to it; if another producer claimed it first,
+    /// this one is replaced. A check that cannot reach Redis changes nothing.
     private func isReplaced() async -> Bool {
-        guard let holder = try? await publisher.value(of: keys.generation) else { return false }
-        return holder != generation.hex
+        let holder: String?
+        do {
+            holder = try await publisher.value(of: keys.generation)
+        } catch {
+            return false
+        }
+        if let holder { return holder != generation.hex }
+        guard !state.withLock(\.machine.isFinished), let reclaimed = try? await sentinel.reclaim(for: generation) else { return false }
+        if reclaimed { logger.debug("claimed the id again after Redis lost its keys", metadata: ["stream.id": "\(keys.id)"]) }
+        return !reclaimed
     }
 
     /// When an announcement of another generation is checked against the generation key.
