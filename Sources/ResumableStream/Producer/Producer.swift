@@ -278,10 +278,11 @@ final class Producer: Sendable {
     }
 
     /// Whether the generation key names another generation.
-    /// Whether another generation runs the id now. A generation key that names nobody while this producer still
-    /// reads its source means Redis lost the keys (a restart) or let them expire (this producer stalled): it
-    /// claims the id again, so that the next claim announces itself to it; if another producer claimed it first,
-    /// this one is replaced. A check that cannot reach Redis changes nothing.
+    /// Whether another generation runs the id now. A generation key that names nobody means Redis lost the keys (a
+    /// restart) or let them expire (this producer stalled): a producer that still reads its source claims the id
+    /// again, and one that finished writes its end again, so that the next claim announces itself to it; if
+    /// another producer claimed the id first, this one is replaced. A check that cannot reach Redis changes
+    /// nothing.
     private func isReplaced() async -> Bool {
         let holder: String?
         do {
@@ -290,9 +291,16 @@ final class Producer: Sendable {
             return false
         }
         if let holder { return holder != generation.hex }
-        guard !state.withLock(\.machine.isFinished), let reclaimed = try? await sentinel.reclaim(for: generation) else { return false }
-        if reclaimed { logger.debug("claimed the id again after Redis lost its keys", metadata: ["stream.id": "\(keys.id)"]) }
-        return !reclaimed
+        let (isFinished, ending, text) = state.withLock { ($0.machine.isFinished, $0.machine.ending, $0.machine.buffer) }
+        let restored: Bool?
+        switch (isFinished, ending) {
+        case (false, _): restored = try? await sentinel.reclaim(for: generation)
+        case (true, let ending?): restored = try? await sentinel.finalise(as: ending, for: generation, text: text)
+        case (true, nil): restored = nil  // its end is being written
+        }
+        guard let restored else { return false }
+        if restored { logger.debug("wrote the stream's keys again after Redis lost them", metadata: ["stream.id": "\(keys.id)"]) }
+        return !restored
     }
 
     /// When an announcement of another generation is checked against the generation key.

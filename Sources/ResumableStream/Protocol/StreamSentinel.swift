@@ -93,10 +93,13 @@ struct StreamSentinel: Sendable {
 
     /// Marks the stream finished with the done expiry, unless the generation key names another generation than
     /// `generation`, in one step: `DONE`, the meta key for an ending other than completed (TypeScript consumers take
-    /// `DONE` as completed and never read it), and with a retention the stream's whole `text`. Returns whether
-    /// the sentinel was set.
+    /// `DONE` as completed and never read it), and with a retention the stream's whole `text`; and the generation
+    /// key, so that it is there again if Redis lost it (a restart without persistence) and the next claim
+    /// announces itself to this producer. Returns whether the sentinel was set.
     func finalise(as ending: StreamEnding, for generation: StreamGeneration, text: @autoclosure () -> String) async throws -> Bool {
-        var values = [(key: keys.sentinel, value: WireProtocol.doneValue, expiresIn: doneTTL)]
+        var values = [
+            (key: keys.sentinel, value: WireProtocol.doneValue, expiresIn: doneTTL), (keys.generation, generation.hex, doneTTL),
+        ]
         if ending != .completed { values.append((keys.meta, ending.json, doneTTL)) }
         if let retention { values.append((keys.text, text(), retention)) }
         return try await publisher.setValues(values, fencedBy: keys.generation, token: generation.hex)
