@@ -20,7 +20,8 @@ import Testing
             for delta in deltas.prefix(3) { writer.write(delta) }
             // The POST's client reads the start and three deltas, then drops the connection.
             var iterator = post.makeAsyncIterator()
-            let seen = await read(5, from: &iterator)
+            // start, start-step, text-start and three deltas: six events.
+            let seen = await read(6, from: &iterator)
             #expect(ParsedUIMessageStream(seen + "\n\n").text == deltas.prefix(3).joined())
             _ = consume iterator
 
