@@ -21,6 +21,10 @@ final class Producer: Sendable {
         var machine: ProducerStateMachine
         var task: BackgroundTask<Void>?
         var source: BackgroundTask<StreamEnding>?
+        /// Whether an announcement of another generation came that no check of the generation key has answered
+        /// yet: if Redis then loses the keys, this producer cannot tell whether it was replaced, and takes it
+        /// that it was rather than claim the id again.
+        var isAnnouncementUnverified = false
     }
 
     let keys: StreamKeys
@@ -256,6 +260,7 @@ final class Producer: Sendable {
                 case .generation(let announced) where announced == generation:
                     state.withLock { $0.machine.ownAnnouncementReceived() }
                 case .generation:
+                    state.withLock { $0.isAnnouncementUnverified = true }
                     // Forged or stale announcements change nothing: the generation key must agree. Checked at
                     // most once an interval, so that a flood of forged ones costs little; a check put off is
                     // made before the next request is answered.
@@ -281,8 +286,8 @@ final class Producer: Sendable {
     /// Whether another generation runs the id now. A generation key that names nobody means Redis lost the keys (a
     /// restart) or let them expire (this producer stalled): a producer that still reads its source claims the id
     /// again, and one that finished writes its end again, so that the next claim announces itself to it; if
-    /// another producer claimed the id first, this one is replaced. A check that cannot reach Redis changes
-    /// nothing.
+    /// another producer claimed the id first, or announced itself and no check confirmed this one since, this one
+    /// is replaced. A check that cannot reach Redis changes nothing.
     private func isReplaced() async -> Bool {
         let holder: String?
         do {
@@ -290,8 +295,14 @@ final class Producer: Sendable {
         } catch {
             return false
         }
-        if let holder { return holder != generation.hex }
-        let (isFinished, ending, text) = state.withLock { ($0.machine.isFinished, $0.machine.ending, $0.machine.buffer) }
+        if let holder {
+            if holder == generation.hex { state.withLock { $0.isAnnouncementUnverified = false } }
+            return holder != generation.hex
+        }
+        let (isUnverified, isFinished, ending, text) = state.withLock {
+            ($0.isAnnouncementUnverified, $0.machine.isFinished, $0.machine.ending, $0.machine.buffer)
+        }
+        if isUnverified { return true }
         let restored: Bool?
         switch (isFinished, ending) {
         case (false, _): restored = try? await sentinel.reclaim(for: generation)
