@@ -19,16 +19,20 @@ struct ServiceLifecycleTests {
         let stream = try await context.resumableStream("in-flight", makeStream: writer.source).created()
         writer.write("started before ")
         await group.triggerGracefulShutdown()
-        // The service group tells the context, which refuses new streams from then on...
+        // The service group tells the context, which refuses new streams from then on (polled with a call that
+        // starts no producer of its own before the shutdown begins)...
         #expect(
             await eventually {
                 do {
-                    _ = try await context.resumableStream("new") { AsyncStream<String> { $0.finish() } }
+                    _ = try await context.hasExistingStream("probe")
                     return false
                 } catch {
                     return error as? ResumableStreamError == .shuttingDown
                 }
             })
+        await #expect(throws: ResumableStreamError.shuttingDown) {
+            _ = try await context.resumableStream("new") { AsyncStream<String> { $0.finish() } }
+        }
         // ...while the running producer goes on: the context waits for it, up to the grace period.
         #expect(context.activeProducerCount == 1)
         writer.write("and finished after the signal")
