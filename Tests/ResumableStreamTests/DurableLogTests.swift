@@ -62,12 +62,12 @@ struct DurableLogTests {
 
     @Test func aCompleteLogEndsCleanlyAndAHoleEndsTheText() async throws {
         let complete = InMemoryBackend()
-        try await deadProducer(complete, entries: [StreamLogEntry(offset: 0, text: "all"), .end(length: 3)])
+        try await deadProducer(complete, entries: [StreamLogEntry(offset: 0, text: "all"), .end(length: 3, ending: .completed)])
         #expect(try await read(context(complete).resumeExistingStream("s", skipCharacters: 1)) == ("ll", 1, nil))
         // Past the end of a complete log: nothing, from its end, as JavaScript's slice.
         #expect(try await read(context(complete).resumeExistingStream("s", skipCharacters: 9)) == ("", 3, nil))
         let holed = InMemoryBackend()
-        try await deadProducer(holed, entries: [StreamLogEntry(offset: 0, text: "abc"), StreamLogEntry(offset: 5, text: "fg"), .end(length: 7)])
+        try await deadProducer(holed, entries: [StreamLogEntry(offset: 0, text: "abc"), StreamLogEntry(offset: 5, text: "fg"), .end(length: 7, ending: .completed)])
         #expect(try await read(context(holed).resumeExistingStream("s", skipCharacters: 1)) == ("bc", 1, .producerUnreachable))
         // A log that lost its start is no log.
         let headless = InMemoryBackend()
@@ -75,6 +75,32 @@ struct DurableLogTests {
         guard case .producerUnreachable = try await context(headless).resumeExistingStream("s", skipCharacters: 0) else {
             Issue.record("expected .producerUnreachable"); return
         }
+    }
+
+    /// The end mark says how the stream ended, so that a reader of the log never pairs its text with the meta
+    /// key of another moment: before the producer's finish wrote it, or after a newer life of the id replaced it.
+    @Test func theEndMarkCarriesTheStreamsOwnEnding() async throws {
+        let backend = InMemoryBackend()
+        let context = context(backend, log: log)
+        struct SourceFailure: Error {}
+        let own = try await context.resumableStream("s") {
+            AsyncThrowingStream<String, any Error> { continuation in
+                continuation.yield("abc")
+                continuation.finish(throwing: SourceFailure())
+            }
+        }.created()
+        _ = try? await own.collect()
+        #expect(await context.drain(timeout: .seconds(5)))
+        let keys = StreamKeys(keyPrefix: "log", streamID: "s")
+        let ending = try await backend.logEntries(at: keys.log, after: 0, limit: nil).last?.ending
+        guard case .failed(let message)? = ending else {
+            Issue.record("the end mark says \(String(describing: ending))")
+            return
+        }
+        // The meta key gone (a newer claim deletes it): the log still says how its own stream ended.
+        try await backend.delete(keys.meta)
+        #expect(try await read(context.resumeExistingStream("s", skipCharacters: 1)) == ("bc", 1, .producerFailed(message)))
+        await context.shutdown(gracePeriod: .seconds(1))
     }
 
     /// Batches: a chunk larger than a batch goes out in pieces, chunks that come within the linger go out
@@ -93,7 +119,7 @@ struct DurableLogTests {
         #expect(entries.map(\.text).joined() == "abc" + big)
         #expect(entries.allSatisfy { $0.text.utf16.count <= 64 })
         #expect(entries.count <= 5, "the chunks within the linger were not merged: \(entries.map(\.text))")
-        #expect(entries.last == .end(length: 153))
+        #expect(entries.last == .end(length: 153, ending: .completed))
         // Finished, no retained text: served from the log, with its real ending.
         #expect(try await read(context.resumeExistingStream("s", skipCharacters: 150)) == ("bbb", 150, nil))
         await context.shutdown(gracePeriod: .seconds(1))

@@ -72,6 +72,39 @@ struct RetentionTests {
         }
     }
 
+    /// A finished stream's text and its ending are read in one step: a newer life of the id that claims and
+    /// finishes between two reads cannot pair one's text with the other's ending.
+    @Test func theTextAndItsEndingAreReadTogether() async throws {
+        struct SourceFailure: Error {}
+        let keys = StreamKeys(keyPrefix: "together", streamID: "s")
+        let newerLifeRan = Locked(false)
+        let backend = InstrumentedBackend(beforeRead: { base, read in
+            guard read.contains(keys.meta), !newerLifeRan.withLock({ $0 }) else { return }
+            newerLifeRan.withLock { $0 = true }
+            // A newer life that completes with other text, just before the read.
+            let configuration = ResumableStreamConfiguration(keyPrefix: "together", finishedStreamRetention: .seconds(60))
+            let sentinel = StreamSentinel(keys: keys, publisher: base, configuration: configuration)
+            let generation = StreamGeneration.random()
+            _ = try await sentinel.claim(.replacing, for: generation)
+            _ = try await sentinel.finalise(as: .completed, for: generation, text: "newer")
+        })
+        let context = ResumableStreamContext(
+            configuration: .init(keyPrefix: "together", finishedStreamRetention: .seconds(60)), publisher: backend, subscriber: backend)
+        try await finish("s", in: context, failing: SourceFailure())
+        var text = ""
+        var error: (any Error)?
+        do {
+            for try await chunk in try await context.resumeExistingStream("s", skipCharacters: 0).finished() { text += chunk }
+        } catch let caught {
+            error = caught
+        }
+        #expect(newerLifeRan.withLock { $0 })
+        // One life's text with that life's ending: the newer one's, read after its finish.
+        #expect(text == "newer")
+        #expect(error == nil, "the newer life completed, but the reader got \(String(describing: error))")
+        await context.shutdown(gracePeriod: .seconds(1))
+    }
+
     @Test func theTextExpiresWithTheRetentionAndIsWrittenInTheSameStepAsDone() async throws {
         try await withConnections(try sharedConfiguration()) { commands, _ in
             try await withContext(.redis, configure: { $0.finishedStreamRetention = .seconds(2) }) { context in

@@ -131,7 +131,8 @@ extension ResumableStreamResult {
 /// fail an enqueued publish as a dropped connection would (when `failsEnqueued` says so for the message and the
 /// channel, it reaches nobody and reports `nil`), and change what a subscription receives (`rewriteIncoming`
 /// gets the channel, the subscription's number on that channel from 0, and the message), for example to turn a
-/// message into a gap as a reconnect would.
+/// message into a gap as a reconnect would, and act just before a read of keys (`beforeRead` gets the backend
+/// and the keys of one `value(of:)` or `values(of:)`).
 final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscriber {
     typealias Rewrite = @Sendable (_ channel: String, _ subscription: Int, _ message: ResumableStreamMessage) -> ResumableStreamMessage
     let base = InMemoryBackend()
@@ -140,13 +141,16 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     private let beforePublish: (@Sendable (InMemoryBackend, String, String) async throws -> Void)?
     private let rewriteIncoming: Rewrite?
     private let failsEnqueued: (@Sendable (_ message: String, _ channel: String) -> Bool)?
+    private let beforeRead: (@Sendable (InMemoryBackend, [String]) async throws -> Void)?
 
     init(
         beforePublish: (@Sendable (_ base: InMemoryBackend, _ message: String, _ channel: String) async throws -> Void)? = nil,
+        beforeRead: (@Sendable (_ base: InMemoryBackend, _ keys: [String]) async throws -> Void)? = nil,
         failsEnqueued: (@Sendable (_ message: String, _ channel: String) -> Bool)? = nil,
         rewriteIncoming: Rewrite? = nil
     ) {
         self.beforePublish = beforePublish
+        self.beforeRead = beforeRead
         self.failsEnqueued = failsEnqueued
         self.rewriteIncoming = rewriteIncoming
     }
@@ -162,7 +166,14 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     func storeStopRequest(sentinel: String, generationKey: String, flag: String, expiresIn: Duration) async throws -> StreamStopTarget {
         try await base.storeStopRequest(sentinel: sentinel, generationKey: generationKey, flag: flag, expiresIn: expiresIn)
     }
-    func value(of key: String) async throws -> String? { try await base.value(of: key) }
+    func value(of key: String) async throws -> String? {
+        try await beforeRead?(base, [key])
+        return try await base.value(of: key)
+    }
+    func values(of keys: [String]) async throws -> [String?] {
+        try await beforeRead?(base, keys)
+        return try await base.values(of: keys)
+    }
     func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
         try await base.setValue(value, for: key, expiresIn: expiresIn)
     }

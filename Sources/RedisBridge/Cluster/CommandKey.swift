@@ -5,7 +5,7 @@ enum CommandKey {
     /// Commands whose first argument is their key.
     private static let firstArgument: Set<String> = [
         "GET", "SET", "SETNX", "SETEX", "PSETEX", "GETSET", "GETDEL", "GETEX", "INCR", "INCRBY", "DECR", "DECRBY", "APPEND",
-        "STRLEN", "EXISTS", "DEL", "UNLINK", "TYPE", "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "TTL", "PTTL", "PERSIST",
+        "STRLEN", "MGET", "EXISTS", "DEL", "UNLINK", "TYPE", "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "TTL", "PTTL", "PERSIST",
         "HGET", "HSET", "HDEL", "HGETALL", "HINCRBY", "LPUSH", "RPUSH", "LRANGE", "LLEN", "SADD", "SREM", "SMEMBERS",
         "ZADD", "ZRANGE", "ZREM", "XADD", "XRANGE", "XREVRANGE", "XLEN", "XTRIM", "XDEL", "WATCH", "DUMP", "RESTORE",
     ]

@@ -95,6 +95,10 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         state.withLock { $0.live(key)?.value }
     }
 
+    public func values(of keys: [String]) async throws -> [String?] {
+        state.withLock { state in keys.map { state.live($0)?.value } }
+    }
+
     public func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
         state.withLock { $0.entries[key] = Entry(value: value, expiry: expiresIn.map { .now + $0 }) }
     }

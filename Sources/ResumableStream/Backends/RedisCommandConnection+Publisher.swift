@@ -73,6 +73,12 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         try await get(key)
     }
 
+    public func values(of keys: [String]) async throws -> [String?] {
+        guard case .array(let values) = try await send([RESPArgument.string("MGET")] + keys.map(RESPArgument.string)), values.count == keys.count
+        else { throw RedisError.unexpectedReply("MGET") }
+        return values.map(\.string)
+    }
+
     public func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws {
         try await set(key, to: value, expiresIn: expiresIn)
     }
@@ -167,7 +173,8 @@ extension RedisCommandConnection: ResumableStreamPublisher {
                 fields[0].string == "o", let start = fields[1].int, (0...StreamLogEntry.maximumOffset).contains(start),
                 let kind = fields[2].string
             else { throw RedisError.unexpectedReply("XRANGE entry") }
-            return kind == "e" ? .end(length: start) : StreamLogEntry(offset: start, text: fields[3].string ?? "")
+            let text = fields[3].string ?? ""
+            return kind == "e" ? .end(length: start, text: text) : StreamLogEntry(offset: start, text: text)
         }
     }
 

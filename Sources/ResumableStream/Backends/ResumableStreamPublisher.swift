@@ -12,6 +12,10 @@ public protocol ResumableStreamPublisher: Sendable {
     func storeStopRequest(sentinel: String, generationKey: String, flag: String, expiresIn: Duration) async throws -> StreamStopTarget
     /// `GET key`: the value, or `nil` for a missing key.
     func value(of key: String) async throws -> String?
+    /// `MGET key...`: each key's value (`nil` for a missing key), all read in one atomic step, so that values
+    /// written together (a finished stream's text and its ending) are read together. On a Redis Cluster the
+    /// keys share a slot (the stream's keys do).
+    func values(of keys: [String]) async throws -> [String?]
     /// `SET key value [EX ttl]`.
     func setValue(_ value: String, for key: String, expiresIn: Duration?) async throws
     /// Sets each key of `values` to its value with its expiry, all in one atomic step, unless `fence` holds a

@@ -1,12 +1,13 @@
 /// An entry of a stream's durable log (``ResumableStreamConfiguration/durableLog``): text that starts `offset`
-/// UTF-16 code units into the stream, or the mark that the stream ended there.
+/// UTF-16 code units into the stream, or the mark that the stream ended there, with how it ended.
 ///
 /// In Redis the log is a stream (`P:log:<id>`) whose entry ids are where their text ends (`<end>-0`, the end
 /// mark `<length>-1`), so that a resume at any offset is one `XRANGE` from the right entry.
 public struct StreamLogEntry: Sendable, Hashable {
     /// Where the text starts in the stream (UTF-16 code units); for the end mark, the stream's length.
     public var offset: Int
-    /// The text; empty for the end mark.
+    /// The text; for the end mark, how the stream ended as the producer recorded it (empty when it completed).
+    /// A backend stores and returns it as it is.
     public var text: String
     /// Whether this is the end mark: the log holds the whole stream.
     public var isEnd: Bool
@@ -18,11 +19,26 @@ public struct StreamLogEntry: Sendable, Hashable {
         isEnd = false
     }
 
-    /// The end mark of a stream of `length` UTF-16 code units.
-    public static func end(length: Int) -> StreamLogEntry {
-        var entry = StreamLogEntry(offset: length, text: "")
+    /// The end mark of a stream of `length` UTF-16 code units, with `text` as the producer recorded it: a
+    /// backend's ``ResumableStreamPublisher/logEntries(at:after:limit:)`` returns the mark it stored.
+    public static func end(length: Int, text: String) -> StreamLogEntry {
+        var entry = StreamLogEntry(offset: length, text: text)
         entry.isEnd = true
         return entry
+    }
+
+    /// The end mark of a stream of `length` UTF-16 code units that ended as `ending`. The ending travels with
+    /// the mark, so that a reader of the log gets the end and how it ended in one read, and never the ending
+    /// of another life of the id (the meta key is rewritten by each claim and finish).
+    static func end(length: Int, ending: StreamEnding) -> StreamLogEntry {
+        .end(length: length, text: ending == .completed ? "" : ending.json)
+    }
+
+    /// How the stream ended, for the end mark; `nil` for text. A mark that does not say (written by a
+    /// TypeScript-compatible tool, or unreadable) counts as completed.
+    var ending: StreamEnding? {
+        guard isEnd else { return nil }
+        return text.isEmpty ? .completed : StreamEnding(json: text) ?? .completed
     }
 
     /// The largest offset a log entry may have: JavaScript's largest exact integer, beyond any real stream,

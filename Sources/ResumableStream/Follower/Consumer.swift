@@ -67,56 +67,57 @@ struct Consumer: Sendable {
     }
 
     /// The rest of a stream nobody produces any more, from what Redis keeps: a finished stream's retained
-    /// text, else its durable log, then its ending; a log without its end mark ends with
+    /// text, else its durable log, then its ending (read with the text: the meta key may belong to a newer
+    /// life of the id by the time a second read came); a log without its end mark ends with
     /// ``ResumableStreamError/producerUnreachable`` (the producer died: the text is all there is), or
     /// ``ResumableStreamError/interrupted`` for a finished stream. `nil` if Redis keeps neither.
     func storedStream(from skipCharacters: Int, isFinished: Bool) async throws -> ResumableTextStream? {
-        if isFinished, let text = try await sentinel.retainedText() {
-            let rest = text.jsRest(from: skipCharacters)
-            return ResumableTextStream(of: rest.text, startOffset: rest.offset, ending: await sentinel.ending())
+        if isFinished, let retained = try await sentinel.retainedStream() {
+            let rest = retained.text.jsRest(from: skipCharacters)
+            return ResumableTextStream(of: rest.text, startOffset: rest.offset, ending: retained.ending)
         }
         guard let logged = try await loggedText(from: skipCharacters) else { return nil }
-        guard logged.isComplete else {
+        guard let ending = logged.ending else {
             let error: ResumableStreamError = isFinished ? .interrupted : .producerUnreachable
             return ResumableTextStream(of: logged.text, startOffset: logged.start, endingWith: error)
         }
-        return ResumableTextStream(of: logged.text, startOffset: logged.start, ending: await sentinel.ending())
+        return ResumableTextStream(of: logged.text, startOffset: logged.start, ending: ending)
     }
 
     /// The stream's text in its durable log from `skipCharacters` (JavaScript `slice` rules), where it starts,
-    /// and whether the log holds the end; `nil` if there is no log, or it lost its start.
-    private func loggedText(from skipCharacters: Int) async throws -> (text: String, start: Int, isComplete: Bool)? {
+    /// and how the stream ended if the log holds its end mark; `nil` if there is no log, or it lost its start.
+    private func loggedText(from skipCharacters: Int) async throws -> (text: String, start: Int, ending: StreamEnding?)? {
         // From the entry that holds the offset: one XRANGE.
         if skipCharacters > 0,
             let rest = Self.assemble(try await publisher.logEntries(at: keys.log, after: skipCharacters, limit: nil), from: skipCharacters)
         {
-            return (rest.text, skipCharacters, rest.isComplete)
+            return (rest.text, skipCharacters, rest.ending)
         }
         // A negative offset, or one past what the log holds, needs its length: the whole log.
         guard let whole = Self.assemble(try await publisher.logEntries(at: keys.log, after: 0, limit: nil), from: 0) else { return nil }
         let count = whole.text.utf16.count
         // A client with more than an incomplete log holds has nothing more to get, from where it is.
-        if !whole.isComplete, skipCharacters > count { return ("", skipCharacters, false) }
+        if whole.ending == nil, skipCharacters > count { return ("", skipCharacters, nil) }
         let rest = whole.text.jsRest(from: skipCharacters, utf16Count: count)
-        return (rest.text, rest.offset, whole.isComplete)
+        return (rest.text, rest.offset, whole.ending)
     }
 
-    /// The text of log `entries` from `offset` on, and whether it reaches the end mark: entries that overlap
-    /// (an append tried again after its reply was lost) give each character once; a hole ends the text.
-    /// `nil` if the first entry starts past `offset`.
-    private static func assemble(_ entries: [StreamLogEntry], from offset: Int) -> (text: String, isComplete: Bool)? {
+    /// The text of log `entries` from `offset` on, and how the stream ended if the text reaches the end mark:
+    /// entries that overlap (an append tried again after its reply was lost) give each character once; a hole
+    /// ends the text. `nil` if the first entry starts past `offset`.
+    private static func assemble(_ entries: [StreamLogEntry], from offset: Int) -> (text: String, ending: StreamEnding?)? {
         guard let first = entries.first, first.offset <= offset else { return nil }
         var text = ""
         var next = offset
         for entry in entries {
-            if entry.isEnd { return (text, entry.offset == next) }
+            if entry.isEnd { return (text, entry.offset == next ? entry.ending : nil) }
             guard entry.offset <= next else { break }
             let end = entry.offset + entry.text.utf16.count
             guard end > next else { continue }
             text += entry.offset == next ? entry.text : entry.text.jsSlice(from: next - entry.offset)
             next = end
         }
-        return (text, false)
+        return (text, nil)
     }
 
     /// A fresh listener id: a TypeScript producer registers every request it gets, so a repeated id would

@@ -9,14 +9,16 @@ import Logging
 ///
 /// The producer's only cost per chunk is ``textAppended()``: a lock, and a wake-up when the task sleeps.
 final class LogWriter: Sendable {
-    /// The producer's text so far, its length in UTF-16 code units, and whether the source ended.
-    typealias Snapshot = @Sendable () -> (text: String, count: Int, isFinished: Bool)
+    /// The producer's text so far, and its length in UTF-16 code units.
+    typealias Snapshot = @Sendable () -> (text: String, count: Int)
 
     private struct State {
         /// Where the log's text ends.
         var logged = 0
         /// Whether a wake-up is on its way to the task.
         var isWakeUpPending = false
+        /// How the stream ended, once it did: the end mark carries it.
+        var ending: StreamEnding?
         /// Whether the task ended with the whole stream and its end mark in the log.
         var task: BackgroundTask<Bool>?
     }
@@ -68,9 +70,11 @@ final class LogWriter: Sendable {
         if wake { wakeUp.yield() }
     }
 
-    /// Waits until the log holds the whole stream and its end mark, for at most `patience` (Redis may be gone);
-    /// then stops appending. Returns whether the log is complete.
-    func finish(within patience: Duration) async -> Bool {
+    /// The stream ended as `ending`, with all its text buffered: waits until the log holds the whole stream and
+    /// its end mark, for at most `patience` (Redis may be gone); then stops appending. Returns whether the log
+    /// is complete.
+    func finish(as ending: StreamEnding, within patience: Duration) async -> Bool {
+        state.withLock { $0.ending = ending }
         textAppended()
         guard let task = state.withLock(\.task) else { return false }
         // The deadline cancels the wait, and the wait cancels the task, which then stops at once.
@@ -92,16 +96,19 @@ final class LogWriter: Sendable {
     /// Appends until the stream and its end mark are in the log (true), or until cancelled or fenced off.
     private func run(_ snapshot: Snapshot) async -> Bool {
         for await _ in wakeUps {
-            let pending = snapshot()
-            if !pending.isFinished, pending.count - state.withLock(\.logged) < settings.batchCharacters {
+            if state.withLock({ $0.ending == nil }), snapshot().count - state.withLock(\.logged) < settings.batchCharacters {
                 try? await Task.sleep(for: settings.linger)
             }
-            // Cleared before the snapshot: text appended after it wakes the task again.
-            state.withLock { $0.isWakeUpPending = false }
+            // Cleared before the snapshot: text appended after it wakes the task again. The ending is read
+            // before the snapshot, so that a snapshot taken once it is known holds the whole text.
+            let ending = state.withLock { state in
+                state.isWakeUpPending = false
+                return state.ending
+            }
             let current = snapshot()
             guard await append(current.text, upTo: current.count) else { return false }
-            if current.isFinished {
-                guard await append(.end(length: current.count), expiresIn: endedExpiry) else { return false }
+            if let ending {
+                guard await append(.end(length: current.count, ending: ending), expiresIn: endedExpiry) else { return false }
                 logger.trace("durable log complete", metadata: ["stream.log": "\(key)", "stream.length": "\(current.count)"])
                 return true
             }

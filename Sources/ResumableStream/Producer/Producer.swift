@@ -93,7 +93,7 @@ final class Producer: Sendable {
         // Type-erased here, so the task does not capture the generic source type.
         let pumpSource: @Sendable () async -> StreamEnding = { [self] in await pump(makeSource) }
         logWriter?.start { [state] in
-            state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters, $0.machine.isFinished) }
+            state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters) }
         }
         let task = work.start {
             await self.run(pumpSource, requests: requests, onFinish: onFinish)
@@ -450,9 +450,9 @@ final class Producer: Sendable {
         // A failed source finished the output with its error already.
         if case .failed = ending {} else { output.finish(ending) }
         metrics.record(ending)
-        // The whole text and the end mark go to the log before the sentinel says DONE, so that a reader that
-        // sees DONE finds the log complete. Bounded: Redis may be gone.
-        if let logWriter, !(await logWriter.finish(within: Self.logCompletionPatience)) {
+        // The whole text and the end mark (with the ending) go to the log before the sentinel says DONE, so that
+        // a reader that sees DONE finds the log complete. Bounded: Redis may be gone.
+        if let logWriter, !(await logWriter.finish(as: ending, within: Self.logCompletionPatience)) {
             logger.debug("the durable log could not be completed", metadata: ["stream.id": "\(keys.id)"])
         }
         do {

@@ -105,17 +105,22 @@ struct StreamSentinel: Sendable {
         return try await publisher.setValues(values, fencedBy: keys.generation, token: generation.hex)
     }
 
-    /// A finished stream's retained text, if it was kept and has not expired.
-    func retainedText() async throws -> String? {
-        try await publisher.value(of: keys.text)
+    /// A finished stream's retained text and how it ended, read together in one step (they were written
+    /// together), so that a claim and finish of a newer life in between cannot pair this text with its
+    /// ending; `nil` if no text was kept or it expired.
+    func retainedStream() async throws -> (text: String, ending: StreamEnding)? {
+        let values = try await publisher.values(of: [keys.text, keys.meta])
+        guard let text = values.first ?? nil else { return nil }
+        return (text, Self.ending(fromMeta: values.last ?? nil))
     }
 
     /// How a finished stream (or one whose DONE message was lost) really ended, from the meta key; completed
     /// when it is absent, as for a TypeScript producer, or unreadable.
     func ending() async -> StreamEnding {
-        guard let json = try? await publisher.value(of: keys.meta), let ending = StreamEnding(json: json) else {
-            return .completed
-        }
-        return ending
+        Self.ending(fromMeta: try? await publisher.value(of: keys.meta))
+    }
+
+    private static func ending(fromMeta json: String?) -> StreamEnding {
+        json.flatMap(StreamEnding.init(json:)) ?? .completed
     }
 }
