@@ -144,7 +144,7 @@ public final class ResumableStreamContext: Sendable {
     ) async throws -> ResumableStreamResult where Source.Element == String {
         // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
         let requests = try await subscriber.textSubscription(to: keys.requests)
-        let generation = StreamGeneration.random()
+        let generation = StreamGeneration.fresh()
         switch try await sentinel(keys).claim(.ifAbsent, for: generation) {
         case .claimed(let announced):
             return .created(startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream))
@@ -180,7 +180,7 @@ public final class ResumableStreamContext: Sendable {
         // producer of this id that runs already stops answering at the announcement (in channel order), and a
         // consumer that sees the new sentinel asks after it, so exactly one producer answers it.
         let requests = try await subscriber.textSubscription(to: keys.requests)
-        let generation = StreamGeneration.random()
+        let generation = StreamGeneration.fresh()
         let claim = try await sentinel(keys).claim(.replacing, for: generation)
         return startProducer(keys, generation: generation, announced: claim == .claimed(announced: true), requests: requests, makeStream)
     }

@@ -14,7 +14,7 @@ struct GenerationTests {
     /// What a producer killed mid-stream (SIGKILL) leaves: its claim, its log, and nobody listening.
     private func deadProducer(_ id: String, of context: ResumableStreamContext, logging text: String) async throws -> StreamGeneration {
         let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: id)
-        let generation = StreamGeneration.random()
+        let generation = StreamGeneration.fresh()
         let sentinel = StreamSentinel(keys: keys, publisher: context.publisher, configuration: context.configuration)
         #expect(try await sentinel.claim(.ifAbsent, for: generation) == .claimed(announced: false))
         #expect(try await append(text, at: 0, to: id, of: context, as: generation))
@@ -170,6 +170,34 @@ struct GenerationTests {
             second.close()
             #expect(try await replacement.collect() == "second life, which is longer")
             while try await own.next() != nil {}
+        }
+    }
+
+    /// Redis lost every key (a restart without persistence) while two lives of the id still run. Whichever
+    /// writes its keys again first, the newer one ends up with the id, having deleted what the older one wrote
+    /// meanwhile; the older one can take it back from nobody and from no newer one.
+    @Test(arguments: Backend.allCases)
+    func afterRedisLostTheKeysTheNewerLifeTakesTheIDBack(_ backend: Backend) async throws {
+        try await withContext(backend, configure: { $0.durableLog = Self.log }) { context in
+            let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "wiped")
+            let sentinel = StreamSentinel(keys: keys, publisher: context.publisher, configuration: context.configuration)
+            let older = StreamGeneration.fresh()
+            let newer = StreamGeneration(value: older.value + 1)
+            #expect(try await sentinel.claim(.ifAbsent, for: older) == .claimed(announced: false))
+            #expect(try await sentinel.claim(.replacing, for: newer) == .claimed(announced: true))
+            for key in [keys.sentinel, keys.generation, keys.log] { try await context.publisher.delete(key) }
+            // The older one writes its keys again first, and appends to a log of its own.
+            #expect(try await sentinel.reclaim(for: older))
+            #expect(try await append("older text", at: 0, to: "wiped", of: context, as: older))
+            // The newer one takes the id over: the older one's log is gone, and it cannot take the id back.
+            #expect(try await sentinel.reclaim(for: newer))
+            #expect(try await context.publisher.value(of: keys.generation) == newer.hex)
+            #expect(try await context.publisher.logEntries(at: keys.log, after: 0, limit: nil).isEmpty)
+            #expect(try await sentinel.reclaim(for: older) == false)
+            #expect(try await append("older text", at: 0, to: "wiped", of: context, as: older) == false)
+            // Its own claim again is a no-op that keeps the id.
+            #expect(try await sentinel.reclaim(for: newer))
+            #expect(try await context.publisher.value(of: keys.generation) == newer.hex)
         }
     }
 }

@@ -65,7 +65,7 @@ struct HostileInputTests {
                 let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "target")
                 let garbage =
                     (0..<500).map { _ in Self.hostileRequest(&random) } + [
-                        String(repeating: "{", count: 1 << 20), RequestMessage.encodeGeneration(.random()), #"{"generation":"forged"}"#,
+                        String(repeating: "{", count: 1 << 20), RequestMessage.encodeGeneration(.fresh()), #"{"generation":"forged"}"#,
                         #"{"stop":true,"generation":"forged"}"#,
                     ]
                 for text in garbage { _ = try await commands.publish(text, to: keys.requests) }

@@ -60,13 +60,28 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
     public func claim(_ claim: StreamClaim) async throws -> StreamClaimOutcome {
         let expiry = ContinuousClock.now + claim.expiresIn
         return state.withLock { state in
-            if claim.mode == .ifAbsent, let existing = state.live(claim.sentinel) {
-                guard let count = Int(existing.value) else { return .done }
-                state.entries[claim.sentinel]?.value = String(count + 1)
-                return .running
+            let earlier = state.live(claim.generationKey)
+            switch claim.mode {
+            case .ifAbsent:
+                if let existing = state.live(claim.sentinel) {
+                    guard let count = Int(existing.value) else { return .done }
+                    state.entries[claim.sentinel]?.value = String(count + 1)
+                    return .running
+                }
+            case .replacing:
+                break
+            case .reclaiming:
+                if earlier?.value == claim.generation { return .claimed(announced: false) }
+                guard let earlier else {
+                    guard state.live(claim.sentinel) == nil else { return .running }
+                    state.entries[claim.sentinel] = Entry(value: "1", expiry: expiry)
+                    state.entries[claim.generationKey] = Entry(value: claim.generation, expiry: expiry)
+                    return .claimed(announced: false)
+                }
+                let held = StreamGeneration(hex: earlier.value)
+                guard let own = StreamGeneration(hex: claim.generation), held.map({ $0 < own }) ?? true else { return .running }
             }
             state.entries[claim.sentinel] = Entry(value: "1", expiry: expiry)
-            let earlier = state.live(claim.generationKey)
             state.entries[claim.generationKey] = Entry(value: claim.generation, expiry: expiry)
             for key in claim.staleKeys {
                 state.entries[key] = nil

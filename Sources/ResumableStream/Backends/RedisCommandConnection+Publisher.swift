@@ -7,10 +7,26 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return true
     }
 
-    /// KEYS: sentinel, generation key, then the stale keys. ARGV: mode (`n`: if absent, `r`: replacing), the
-    /// generation, the expiry in milliseconds, the request channel, the announcement. 0: claimed; 1: running
-    /// (the caller was counted); 2: done; 3: claimed and announced.
+    /// KEYS: sentinel, generation key, then the stale keys. ARGV: mode (`n`: if absent, `r`: replacing, `k`:
+    /// reclaiming), the generation, the expiry in milliseconds, the request channel, the announcement. 0:
+    /// claimed; 1: running (the caller was counted, or for `k`: another producer holds the id); 2: done; 3:
+    /// claimed and announced. Generations compare as numbers, in two halves (a double holds 53 bits).
     private static let claimScript = """
+        if ARGV[1] == 'k' then
+            local holder = redis.call('GET', KEYS[2])
+            if holder == ARGV[2] then return 0 end
+            if not holder then
+                if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 1 end
+                redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+                return 0
+            end
+            local function halves(token)
+                return tonumber(string.sub(token, 1, 8), 16) or -1, tonumber(string.sub(token, 9), 16) or -1
+            end
+            local heldHigh, heldLow = halves(holder)
+            local ownHigh, ownLow = halves(ARGV[2])
+            if heldHigh > ownHigh or (heldHigh == ownHigh and heldLow >= ownLow) then return 1 end
+        end
         if ARGV[1] == 'n' and not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
             local count = redis.pcall('INCR', KEYS[1])
             if type(count) == 'table' and count.err then
@@ -19,7 +35,7 @@ extension RedisCommandConnection: ResumableStreamPublisher {
             end
             return 1
         end
-        if ARGV[1] == 'r' then redis.call('SET', KEYS[1], '1', 'PX', ARGV[3]) end
+        if ARGV[1] ~= 'n' then redis.call('SET', KEYS[1], '1', 'PX', ARGV[3]) end
         local earlier = redis.call('GET', KEYS[2])
         redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
         for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
@@ -32,7 +48,7 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         let reply = try await eval(
             Self.claimScript, keys: [claim.sentinel, claim.generationKey] + claim.staleKeys,
             arguments: [
-                .string(claim.mode == .ifAbsent ? "n" : "r"), .string(claim.generation), .milliseconds(claim.expiresIn),
+                .string(Self.scriptMode(claim.mode)), .string(claim.generation), .milliseconds(claim.expiresIn),
                 .string(claim.requests), .string(claim.announcement),
             ])
         switch reply.int {
@@ -41,6 +57,14 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         case 2?: return .done
         case 3?: return .claimed(announced: true)
         default: throw RedisError.unexpectedReply("claim script")
+        }
+    }
+
+    private static func scriptMode(_ mode: StreamClaim.Mode) -> String {
+        switch mode {
+        case .ifAbsent: "n"
+        case .replacing: "r"
+        case .reclaiming: "k"
         }
     }
 

@@ -12,6 +12,13 @@ public struct StreamClaim: Sendable, Hashable {
         case ifAbsent
         /// `createNewResumableStream`: claims the id whatever its sentinel holds.
         case replacing
+        /// A producer whose keys Redis lost (a restart without persistence) or let expire (it stalled) writes
+        /// them again for its own ``StreamClaim/generation``: it claims the id if nobody holds it (keeping what
+        /// it left, its log included), and takes it over from an older generation that wrote its keys again
+        /// first (deleting what that one left, and announcing itself); a newer generation, or a sentinel without
+        /// a generation key (a TypeScript producer), keeps the id. Generation tokens compare as 16-digit hex
+        /// numbers.
+        case reclaiming
     }
 
     /// How the claim treats a sentinel that exists.
@@ -25,7 +32,8 @@ public struct StreamClaim: Sendable, Hashable {
     /// The running expiry of the sentinel and the generation key.
     public var expiresIn: Duration
     /// What an earlier life of the id left (how it ended, its retained text, its durable log, a stop request
-    /// aimed at it): deleted once claimed.
+    /// aimed at it): deleted once claimed (by ``Mode/reclaiming`` only when it takes the id over from an older
+    /// generation).
     public var staleKeys: [String]
     /// The request channel, where ``announcement`` is published when an earlier generation key was there.
     public var requests: String
@@ -54,7 +62,8 @@ public enum StreamClaimOutcome: Sendable, Hashable {
     /// there, so the claim announced the new one, and the producer answers requests from its announcement on
     /// (those before it were for the earlier producer).
     case claimed(announced: Bool)
-    /// A producer runs the stream (``StreamClaim/Mode/ifAbsent`` only): the caller follows it.
+    /// A producer runs the stream (``StreamClaim/Mode/ifAbsent``): the caller follows it. For
+    /// ``StreamClaim/Mode/reclaiming``: another producer holds the id.
     case running
     /// The stream finished (``StreamClaim/Mode/ifAbsent`` only: `INCR` failed on `DONE`).
     case done

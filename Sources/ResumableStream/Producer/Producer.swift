@@ -259,7 +259,10 @@ final class Producer: Sendable {
                         metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
                 case .generation(let announced) where announced == generation:
                     state.withLock { $0.machine.ownAnnouncementReceived() }
-                case .generation:
+                case .generation(let announced):
+                    // An older generation's announcement (stale, or one that took the id back after Redis lost
+                    // it) cannot replace this one; a newer one's must be checked.
+                    guard generation < announced else { continue }
                     state.withLock { $0.isAnnouncementUnverified = true }
                     // Forged or stale announcements change nothing: the generation key must agree. Checked at
                     // most once an interval, so that a flood of forged ones costs little; a check put off is
@@ -282,12 +285,13 @@ final class Producer: Sendable {
         }
     }
 
-    /// Whether the generation key names another generation.
-    /// Whether another generation runs the id now. A generation key that names nobody means Redis lost the keys (a
-    /// restart) or let them expire (this producer stalled): a producer that still reads its source claims the id
-    /// again, and one that finished writes its end again, so that the next claim announces itself to it; if
-    /// another producer claimed the id first, or announced itself and no check confirmed this one since, this one
-    /// is replaced. A check that cannot reach Redis changes nothing.
+    /// Whether another generation runs the id now: the generation key names a newer one. A key that names
+    /// nobody means Redis lost the keys (a restart) or let them expire (this producer stalled); one that names an
+    /// older generation means Redis lost them and that older producer wrote its own again first. Either way this
+    /// producer writes its keys again (see ``StreamClaim/Mode/reclaiming``), so that the next claim announces
+    /// itself to it: the claim, and for a finished stream its end after it; unless another producer claimed
+    /// the id first, or a newer generation announced itself and no check confirmed this one since. A check that
+    /// cannot reach Redis changes nothing.
     private func isReplaced() async -> Bool {
         let holder: String?
         do {
@@ -295,10 +299,11 @@ final class Producer: Sendable {
         } catch {
             return false
         }
-        if let holder {
-            if holder == generation.hex { state.withLock { $0.isAnnouncementUnverified = false } }
-            return holder != generation.hex
+        if holder == generation.hex {
+            state.withLock { $0.isAnnouncementUnverified = false }
+            return false
         }
+        if let holder, StreamGeneration(hex: holder).map({ generation < $0 }) ?? true { return true }
         let (isUnverified, isFinished, ending, text) = state.withLock {
             ($0.isAnnouncementUnverified, $0.machine.isFinished, $0.machine.ending, $0.machine.buffer)
         }
@@ -306,7 +311,12 @@ final class Producer: Sendable {
         let restored: Bool?
         switch (isFinished, ending) {
         case (false, _): restored = try? await sentinel.reclaim(for: generation)
-        case (true, let ending?): restored = try? await sentinel.finalise(as: ending, for: generation, text: text)
+        case (true, let ending?):
+            switch try? await sentinel.reclaim(for: generation) {
+            case true?: restored = try? await sentinel.finalise(as: ending, for: generation, text: text)
+            case false?: restored = false
+            case nil: restored = nil
+            }
         case (true, nil): restored = nil  // its end is being written
         }
         guard let restored else { return false }

@@ -52,24 +52,20 @@ struct StreamSentinel: Sendable {
     /// Either way, a claim forgets everything an earlier life of the id left: its ending, its text, its log
     /// and a stop request aimed at it.
     func claim(_ mode: StreamClaim.Mode, for generation: StreamGeneration) async throws -> StreamClaimOutcome {
-        try await claim(mode, for: generation, forgetting: [keys.meta, keys.text, keys.log, keys.stopFlag])
-    }
-
-    /// Claims the id again for the running producer of `generation`, whose keys Redis lost (a restart without
-    /// persistence) or let expire (the producer stalled): unless another producer claimed it meanwhile, or it
-    /// finished. Its log and what else it left are kept. Returns whether the id is the producer's again.
-    func reclaim(for generation: StreamGeneration) async throws -> Bool {
-        if case .claimed = try await claim(.ifAbsent, for: generation, forgetting: []) { return true }
-        return false
-    }
-
-    private func claim(_ mode: StreamClaim.Mode, for generation: StreamGeneration, forgetting staleKeys: [String]) async throws
-        -> StreamClaimOutcome
-    {
         try await publisher.claim(
             StreamClaim(
                 mode: mode, sentinel: keys.sentinel, generationKey: keys.generation, generation: generation.hex, expiresIn: runningTTL,
-                staleKeys: staleKeys, requests: keys.requests, announcement: RequestMessage.encodeGeneration(generation)))
+                staleKeys: [keys.meta, keys.text, keys.log, keys.stopFlag], requests: keys.requests,
+                announcement: RequestMessage.encodeGeneration(generation)))
+    }
+
+    /// Claims the id again for the producer of `generation`, whose keys Redis lost (a restart without
+    /// persistence) or let expire (the producer stalled), as ``StreamClaim/Mode/reclaiming`` does: if nobody
+    /// holds it (its log and what else it left are kept), or an older generation wrote its keys again first.
+    /// Returns whether the id is the producer's again.
+    func reclaim(for generation: StreamGeneration) async throws -> Bool {
+        if case .claimed = try await claim(.reclaiming, for: generation) { return true }
+        return false
     }
 
     /// Stores a stop request for the generation that runs the stream (see
