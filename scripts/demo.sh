@@ -4,7 +4,9 @@
 # ?resumeAt and with Last-Event-ID), follows it live from a second client, and checks that every client
 # received exactly the producer's text; a client that drops near the end comes back after the stream finished,
 # on the other instance, and still gets the rest; a third instance is killed (SIGKILL) mid-stream and the
-# stream is resumed from its durable log; instance A exports its spans (OpenTelemetry) to a stand-in collector.
+# stream is resumed from its durable log; the AI SDK's chat routes resume an answer of a stand-in model across
+# instances, regenerate, stop it and turn the model's failures into error chunks; instance A exports its spans
+# (OpenTelemetry) to a stand-in collector.
 # Everything it starts is stopped on exit, Ctrl-C or failure (scripts/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ source scripts/lib.sh
 build_example Examples/StreamServer StreamServer
 start_redis
 start_otlp_sink
+start_model_standin
 port_a=$(free_port); port_b=$(free_port); port_c=$(free_port)
 export TOKEN_DELAY_MS=80 LOG_SECONDS=600
 env $(otlp_env stream-server-a) "$server" --port "$port_a" >"$work/a.log" 2>&1 & pids+=($!)
@@ -25,7 +28,7 @@ env $(otlp_env stream-server-a) "$server" --port "$port_a" >"$work/a.log" 2>&1 &
 a="http://127.0.0.1:$port_a"; b="http://127.0.0.1:$port_b"; c="http://127.0.0.1:$port_c"
 wait_for "$a/streams/none/status"; wait_for "$b/streams/none/status"; wait_for "$c/streams/none/status"
 echo "== Redis on port $redis_port, instances A on $port_a, B on $port_b and C on $port_c (each with a durable log);"
-echo "   A exports its spans to a stand-in OpenTelemetry collector at $otlp_endpoint"
+echo "   A exports its spans to a stand-in OpenTelemetry collector at $otlp_endpoint; the chats' model is a stand-in at $standin"
 
 id="demo-$RANDOM"
 echo "== client 1 starts stream $id on A and loses its connection after 1.2 s"
@@ -82,6 +85,8 @@ if [ "$late_status" != 200 ] || [ "$late_text" != "$full" ] || [ "$ended" != 1 ]
     exit 1
 fi
 
+check_chat "$a" "$b"
+
 echo "== client 4 starts stream $id-crash on C and loses its connection after 0.5 s; C is killed (SIGKILL) at 1.5 s"
 timeout 0.5 curl -sN "$c/streams/$id-crash" >"$work/crash1.sse" || true
 crash_cut=$(last_id "$work/crash1.sse")
@@ -129,4 +134,4 @@ spans=$(spans_of "$id")
 echo "$spans" | sed 's/^/   /'
 grep -q '^stream-server-a resumableStream created in ' <<<"$spans" ||
     fail "instance A did not export the span of the stream it created, inside its HTTP server span"
-echo "demo: OK: every client received exactly the producer's text (${#full} characters), across instances, after the end and after a crash"
+echo "demo: OK: every client received exactly the producer's text (${#full} characters), across instances, after the end and after a crash; the chat resumed across instances"

@@ -74,3 +74,81 @@ terminate() {
     for pid in "$@"; do kill -0 "$pid" 2>/dev/null && { echo never; return; }; done
     python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)"
 }
+
+# A stand-in OpenAI-compatible model (scripts/openai-standin.py) on a free loopback port, answering a piece every
+# 40 ms; exports OPENAI_BASE_URL (and a 2 s MODEL_TIMEOUT_SECONDS) for the servers started after it.
+start_model_standin() {
+    local port
+    port=$(free_port)
+    python3 scripts/openai-standin.py "$port" 40 & pids+=($!)
+    standin="http://127.0.0.1:$port"
+    export OPENAI_BASE_URL="$standin/v1" OPENAI_API_KEY=standin-key MODEL=standin MODEL_TIMEOUT_SECONDS=2
+    for _ in $(seq 1 50); do curl -s -o /dev/null "$standin/events" && break; sleep 0.1; done
+}
+
+# The AI SDK's chat body for chat $1 with one user message $2.
+chat_body() { python3 -c 'import json,sys; print(json.dumps({"id": sys.argv[1], "trigger": "submit-message",
+    "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": sys.argv[2]}]}]}))' "$1" "$2"; }
+# POSTs message $3 in chat $2 to instance $1, saving the UI message stream in $work/$4.sse (at most $5 seconds).
+chat_post() { timeout "${5:-20}" curl -sN -X POST -H 'Content-Type: application/json' -d "$(chat_body "$2" "$3")" "$1/api/chat" >"$work/$4.sse" || true; }
+# The checked reading of $work/$1.sse (scripts/ui-message-stream.py): field $2 of it.
+chat_field() { python3 scripts/ui-message-stream.py "$work/$1.sse" | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
+# Fails unless $work/$1.sse is a valid UI message stream with the text $2 and the end $3.
+expect_answer() {
+    python3 scripts/ui-message-stream.py "$work/$1.sse" >"$work/$1.json" || fail "$1: not what the AI SDK parses: $(cat "$work/$1.json")"
+    [ "$(chat_field "$1" text)" = "$2" ] || fail "$1: the text differs: $(chat_field "$1" text) (expected: $2)"
+    [ "$(chat_field "$1" end)" = "$3" ] || fail "$1: it ended with $(chat_field "$1" end), not $3"
+}
+
+# The chat routes of instances $1 and $2, as the AI SDK's transport uses them, answered by the stand-in model
+# (start_model_standin): a drop and a resume on the other instance, 204s, a regenerate, a stop from the other
+# instance, and each failure of the model as an error chunk within its bound.
+check_chat() {
+    local a=$1 b=$2 chat="chat-$RANDOM" started status
+    echo "== chat $chat: a message to A; the client drops after 0.5 s and resumes on B (GET /api/chat/$chat/stream)"
+    chat_post "$a" "$chat" "Hello, wörld" dropped 0.5
+    status=$(curl -sN -D "$work/resumed.headers" -o "$work/resumed.sse" -w '%{http_code}' "$b/api/chat/$chat/stream")
+    expect_answer resumed "$(python3 scripts/openai-standin.py --answer-for 'Hello, wörld')" finish
+    grep -qi '^x-vercel-ai-ui-message-stream: v1' "$work/resumed.headers" || fail "the resume lacks the UI message stream header"
+    echo "   $status: the whole answer from its start ($(grep -c '"text-delta"' "$work/resumed.sse") deltas), finish, [DONE]"
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$b/api/chat/$chat/stream")
+    [ "$status" = 204 ] || fail "a resume after the end answered $status, not 204"
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$a/api/chat/chat-unknown-$RANDOM/stream")
+    [ "$status" = 204 ] || fail "a resume of an unknown chat answered $status, not 204"
+    echo "   a resume after the end: 204; of an unknown chat: 204"
+
+    echo "== a regenerate on B while a reader of the first answer resumes it: each gets its own answer"
+    chat_post "$a" "$chat" "first question" first & local first=$!
+    sleep 0.4
+    curl -sN "$b/api/chat/$chat/stream" >"$work/first-resumed.sse" & local reader=$!
+    sleep 0.2
+    chat_post "$b" "$chat" "second question" second
+    wait "$first" "$reader"
+    expect_answer first "$(python3 scripts/openai-standin.py --answer-for 'first question')" finish
+    expect_answer first-resumed "$(python3 scripts/openai-standin.py --answer-for 'first question')" finish
+    expect_answer second "$(python3 scripts/openai-standin.py --answer-for 'second question')" finish
+    echo "   the first answer's two readers and the regenerated answer's reader: each its own text"
+
+    echo "== B stops the answer A runs (POST /api/chat/$chat/stop): it ends with abort, and the model's request ends"
+    chat_post "$a" "$chat" "stop me" stopped & local stopped=$!
+    sleep 0.5
+    status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$b/api/chat/$chat/stop")
+    wait "$stopped"
+    [ "$status" = 200 ] || fail "the stop answered $status"
+    [ "$(chat_field stopped end)" = abort ] || fail "the stopped answer ended with $(chat_field stopped end)"
+    for _ in $(seq 1 30); do curl -s "$standin/events" | grep -q '"stop me", "outcome": "client-gone"' && break; sleep 0.1; done
+    curl -s "$standin/events" | grep -q '"stop me", "outcome": "client-gone"' || fail "the model's request went on after the stop"
+    echo "   abort after $(grep -c '"text-delta"' "$work/stopped.sse") deltas; the stand-in saw its request cancelled"
+
+    echo "== the model's failures: each answer ends with an error chunk, within its bound (MODEL_TIMEOUT_SECONDS=2)"
+    for failure in fail malformed error hang silent; do
+        started=$(date +%s.%N)
+        chat_post "$a" "chat-$failure-$RANDOM" "[$failure] please" "failure-$failure" 10
+        python3 scripts/ui-message-stream.py "$work/failure-$failure.sse" >/dev/null ||
+            fail "[$failure]: not what the AI SDK parses: $(python3 scripts/ui-message-stream.py "$work/failure-$failure.sse")"
+        local end
+        end=$(chat_field "failure-$failure" end)
+        [ "${end#error: }" != "$end" ] || fail "[$failure]: the answer ended with $end, not an error"
+        echo "   [$failure] after $(python3 -c 'import sys, time; print("%.1f s" % (time.time() - float(sys.argv[1])))' "$started"): $end"
+    done
+}

@@ -4,7 +4,8 @@
 # it on instance B with Last-Event-ID and with ?resumeAt, while a second client follows it live on B, and
 # every client must have received exactly the producer's text, with no gap and no duplicate. Then a stop from
 # the other instance, the answers after the end and to hostile numbers, the spans both instances exported
-# (OpenTelemetry, to a stand-in collector), and SIGTERM while a stream runs: its client still gets all of it
+# (OpenTelemetry, to a stand-in collector), the AI SDK's chat routes against a stand-in model (as in the demo),
+# and SIGTERM while a stream runs: its client still gets all of it
 # and both servers exit within 15 s. Everything it starts is stopped on exit, Ctrl-C or failure (scripts/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ source scripts/lib.sh
 build_example Examples/VaporStreamServer VaporStreamServer
 start_redis
 start_otlp_sink
+start_model_standin
 port_a=$(free_port); port_b=$(free_port)
 export TOKEN_DELAY_MS=80 LOG_SECONDS=600
 env $(otlp_env vapor-a) "$server" --port "$port_a" >"$work/a.log" 2>&1 & pid_a=$!; pids+=($pid_a)
@@ -84,6 +86,8 @@ codes+="$(curl -s -o /dev/null -w '%{http_code}' "$b/explicit/streams/nobody-$RA
 echo "   ?resumeAt=-5, =10^23, =Int.max, =1e3: $codes (the last two: Last-Event-ID Int.max, an unknown stream)"
 [ "$codes" = "422 422 200 422 200 404" ] || fail "unexpected answers: $codes"
 
+check_chat "$a" "$b"
+
 echo "== stream $id-3 starts on A, followed on B; after 0.5 s both servers get SIGTERM"
 curl -sN "$a/streams/$id-3" >"$work/term.sse" & term_client=$!
 sleep 0.3
@@ -98,4 +102,4 @@ if [ "$term_seconds" = never ] || [ "${term_seconds%.*}" -ge 15 ]; then fail "th
 [ "$term_text" = "$full" ] && grep -q '^event: end' "$work/term.sse" ||
     fail "the stream running at SIGTERM did not finish for its client"
 grep -q '^event: end' "$work/term-follower.sse" || fail "the follower on B did not get to the end of the stream"
-echo "example-vapor: OK: every client received exactly the producer's text (${#full} characters), across instances"
+echo "example-vapor: OK: every client received exactly the producer's text (${#full} characters), across instances; the chat resumed across instances"

@@ -1,15 +1,16 @@
 import RedisBridge
 import ResumableStream
+import ResumableStreamAISDK
 
 /// What an example server answers, before its framework turns it into a response: a status code, headers and
-/// either a whole text or a stream of server-sent events.
+/// either a whole text or a stream of server-sent events (this library's, or the AI SDK's UI message stream).
 public struct DemoReply: Sendable {
     /// What the response carries.
     public enum Body: Sendable {
         /// The whole body at once.
         case text(String)
         /// One write per event, for as long as the stream runs.
-        case events(ServerSentEvents)
+        case events(any AsyncSequence<String, any Error> & Sendable)
     }
 
     /// The HTTP status code.
@@ -22,6 +23,11 @@ public struct DemoReply: Sendable {
     /// A stream as `text/event-stream`.
     static func events(_ events: ServerSentEvents) -> DemoReply {
         DemoReply(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: .events(events))
+    }
+
+    /// An AI SDK UI message stream, with its headers.
+    static func uiMessageStream(_ body: UIMessageStreamBody) -> DemoReply {
+        DemoReply(status: 200, headers: UIMessageStreamHeaders.all, body: .events(ThrowingEvents(body)))
     }
 
     /// A line of plain text (the newline is added).
@@ -38,5 +44,26 @@ public struct DemoReply: Sendable {
         let reply = DemoReply(
             status: 503, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], body: .text(reason + "\n"))
         return (reply, reason)
+    }
+}
+
+/// A body that never fails, seen as one that may (what ``DemoReply/Body/events(_:)`` holds).
+private struct ThrowingEvents: AsyncSequence, Sendable {
+    let body: UIMessageStreamBody
+
+    init(_ body: UIMessageStreamBody) {
+        self.body = body
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: body.makeAsyncIterator())
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: UIMessageStreamBody.AsyncIterator
+
+        mutating func next() async throws -> String? {
+            await base.next()
+        }
     }
 }

@@ -5,7 +5,8 @@ import ResumableStream
 /// What an example server is told at start: `--port N` (8080) on the command line; Redis from `REDIS_URL`
 /// (then `KV_URL`); `TOKEN_DELAY_MS` (120) between the demo's tokens; finished streams stay resumable for
 /// `RETAIN_SECONDS` (600; 0 turns it off); with `LOG_SECONDS` set, each stream also has a durable log, so that
-/// another instance resumes a stream whose producer died.
+/// another instance resumes a stream whose producer died; the chat's model from `OPENAI_BASE_URL`, `OPENAI_API_KEY`,
+/// `MODEL` and `MODEL_TIMEOUT_SECONDS` (``ChatModel/Upstream``), the demo's tokens without them.
 public struct DemoSettings: Sendable {
     /// The loopback port to listen on.
     public var port: Int
@@ -15,6 +16,8 @@ public struct DemoSettings: Sendable {
     public var redis: RedisConfiguration
     /// The context's tunables: retention of finished streams and the durable log.
     public var streams: ResumableStreamConfiguration
+    /// The chat's model, if one is configured.
+    public var model: ChatModel.Upstream?
 
     /// The settings from the process's arguments and environment. A bad one ends the process with one line on
     /// standard error (prefixed with `program`) and exit code 2, not a backtrace.
@@ -44,7 +47,8 @@ public struct DemoSettings: Sendable {
             finishedStreamRetention: retention > 0 ? .seconds(retention) : nil,
             durableLog: logRetention > 0 ? .init(retention: .seconds(logRetention)) : nil)
         return DemoSettings(
-            port: port, tokenDelay: .milliseconds(tokenDelay), redis: try .fromEnvironment(environment), streams: streams)
+            port: port, tokenDelay: .milliseconds(tokenDelay), redis: try .fromEnvironment(environment), streams: streams,
+            model: try ChatModel.Upstream.fromEnvironment(environment))
     }
 }
 

@@ -1,10 +1,13 @@
 import DemoSupport
+import Foundation
 import Hummingbird
 
-/// The HTTP surface in Hummingbird's router: both patterns of the seed, stop, status, the page and the
-/// metrics. What each route answers is in ``DemoEndpoints``, shared with the Vapor example.
+/// The HTTP surface in Hummingbird's router: both ways of serving a stream, stop, status, the AI SDK's chat
+/// routes, the page and the metrics. What each route answers is in ``DemoEndpoints`` and ``DemoChat``, shared
+/// with the Vapor example.
 struct Routes: Sendable {
     let endpoints: DemoEndpoints
+    let chat: DemoChat
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/") { _, _ in Response(endpoints.page()) }
@@ -29,6 +32,17 @@ struct Routes: Sendable {
             Response(try await endpoints.status(try context.parameters.require("id")))
         }
         router.get("/metrics") { _, _ in Response(endpoints.metricsText()) }
+        // The AI SDK's chat transport (`useChat({ resume: true })`), and the page's chat view.
+        router.post("/api/chat") { request, _ in
+            let body = try await request.body.collect(upTo: DemoChat.maximumBodySize)
+            return Response(try await chat.send(body: Data(body.readableBytesView)))
+        }
+        router.get("/api/chat/:id/stream") { _, context in
+            Response(try await chat.resume(chatID: try context.parameters.require("id")))
+        }
+        router.post("/api/chat/:id/stop") { _, context in
+            Response(try await chat.stop(chatID: try context.parameters.require("id")))
+        }
     }
 
     private func lastEventID(_ request: Request) -> String? {

@@ -6,7 +6,8 @@ import ResumableStream
 import ResumableStreamServiceLifecycle
 
 /// The Hummingbird example server: `StreamServer [--port N]`, configured from the environment as
-/// ``DemoSettings`` says (`REDIS_URL`, `TOKEN_DELAY_MS`, `RETAIN_SECONDS`, `LOG_SECONDS`), exporting its spans
+/// ``DemoSettings`` says (`REDIS_URL`, `TOKEN_DELAY_MS`, `RETAIN_SECONDS`, `LOG_SECONDS`, and the chat's model:
+/// `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `MODEL`), exporting its spans
 /// when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (``TraceExport``).
 @main
 struct StreamServer {
@@ -26,7 +27,9 @@ struct StreamServer {
         router.add(middleware: UnavailableMiddleware())
         let endpoints = DemoEndpoints(streams: streams, tokenDelay: settings.tokenDelay, metrics: metrics)
         await endpoints.checkRedis(logger: logger)
-        Routes(endpoints: endpoints).register(on: router)
+        let model = ChatModel(upstream: settings.model, tokenDelay: settings.tokenDelay)
+        logger.info("chat answers come from \(model.summary)")
+        Routes(endpoints: endpoints, chat: DemoChat(streams: streams, model: model)).register(on: router)
 
         // The service group stops its services in reverse order on SIGTERM or SIGINT: the HTTP server (after its
         // open responses), then the context (its producers finish for their followers within the grace period),
@@ -38,5 +41,6 @@ struct StreamServer {
             logger: logger
         )
         try await app.runService()
+        await model.shutdown()
     }
 }

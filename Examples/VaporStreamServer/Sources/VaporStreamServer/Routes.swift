@@ -1,10 +1,13 @@
 import DemoSupport
+import Foundation
 import Vapor
 
-/// The HTTP surface in Vapor's router: both patterns of the seed, stop, status, the page and the metrics, as
-/// the Hummingbird example has them. What each route answers is in ``DemoEndpoints``, shared with it.
+/// The HTTP surface in Vapor's router: both ways of serving a stream, stop, status, the AI SDK's chat routes,
+/// the page and the metrics, as the Hummingbird example has them. What each route answers is in
+/// ``DemoEndpoints`` and ``DemoChat``, shared with it.
 struct Routes: Sendable {
     let endpoints: DemoEndpoints
+    let chat: DemoChat
 
     func register(on routes: any RoutesBuilder) {
         routes.get { _ in Response(endpoints.page()) }
@@ -29,6 +32,17 @@ struct Routes: Sendable {
             Response(try await endpoints.status(try request.parameters.require("id")))
         }
         routes.get("metrics") { _ in Response(endpoints.metricsText()) }
+        // The AI SDK's chat transport (`useChat({ resume: true })`), and the page's chat view.
+        routes.on(.POST, "api", "chat", body: .collect(maxSize: ByteCount(value: DemoChat.maximumBodySize))) { request in
+            let body = request.body.data.map { Data($0.readableBytesView) } ?? Data()
+            return Response(try await chat.send(body: body))
+        }
+        routes.get("api", "chat", ":id", "stream") { request in
+            Response(try await chat.resume(chatID: try request.parameters.require("id")))
+        }
+        routes.post("api", "chat", ":id", "stop") { request in
+            Response(try await chat.stop(chatID: try request.parameters.require("id")))
+        }
     }
 
     private func lastEventID(_ request: Request) -> String? {

@@ -6,7 +6,8 @@ import ServiceLifecycle
 import Vapor
 
 /// The Vapor example server: `VaporStreamServer [--port N]`, configured from the environment as
-/// ``DemoSettings`` says (`REDIS_URL`, `TOKEN_DELAY_MS`, `RETAIN_SECONDS`, `LOG_SECONDS`), exporting its spans
+/// ``DemoSettings`` says (`REDIS_URL`, `TOKEN_DELAY_MS`, `RETAIN_SECONDS`, `LOG_SECONDS`, and the chat's model:
+/// `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `MODEL`), exporting its spans
 /// when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (``TraceExport``). The same routes and behaviour as the
 /// Hummingbird example.
 @main
@@ -35,7 +36,9 @@ struct VaporStreamServer {
         app.middleware.use(UnavailableMiddleware())
         let endpoints = DemoEndpoints(streams: streams, tokenDelay: settings.tokenDelay, metrics: metrics)
         await endpoints.checkRedis(logger: logger)
-        Routes(endpoints: endpoints).register(on: app)
+        let model = ChatModel(upstream: settings.model, tokenDelay: settings.tokenDelay)
+        logger.info("chat answers come from \(model.summary)")
+        Routes(endpoints: endpoints, chat: DemoChat(streams: streams, model: model)).register(on: app)
 
         // On SIGTERM or SIGINT the group stops its services in reverse order: the HTTP server (after its open
         // responses), then the context (its producers finish for their followers within the grace period), then
@@ -44,5 +47,6 @@ struct VaporStreamServer {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await model.shutdown()
     }
 }
