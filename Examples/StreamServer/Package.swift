@@ -25,11 +25,20 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
-        // The README's quick start, verbatim (make lint checks that they are the same).
+        // The README's quick starts, verbatim (make lint checks that they are the same).
         .executableTarget(
             name: "QuickStart",
             dependencies: [
                 .product(name: "ResumableStream", package: library),
+                .product(name: "ResumableStreamServiceLifecycle", package: library),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "ChatQuickStart",
+            dependencies: [
+                .product(name: "ResumableStream", package: library),
+                .product(name: "ResumableStreamAISDK", package: library),
                 .product(name: "ResumableStreamServiceLifecycle", package: library),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
