@@ -27,11 +27,11 @@ struct ChatQuickStart {
             case .producerUnreachable: Response(status: .serviceUnavailable)
             }
         }
+        // README: end
         router.post("/api/chat/:id/stop") { _, context -> Response in
             try await chats.stopAnswer(chatID: try context.parameters.require("id"))
             return Response(status: .noContent)
         }
-        // README: end
 
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 8080)), services: [streams])
         try await app.runService()
