@@ -1,5 +1,5 @@
 import Foundation
-import RedisBridge
+@testable import RedisBridge
 import RedisTestSupport
 import Testing
 
@@ -27,17 +27,20 @@ struct SentinelTests {
             let started = ContinuousClock.now
             _ = try await group.sentinels[0].cli(["SENTINEL", "FAILOVER", group.name])
             #expect(await eventually(within: .seconds(20)) { (try? await group.currentPrimaryPort()) == group.replica.port })
-            // Writes reach the new primary: the old one drops us or answers READONLY once it is demoted, and we
-            // follow. (Until it is demoted it still takes writes, which it then loses as it syncs from the new
-            // primary: Redis replicates asynchronously.)
+            let named = ContinuousClock.now
+            // Writes reach the new primary as soon as the sentinels announce it (`+switch-master`, heard from the
+            // sentinels that answer: the first one listed is gone), not when the old one is demoted, which the
+            // sentinels do at their next look at it, up to 10 s later. (Until then it still takes writes, which
+            // it then loses as it syncs from the new primary: Redis replicates asynchronously.)
             let moved = uniqueName()
             #expect(
                 await eventually(within: .seconds(20)) {
                     guard (try? await commands.set(moved, to: "after the failover")) != nil else { return false }
                     return (try? await group.replica.cli(["GET", moved])) == "after the failover"
                 })
-            let elapsed = ContinuousClock.now - started
-            print("sentinel: writes reached the promoted replica \(elapsed) after SENTINEL FAILOVER")
+            let followed = ContinuousClock.now - named
+            print("sentinel: writes reached the promoted replica \(ContinuousClock.now - started) after SENTINEL FAILOVER, \(followed) after the sentinels named it")
+            #expect(followed < .seconds(2), "the connection followed the failover \(followed) after the sentinels named the new primary")
             // The subscriber followed too: it subscribed again and hears what is published on the new primary.
             #expect(await eventually(within: .seconds(10)) { (try? await commands.publish("after", to: channel)) == 1 })
             var heard = false
@@ -48,6 +51,15 @@ struct SentinelTests {
                 }
             }
             #expect(heard)
+        }
+    }
+
+    /// A `+switch-master` announcement names the new address of the primary it is about; any other message,
+    /// another primary's, or a port out of range (a hostile sentinel) names nothing.
+    @Test func aSwitchAnnouncementIsReadForItsPrimaryOnly() {
+        #expect(SentinelSwitchWatcher.newAddress(in: "mymaster 10.0.0.1 6379 10.0.0.2 6380", of: "mymaster") == RedisAddress(host: "10.0.0.2", port: 6380))
+        for message in ["other 10.0.0.1 6379 10.0.0.2 6380", "mymaster 10.0.0.1 6379 10.0.0.2 70000", "mymaster 10.0.0.2 6380", "", "mymaster a b c d"] {
+            #expect(SentinelSwitchWatcher.newAddress(in: message, of: "mymaster") == nil, "\(message)")
         }
     }
 

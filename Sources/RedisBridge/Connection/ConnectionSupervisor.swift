@@ -38,6 +38,11 @@ final class ConnectionSupervisor {
     /// Whether the connection is down since a drop or a failed attempt: an outage is logged once at warning
     /// level when it starts, and once when it ends, not at every attempt.
     private var isInOutage = false
+    /// Where the latest connection attempt went.
+    private var attemptedEndpoint: ResolvedEndpoint?
+    /// For a Sentinel endpoint, from the first connection attempt until close: the sentinels' announcements of a
+    /// failover, which move the connection to the new primary at once.
+    private var switchWatcher: SentinelSwitchWatcher?
     /// Told about (re)connections, drops, failed attempts, pushes and read events; set once, by the owner.
     weak var delegate: (any ConnectionSupervisorDelegate)?
 
@@ -85,6 +90,10 @@ final class ConnectionSupervisor {
     /// context is freed.
     func close(_ completion: @escaping () -> Void) {
         cancelSeedProbe()
+        if let watcher = switchWatcher {
+            switchWatcher = nil
+            Task { await watcher.close() }
+        }
         switch lifecycle.closeRequested() {
         case .closeConnection(let connection):
             closeCompletions.append(completion)
@@ -105,6 +114,7 @@ final class ConnectionSupervisor {
     // MARK: private
 
     private func resolve() {
+        watchForFailovers()
         let queue = self.queue
         let attempt = lifecycle.failedAttempts
         if case .cluster(let seeds) = configuration.endpoint, !seeds.isEmpty { seedIndex = attempt % seeds.count }
@@ -120,6 +130,7 @@ final class ConnectionSupervisor {
         case .failure(let error):
             if let failure = lifecycle.resolveFailed(error) { attemptFailed(failure) }
         case .success(let endpoint):
+            attemptedEndpoint = endpoint
             let connection = HiredisConnection(
                 queue: queue,
                 configuration: configuration,
@@ -198,6 +209,26 @@ final class ConnectionSupervisor {
         }
         seedProbeTimer = timer
         timer.resume()
+    }
+
+    /// For a Sentinel endpoint, starts the watch of the sentinels' failover announcements, once.
+    private func watchForFailovers() {
+        guard case .sentinel(let sentinel) = configuration.endpoint, switchWatcher == nil else { return }
+        let queue = self.queue
+        // Weak: the watcher lives until the close, which the supervisor's owner makes when it goes.
+        switchWatcher = SentinelSwitchWatcher(sentinel, base: configuration, logger: logger) { [weak self] address in
+            guard let self else { return }
+            queue.async { self.primaryMoved(to: address) }
+        }
+    }
+
+    /// The sentinels moved the primary to `address`: a connection to another server drops, so that the next
+    /// attempt asks them for the new one (nothing in flight is re-sent, as after any drop).
+    private func primaryMoved(to address: RedisAddress) {
+        guard let connection = lifecycle.readyConnection else { return }
+        if case .tcp(let connected, let port)? = attemptedEndpoint, connected == address.host, Int(port) == address.port { return }
+        logger.info("redis sentinel: the primary moved, reconnecting", metadata: ["redis.connection": "\(role)", "redis.node": "\(address)"])
+        connection.abort(.connectionLost("Sentinel moved the primary to \(address): reconnecting to it"))
     }
 
     private func cancelSeedProbe() {

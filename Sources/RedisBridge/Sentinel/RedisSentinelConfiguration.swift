@@ -3,8 +3,12 @@
 ///
 /// Every (re)connection asks the sentinels, in order, for the current address of the primary named
 /// ``primaryName`` (`SENTINEL get-master-addr-by-name`), connects there and checks with `ROLE` that it is a
-/// primary. A dropped connection, or a `-READONLY` reply from a primary that was demoted, makes the next attempt
-/// ask again, so both connections follow a failover with the usual reconnection backoff.
+/// primary. A dropped connection, a `-READONLY` reply from a primary that was demoted, or the sentinels'
+/// announcement of a failover makes the next attempt ask again, so both connections follow a failover with the
+/// usual reconnection backoff. For the announcement, each connection subscribes to `+switch-master` on every
+/// sentinel from its first attempt on (one more connection per sentinel): a planned failover
+/// (`SENTINEL FAILOVER`) is followed within a fraction of a second of the sentinels naming the new primary,
+/// instead of when the old one is demoted (up to 10 s later, while it takes writes it then loses).
 public struct RedisSentinelConfiguration: Sendable, Hashable {
     /// The sentinels, asked in this order until one knows the primary.
     public var sentinels: [RedisAddress]

@@ -25,8 +25,13 @@ public actor RedisSubscriberConnection {
 
     /// Creates the connection; it connects on the first subscription.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis.subscriber")) {
+        self.init(configuration: configuration, logger: logger, role: "subscriber")
+    }
+
+    /// Creates the connection with `role` in its logs, metrics and queue name.
+    init(configuration: RedisConfiguration, logger: Logger, role: String) {
         self.configuration = configuration
-        supervisor = ConnectionSupervisor(role: "subscriber", configuration: configuration, logger: logger)
+        supervisor = ConnectionSupervisor(role: role, configuration: configuration, logger: logger)
         registry = SubscriptionRegistry(supervisor: supervisor)
     }
 
