@@ -70,6 +70,7 @@ final class ConnectionSupervisor {
     /// Calls `body` with the ready connection: at once if it is ready, else after the next connection attempt
     /// (starting one if none is under way). After ``close(_:)`` it gets ``RedisError/closed``.
     func withConnection(_ body: @escaping (Result<HiredisConnection, RedisError>) -> Void) {
+        dispatchPrecondition(condition: .onQueue(queue))
         switch lifecycle.connectionRequested() {
         case .use(let connection):
             body(.success(connection))
@@ -83,12 +84,14 @@ final class ConnectionSupervisor {
 
     /// Starts connecting if nothing is under way.
     func start() {
+        dispatchPrecondition(condition: .onQueue(queue))
         if lifecycle.startRequested() { resolve() }
     }
 
     /// Closes the connection (after its pending replies) and stops reconnecting; `completion` runs once the
     /// context is freed.
     func close(_ completion: @escaping () -> Void) {
+        dispatchPrecondition(condition: .onQueue(queue))
         cancelSeedProbe()
         if let watcher = switchWatcher {
             switchWatcher = nil

@@ -60,6 +60,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// Starts connecting (through a ``TLSTunnel`` for `rediss://`); the outcome arrives as an ``Event``. The
     /// connect timeout covers the TLS handshake too.
     func start(_ endpoint: ResolvedEndpoint) {
+        dispatchPrecondition(condition: .onQueue(queue))
         connectTimer = makeTimer(after: configuration.connectTimeout) { [self] in
             abort(.connectTimeout(configuration.connectTimeout))
         }
@@ -85,6 +86,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     /// Sends a command once ready; before that (or after the context is gone) `reply` fails at once.
     func send(_ arguments: [RESPArgument], _ reply: PendingReply) {
+        dispatchPrecondition(condition: .onQueue(queue))
         guard isReady else { return reply.complete(.failure(closeReason ?? .closed)) }
         enqueue(arguments, reply)
     }
@@ -92,6 +94,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// Sends `SUBSCRIBE` or `UNSUBSCRIBE` for `channels`; confirmations arrive as ``PushMessage``s. Returns
     /// `false` if the connection cannot send.
     func sendSubscription(_ command: String, channels: [String]) -> Bool {
+        dispatchPrecondition(condition: .onQueue(queue))
         guard isReady, let context else { return false }
         let arguments = [RESPArgument.string(command)] + channels.map(RESPArgument.string)
         let status = encoder.withEncoded(arguments) { command, length in
@@ -104,6 +107,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     /// Disconnects after the pending replies arrived (hiredis's `redisAsyncDisconnect`).
     func close() {
+        dispatchPrecondition(condition: .onQueue(queue))
         if closeReason == nil { closeReason = .closed }
         guard let context else { return abandonTunnel() }
         if isReady {

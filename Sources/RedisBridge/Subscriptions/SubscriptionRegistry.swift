@@ -1,3 +1,4 @@
+import Dispatch
 import Metrics
 
 /// Executes the ``SubscriptionStateMachine`` of a subscriber connection: sends what it decides on the
@@ -37,6 +38,7 @@ final class SubscriptionRegistry {
 
     /// Adds `subscriber` to `name`; its `confirmation` resumes once the server confirmed the subscription.
     func add(_ subscriber: Subscriber, id: Int, to name: String) {
+        dispatchPrecondition(condition: .onQueue(supervisor.executor.queue))
         let action = subscriptions.add(subscriber, id: id, to: name, isConnectionReady: supervisor.readyConnection != nil)
         switch action {
         case .finishClosed:
@@ -55,6 +57,7 @@ final class SubscriptionRegistry {
 
     /// Removes a subscriber (its sequence ended or its `subscribe` call was cancelled).
     func remove(subscriberID: Int, from name: String, reason: any Error) {
+        dispatchPrecondition(condition: .onQueue(supervisor.executor.queue))
         let action = subscriptions.remove(id: subscriberID, from: name, isConnectionReady: supervisor.readyConnection != nil)
         guard case .finish(let subscriber, let unsubscribe) = action else { return }
         finish(subscriber, throwing: reason)
@@ -64,6 +67,7 @@ final class SubscriptionRegistry {
 
     /// Ends every subscription; the caller then closes the connection.
     func closeAll() {
+        dispatchPrecondition(condition: .onQueue(supervisor.executor.queue))
         for subscriber in subscriptions.closeAll() { finish(subscriber, throwing: RedisError.closed) }
         recordChannelCount()
     }
