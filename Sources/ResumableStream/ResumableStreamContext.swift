@@ -144,9 +144,8 @@ public final class ResumableStreamContext: Sendable {
     ) async throws -> ResumableStreamResult where Source.Element == String {
         // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
         let requests = try await subscriber.textSubscription(to: keys.requests)
-        let generation = StreamGeneration.fresh()
-        switch try await sentinel(keys).claim(.ifAbsent, for: generation) {
-        case .claimed(let announced):
+        switch try await sentinel(keys).claim(.ifAbsent) {
+        case .claimed(let generation, let announced):
             return .created(startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream))
         case .done:
             return try await consumer(keys).finishedStream(from: skipCharacters)
@@ -180,9 +179,10 @@ public final class ResumableStreamContext: Sendable {
         // producer of this id that runs already stops answering at the announcement (in channel order), and a
         // consumer that sees the new sentinel asks after it, so exactly one producer answers it.
         let requests = try await subscriber.textSubscription(to: keys.requests)
-        let generation = StreamGeneration.fresh()
-        let claim = try await sentinel(keys).claim(.replacing, for: generation)
-        return startProducer(keys, generation: generation, announced: claim == .claimed(announced: true), requests: requests, makeStream)
+        guard case .claimed(let generation, let announced) = try await sentinel(keys).claim(.replacing) else {
+            throw RedisError.unexpectedReply("a replacing claim that claimed nothing")
+        }
+        return startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream)
     }
 
     /// Follows an existing stream (the TypeScript `resumeExistingStream`): ``ResumableStreamResult/notFound``

@@ -14,9 +14,8 @@ struct GenerationTests {
     /// What a producer killed mid-stream (SIGKILL) leaves: its claim, its log, and nobody listening.
     private func deadProducer(_ id: String, of context: ResumableStreamContext, logging text: String) async throws -> StreamGeneration {
         let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: id)
-        let generation = StreamGeneration.fresh()
         let sentinel = StreamSentinel(keys: keys, publisher: context.publisher, configuration: context.configuration)
-        #expect(try await sentinel.claim(.ifAbsent, for: generation) == .claimed(announced: false))
+        let generation = try await sentinel.claimed(.ifAbsent, announced: false)
         #expect(try await append(text, at: 0, to: id, of: context, as: generation))
         return generation
     }
@@ -181,10 +180,8 @@ struct GenerationTests {
         try await withContext(backend, configure: { $0.durableLog = Self.log }) { context in
             let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "wiped")
             let sentinel = StreamSentinel(keys: keys, publisher: context.publisher, configuration: context.configuration)
-            let older = StreamGeneration.fresh()
-            let newer = StreamGeneration(value: older.value + 1)
-            #expect(try await sentinel.claim(.ifAbsent, for: older) == .claimed(announced: false))
-            #expect(try await sentinel.claim(.replacing, for: newer) == .claimed(announced: true))
+            let older = try await sentinel.claimed(.ifAbsent, announced: false)
+            let newer = try await sentinel.claimed(.replacing, announced: true)
             for key in [keys.sentinel, keys.generation, keys.log] { try await context.publisher.delete(key) }
             // The older one writes its keys again first, and appends to a log of its own.
             #expect(try await sentinel.reclaim(for: older))

@@ -84,8 +84,7 @@ struct RetentionTests {
             // A newer life that completes with other text, just before the read.
             let configuration = ResumableStreamConfiguration(keyPrefix: "together", finishedStreamRetention: .seconds(60))
             let sentinel = StreamSentinel(keys: keys, publisher: base, configuration: configuration)
-            let generation = StreamGeneration.fresh()
-            _ = try await sentinel.claim(.replacing, for: generation)
+            guard case .claimed(let generation, _) = try await sentinel.claim(.replacing) else { return }
             _ = try await sentinel.finalise(as: .completed, for: generation, text: "newer")
         })
         let context = ResumableStreamContext(

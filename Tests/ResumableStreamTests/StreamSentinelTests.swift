@@ -28,31 +28,28 @@ struct SentinelTests {
         }
     }
 
-    private let first = StreamGeneration(value: 1)
-    private let second = StreamGeneration(value: 2)
-
     @Test(arguments: Backend.allCases)
     func claimIfAbsentCountsCallersUntilDone(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
             #expect(try await sentinel.state() == .absent)
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "1")
             #expect(try await sentinel.publisher.value(of: sentinel.keys.generation) == first.hex)
             #expect(try await sentinel.state() == .running)
-            #expect(try await sentinel.claim(.ifAbsent, for: second) == .running)
+            #expect(try await sentinel.claim(.ifAbsent) == .running)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "2")
             #expect(try await sentinel.publisher.value(of: sentinel.keys.generation) == first.hex, "a follower claims nothing")
             #expect(try await sentinel.finalise(as: .completed, for: first, text: ""))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.sentinel) == "DONE")
             #expect(try await sentinel.state() == .done)
-            #expect(try await sentinel.claim(.ifAbsent, for: second) == .done)
+            #expect(try await sentinel.claim(.ifAbsent) == .done)
         }
     }
 
     @Test(arguments: Backend.allCases)
     func finaliseRecordsAnEndingOtherThanCompleted(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
             #expect(try await sentinel.finalise(as: .failed("boom"), for: first, text: ""))
             #expect(try await sentinel.state() == .done)
             #expect(await sentinel.ending() == .failed("boom"))
@@ -64,7 +61,7 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func completedEndingWritesNoMeta(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
             #expect(try await sentinel.finalise(as: .completed, for: first, text: ""))
             #expect(try await sentinel.publisher.value(of: sentinel.keys.meta) == nil)
             #expect(await sentinel.ending() == .completed)
@@ -74,8 +71,8 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func anotherGenerationFencesRefreshAndFinalise(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
-            #expect(try await sentinel.claim(.replacing, for: second) == .claimed(announced: true))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
+            let second = try await sentinel.claimed(.replacing, announced: true)
             #expect(try await sentinel.refresh(for: first) == false)
             #expect(try await sentinel.finalise(as: .stopped, for: first, text: "") == false)
             #expect(try await sentinel.state() == .running)
@@ -90,7 +87,7 @@ struct SentinelTests {
     @Test(arguments: Backend.allCases)
     func refreshNeverRevivesAFinishedStream(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
             #expect(try await sentinel.refresh(for: first))
             #expect(try await sentinel.finalise(as: .completed, for: first, text: ""))
             #expect(try await sentinel.refresh(for: first) == false)
@@ -105,14 +102,14 @@ struct SentinelTests {
     func aClaimForgetsEverythingAnEarlierLifeLeftAndAnnouncesItself(_ backend: Backend) async throws {
         try await withSentinel(backend) { sentinel throws in
             let keys = sentinel.keys
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
             #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .running(generation: first.hex))
             #expect(try await sentinel.isStopStored(for: first))
             #expect(
                 try await sentinel.publisher.appendToLog(
                     .init(offset: 0, text: "old"), at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: first.hex))
             #expect(try await sentinel.finalise(as: .stopped, for: first, text: "old"))
-            #expect(try await sentinel.claim(.replacing, for: second) == .claimed(announced: true))
+            let second = try await sentinel.claimed(.replacing, announced: true)
             #expect(try await sentinel.publisher.value(of: keys.sentinel) == "1")
             for key in [keys.meta, keys.text, keys.stopFlag] { #expect(try await sentinel.publisher.value(of: key) == nil, "\(key)") }
             #expect(try await sentinel.publisher.logEntries(at: keys.log, after: 0, limit: nil).isEmpty)
@@ -127,7 +124,7 @@ struct SentinelTests {
         try await withSentinel(backend) { sentinel throws in
             #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .absent)
             #expect(try await sentinel.publisher.value(of: sentinel.keys.stopFlag) == nil)
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
             #expect(try await sentinel.storeStopRequest(expiresIn: .seconds(60)) == .running(generation: first.hex))
             #expect(try await sentinel.isStopStored(for: first))
             #expect(try await sentinel.finalise(as: .stopped, for: first, text: ""))
@@ -145,12 +142,40 @@ struct SentinelTests {
                 try await sentinel.publisher.appendToLog(
                     .init(offset: offset, text: text), at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: generation.hex)
             }
-            #expect(try await sentinel.claim(.ifAbsent, for: first) == .claimed(announced: false))
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
             #expect(try await append("aaaa", at: 0, as: first))
-            #expect(try await sentinel.claim(.replacing, for: second) == .claimed(announced: true))
+            let second = try await sentinel.claimed(.replacing, announced: true)
             #expect(try await append("bb", at: 0, as: second))
             #expect(try await append("aaaa", at: 4, as: first) == false)
             #expect(try await sentinel.publisher.logEntries(at: keys.log, after: 0, limit: nil) == [.init(offset: 0, text: "bb")])
         }
+    }
+
+    /// A claim stores a generation on the backend's clock, larger than the one it replaces: one more than it,
+    /// when the clock says otherwise (a generation from a server whose clock ran ahead).
+    @Test(arguments: Backend.allCases)
+    func claimsStoreGenerationsInTheOrderOfTheClaims(_ backend: Backend) async throws {
+        try await withSentinel(backend) { sentinel throws in
+            let first = try await sentinel.claimed(.ifAbsent, announced: false)
+            let second = try await sentinel.claimed(.replacing, announced: true)
+            #expect(first < second)
+            let ahead = try #require(StreamGeneration(hex: "ffffffff00000fff"))
+            try await sentinel.publisher.setValue(ahead.hex, for: sentinel.keys.generation, expiresIn: .seconds(60))
+            #expect(try await sentinel.claimed(.replacing, announced: true) == StreamGeneration(value: ahead.value + 1))
+        }
+    }
+}
+
+extension StreamSentinel {
+    /// Claims the id in `mode` and returns the generation the claim stored, expecting it to have claimed it
+    /// (and announced it, or not).
+    func claimed(_ mode: StreamClaim.Mode, announced: Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws -> StreamGeneration {
+        let outcome = try await claim(mode)
+        guard case .claimed(let generation, let wasAnnounced) = outcome else {
+            Issue.record("the claim found \(outcome)", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+        #expect(wasAnnounced == announced, sourceLocation: sourceLocation)
+        return generation
     }
 }

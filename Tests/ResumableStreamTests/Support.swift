@@ -160,7 +160,9 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
 
     func claim(_ claim: StreamClaim) async throws -> StreamClaimOutcome {
         // The claim publishes its announcement when an earlier generation's key is there.
-        if try await base.value(of: claim.generationKey) != nil { try await beforePublish?(base, claim.announcement, claim.requests) }
+        if try await base.value(of: claim.generationKey) != nil {
+            try await beforePublish?(base, claim.announcement(of: claim.generation), claim.requests)
+        }
         return try await base.claim(claim)
     }
     func storeStopRequest(sentinel: String, generationKey: String, flag: String, expiresIn: Duration) async throws -> StreamStopTarget {

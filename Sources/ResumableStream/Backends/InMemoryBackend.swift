@@ -1,3 +1,4 @@
+import Foundation
 /// A publisher and subscriber in one, inside the process, without Redis: for single-instance applications
 /// and fast tests. Keys expire like Redis keys; messages go to the subscribers of a channel at once, in order.
 ///
@@ -71,25 +72,31 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
             case .replacing:
                 break
             case .reclaiming:
-                if earlier?.value == claim.generation { return .claimed(announced: false) }
+                if earlier?.value == claim.generation { return .claimed(generation: claim.generation, announced: false) }
                 guard let earlier else {
                     guard state.live(claim.sentinel) == nil else { return .running }
                     state.entries[claim.sentinel] = Entry(value: "1", expiry: expiry)
                     state.entries[claim.generationKey] = Entry(value: claim.generation, expiry: expiry)
-                    return .claimed(announced: false)
+                    return .claimed(generation: claim.generation, announced: false)
                 }
                 let held = StreamGeneration(hex: earlier.value)
                 guard let own = StreamGeneration(hex: claim.generation), held.map({ $0 < own }) ?? true else { return .running }
             }
+            let generation =
+                claim.mode == .reclaiming
+                ? claim.generation
+                : StreamGeneration.minted(
+                    from: StreamGeneration(hex: claim.generation) ?? .fresh(), at: Date(), after: earlier.flatMap { StreamGeneration(hex: $0.value) }
+                ).hex
             state.entries[claim.sentinel] = Entry(value: "1", expiry: expiry)
-            state.entries[claim.generationKey] = Entry(value: claim.generation, expiry: expiry)
+            state.entries[claim.generationKey] = Entry(value: generation, expiry: expiry)
             for key in claim.staleKeys {
                 state.entries[key] = nil
                 state.logs[key] = nil
             }
-            guard earlier != nil else { return .claimed(announced: false) }
-            _ = state.deliver(claim.announcement, to: claim.requests)
-            return .claimed(announced: true)
+            guard earlier != nil else { return .claimed(generation: generation, announced: false) }
+            _ = state.deliver(claim.announcement(of: generation), to: claim.requests)
+            return .claimed(generation: generation, announced: true)
         }
     }
 

@@ -8,40 +8,56 @@ extension RedisCommandConnection: ResumableStreamPublisher {
     }
 
     /// KEYS: sentinel, generation key, then the stale keys. ARGV: mode (`n`: if absent, `r`: replacing, `k`:
-    /// reclaiming), the generation, the expiry in milliseconds, the request channel, the announcement. 0:
-    /// claimed; 1: running (the caller was counted, or for `k`: another producer holds the id); 2: done; 3:
-    /// claimed and announced. Generations compare as numbers, in two halves (a double holds 53 bits).
+    /// reclaiming), the generation, the expiry in milliseconds, the request channel, the announcement's text
+    /// before and after the generation. `{0, generation}`: claimed; `{1}`: running (the caller was counted, or
+    /// for `k`: another producer holds the id); `{2}`: done; `{3, generation}`: claimed and announced.
+    ///
+    /// A new generation is the server's clock (seconds and microseconds, 13 hex digits) and the token's last 3
+    /// digits, and always larger than the one it replaces. Generations compare as numbers, in two halves of 8
+    /// digits (a double holds 53 bits).
     private static let claimScript = """
+        local function halves(token)
+            return tonumber(string.sub(token, 1, 8), 16) or -1, tonumber(string.sub(token, 9), 16) or -1
+        end
+        local function isAfter(token, other)
+            local high, low = halves(token)
+            local otherHigh, otherLow = halves(other)
+            return high > otherHigh or (high == otherHigh and low > otherLow)
+        end
+        local holder = redis.call('GET', KEYS[2])
         if ARGV[1] == 'k' then
-            local holder = redis.call('GET', KEYS[2])
-            if holder == ARGV[2] then return 0 end
+            if holder == ARGV[2] then return {0, holder} end
             if not holder then
-                if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 1 end
+                if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return {1} end
                 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-                return 0
+                return {0, ARGV[2]}
             end
-            local function halves(token)
-                return tonumber(string.sub(token, 1, 8), 16) or -1, tonumber(string.sub(token, 9), 16) or -1
-            end
-            local heldHigh, heldLow = halves(holder)
-            local ownHigh, ownLow = halves(ARGV[2])
-            if heldHigh > ownHigh or (heldHigh == ownHigh and heldLow >= ownLow) then return 1 end
+            if not isAfter(ARGV[2], holder) then return {1} end
         end
         if ARGV[1] == 'n' and not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
             local count = redis.pcall('INCR', KEYS[1])
             if type(count) == 'table' and count.err then
-                if string.find(count.err, 'not an integer') then return 2 end
+                if string.find(count.err, 'not an integer') then return {2} end
                 return redis.error_reply(count.err)
             end
-            return 1
+            return {1}
+        end
+        local generation = ARGV[2]
+        if ARGV[1] ~= 'k' then
+            local now = redis.call('TIME')
+            generation = string.format('%08x%05x', tonumber(now[1]), tonumber(now[2])) .. string.sub(ARGV[2], 14, 16)
+            if holder and not isAfter(generation, holder) then
+                local high, low = halves(holder)
+                if low >= 4294967295 then high, low = high + 1, 0 else low = low + 1 end
+                generation = string.format('%08x%08x', high, low)
+            end
         end
         if ARGV[1] ~= 'n' then redis.call('SET', KEYS[1], '1', 'PX', ARGV[3]) end
-        local earlier = redis.call('GET', KEYS[2])
-        redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+        redis.call('SET', KEYS[2], generation, 'PX', ARGV[3])
         for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-        if not earlier then return 0 end
-        redis.call('PUBLISH', ARGV[4], ARGV[5])
-        return 3
+        if not holder then return {0, generation} end
+        redis.call('PUBLISH', ARGV[4], ARGV[5] .. generation .. ARGV[6])
+        return {3, generation}
         """
 
     public func claim(_ claim: StreamClaim) async throws -> StreamClaimOutcome {
@@ -49,13 +65,14 @@ extension RedisCommandConnection: ResumableStreamPublisher {
             Self.claimScript, keys: [claim.sentinel, claim.generationKey] + claim.staleKeys,
             arguments: [
                 .string(Self.scriptMode(claim.mode)), .string(claim.generation), .milliseconds(claim.expiresIn),
-                .string(claim.requests), .string(claim.announcement),
+                .string(claim.requests), .string(claim.announcementPrefix), .string(claim.announcementSuffix),
             ])
-        switch reply.int {
-        case 0?: return .claimed(announced: false)
-        case 1?: return .running
-        case 2?: return .done
-        case 3?: return .claimed(announced: true)
+        guard case .array(let parts) = reply, let outcome = parts.first?.int else { throw RedisError.unexpectedReply("claim script") }
+        switch (outcome, parts.count > 1 ? parts[1].string : nil) {
+        case (0, let generation?): return .claimed(generation: generation, announced: false)
+        case (1, nil): return .running
+        case (2, nil): return .done
+        case (3, let generation?): return .claimed(generation: generation, announced: true)
         default: throw RedisError.unexpectedReply("claim script")
         }
     }

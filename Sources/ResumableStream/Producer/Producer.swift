@@ -259,10 +259,7 @@ final class Producer: Sendable {
                         metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
                 case .generation(let announced) where announced == generation:
                     state.withLock { $0.machine.ownAnnouncementReceived() }
-                case .generation(let announced):
-                    // An older generation's announcement (stale, or one that took the id back after Redis lost
-                    // it) cannot replace this one; a newer one's must be checked.
-                    guard generation < announced else { continue }
+                case .generation:
                     state.withLock { $0.isAnnouncementUnverified = true }
                     // Forged or stale announcements change nothing: the generation key must agree. Checked at
                     // most once an interval, so that a flood of forged ones costs little; a check put off is

@@ -51,7 +51,13 @@ enum RequestMessage: Equatable, Sendable {
         return "{\"stop\":true,\"generation\":\"\(target.hex)\"}"
     }
 
-    static func encodeGeneration(_ generation: StreamGeneration) -> String { "{\"generation\":\"\(generation.hex)\"}" }
+    static func encodeGeneration(_ generation: StreamGeneration) -> String {
+        generationPrefix + generation.hex + generationSuffix
+    }
+
+    /// The announcement of a generation (`{"generation":"…"}`) around it, for a claim to fill in.
+    static let generationPrefix = "{\"generation\":\""
+    static let generationSuffix = "\"}"
 
     /// Parses a request the way a TypeScript producer reads it (`skipCharacters || 0`, numbers truncated,
     /// unknown fields ignored). Anything else, including JSON that is not an object, returns `nil`.

@@ -5,12 +5,13 @@ import Foundation
 /// of an id mints a new generation, atomically with the sentinel, and everything a producer writes or sends
 /// carries it or is fenced by it: the generation key, its durable log appends, its stop requests, its frames.
 ///
-/// 64 bits: the minting instance's wall clock in milliseconds (48 bits), then 16 random bits, written as 16
-/// lowercase hex digits in the generation key (`P:generation:<id>`), the announcement on the request channel,
-/// stop requests and frame headers. Generations are ordered by their minting time: when Redis lost the keys of
-/// an id while two of its lives still run (a restart without persistence), the newer one takes the id back
-/// from the older one (see ``StreamClaim/Mode/reclaiming``). Only there does the order count, so a clock skew
-/// between instances matters only if it exceeds the time between the two claims of that id.
+/// 64 bits, written as 16 lowercase hex digits in the generation key (`P:generation:<id>`), the announcement on
+/// the request channel, stop requests and frame headers: the clock of the backend that stored it (Redis's
+/// `TIME`: seconds in 32 bits, microseconds in 20), then 12 bits of the claimer's random token, and always
+/// larger than the generation it replaced (see ``StreamClaim``). So the generations of an id are ordered by
+/// their claims on one clock, whichever instance claimed: when Redis lost the keys of an id while two of its
+/// lives still run (a restart without persistence), the newer one takes the id back from the older one (see
+/// ``StreamClaim/Mode/reclaiming``).
 struct StreamGeneration: Hashable, Comparable, Sendable, CustomStringConvertible {
     let value: UInt64
 
@@ -18,13 +19,23 @@ struct StreamGeneration: Hashable, Comparable, Sendable, CustomStringConvertible
         self.value = value
     }
 
-    /// A fresh generation, minted now: newer than every generation minted before this millisecond.
+    /// A fresh random token, which a claim turns into the generation it stores.
     static func fresh() -> StreamGeneration {
-        let milliseconds = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-        return StreamGeneration(value: milliseconds << 16 | .random(in: 0...0xffff))
+        StreamGeneration(value: .random(in: .min ... .max))
     }
 
-    /// Whether `lhs` was minted before `rhs`.
+    /// The generation a claim stores when it starts a new life from `token` at the backend's clock `now`: the
+    /// clock in the first 13 hex digits, the token's last 3, and one more than `earlier` if that is not larger.
+    /// (The Redis claim script computes the same in Lua.)
+    static func minted(from token: StreamGeneration, at now: Date, after earlier: StreamGeneration?) -> StreamGeneration {
+        let microseconds = UInt64(max(0, now.timeIntervalSince1970 * 1_000_000))
+        let clock = (microseconds / 1_000_000 & 0xffff_ffff) << 32 | (microseconds % 1_000_000) << 12
+        let minted = StreamGeneration(value: clock | token.value & 0xfff)
+        guard let earlier, minted <= earlier else { return minted }
+        return StreamGeneration(value: earlier.value &+ 1)
+    }
+
+    /// Whether `lhs` was claimed before `rhs`.
     static func < (lhs: StreamGeneration, rhs: StreamGeneration) -> Bool {
         lhs.value < rhs.value
     }

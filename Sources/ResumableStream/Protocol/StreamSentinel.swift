@@ -1,3 +1,5 @@
+import RedisBridge
+
 /// The sentinel key of one stream (`P:sentinel:<id>`), the meta key that records how a finished stream ended,
 /// the key that retains a finished stream's text, the generation key and the stop flag: every read and write of
 /// them, with the TypeScript package's commands and values.
@@ -51,12 +53,29 @@ struct StreamSentinel: Sendable {
     /// claim it is counted, as TypeScript's `INCR` does); with ``StreamClaim/Mode/replacing``, whatever ran.
     /// Either way, a claim forgets everything an earlier life of the id left: its ending, its text, its log
     /// and a stop request aimed at it.
-    func claim(_ mode: StreamClaim.Mode, for generation: StreamGeneration) async throws -> StreamClaimOutcome {
-        try await publisher.claim(
+    func claim(_ mode: StreamClaim.Mode, from token: StreamGeneration = .fresh()) async throws -> Claimed {
+        let outcome = try await publisher.claim(
             StreamClaim(
-                mode: mode, sentinel: keys.sentinel, generationKey: keys.generation, generation: generation.hex, expiresIn: runningTTL,
+                mode: mode, sentinel: keys.sentinel, generationKey: keys.generation, generation: token.hex, expiresIn: runningTTL,
                 staleKeys: [keys.meta, keys.text, keys.log, keys.stopFlag], requests: keys.requests,
-                announcement: RequestMessage.encodeGeneration(generation)))
+                announcementPrefix: RequestMessage.generationPrefix, announcementSuffix: RequestMessage.generationSuffix))
+        switch outcome {
+        case .claimed(let minted, let announced):
+            guard let generation = StreamGeneration(hex: minted) else { throw RedisError.unexpectedReply("a claim's generation: \(minted)") }
+            return .claimed(generation, announced: announced)
+        case .running: return .running
+        case .done: return .done
+        }
+    }
+
+    /// What a claim found, with the generation it stored.
+    enum Claimed: Equatable {
+        /// The id is claimed for `generation`; `announced` as in ``StreamClaimOutcome/claimed(generation:announced:)``.
+        case claimed(StreamGeneration, announced: Bool)
+        /// A producer runs the stream (see ``StreamClaimOutcome/running``).
+        case running
+        /// The stream finished.
+        case done
     }
 
     /// Claims the id again for the producer of `generation`, whose keys Redis lost (a restart without
@@ -64,7 +83,7 @@ struct StreamSentinel: Sendable {
     /// holds it (its log and what else it left are kept), or an older generation wrote its keys again first.
     /// Returns whether the id is the producer's again.
     func reclaim(for generation: StreamGeneration) async throws -> Bool {
-        if case .claimed = try await claim(.reclaiming, for: generation) { return true }
+        if case .claimed = try await claim(.reclaiming, from: generation) { return true }
         return false
     }
 
