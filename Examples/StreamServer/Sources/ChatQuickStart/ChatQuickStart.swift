@@ -40,7 +40,7 @@ struct ChatQuickStart {
     /// The answer's text, piece by piece: your model's client goes here (the example servers call any
     /// OpenAI-compatible endpoint).
     static func reply(to messages: [AIChatRequest.Message]) -> AsyncStream<String> {
-        let words = "You said: \(messages.last?.text ?? "")".split(separator: " ").map { $0 + " " }
+        let words = "You said: \(messages.last?.text ?? "")".split(separator: " ").map { "\($0) " }
         return AsyncStream { continuation in
             let producing = Task {
                 for word in words {
@@ -58,7 +58,7 @@ extension Response {
     /// A UI message stream response: the AI SDK's headers, each event written as it comes.
     static func uiMessageStream(_ answer: UIMessageStreamBody) -> Response {
         var headers = HTTPFields()
-        for (name, value) in UIMessageStreamHeaders.all { headers[HTTPField.Name(name)!] = value }
+        for (name, value) in UIMessageStreamHeaders.all { headers[.init(name)!] = value }
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
