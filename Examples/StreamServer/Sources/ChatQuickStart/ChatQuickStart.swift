@@ -14,7 +14,7 @@ struct ChatQuickStart {
         let chats = AIChatStreams(context: streams)
 
         let router = Router()
-        // README: begin
+        // snippet: begin
         router.post("/api/chat") { request, context -> Response in
             let chat = try await request.decode(as: AIChatRequest.self, context: context)
             let answer = try await chats.startAnswer(chatID: chat.id) { reply(to: chat.messages) }
@@ -27,7 +27,7 @@ struct ChatQuickStart {
             case .producerUnreachable: Response(status: .serviceUnavailable)
             }
         }
-        // README: end
+        // snippet: end
         router.post("/api/chat/:id/stop") { _, context -> Response in
             try await chats.stopAnswer(chatID: try context.parameters.require("id"))
             return Response(status: .noContent)
