@@ -81,7 +81,7 @@ format:
 	$(SWIFT) format --in-place --recursive $(FORMATTED)
 
 lint:
-	@scripts/check-quick-start.sh
+	@scripts/check-snippets.sh
 	$(SWIFT) format lint --strict --recursive $(FORMATTED)
 
 # The DocC archives of the library's targets (the ones .spi.yml names), warnings as errors.

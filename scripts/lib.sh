@@ -30,7 +30,7 @@ build_example() {
     echo "== building the example server ($1)"
     local status=0
     (cd "$1" && swift build >"$work/build.log" 2>&1) || status=$?
-    grep -E "error|\.swift:[0-9]+:[0-9]+: warning:|Compiling ($2|[A-Za-z]*QuickStart|DemoSupport)|Build complete" "$work/build.log" || true
+    grep -E "error|\.swift:[0-9]+:[0-9]+: warning:|Compiling ($2|[A-Za-z]*QuickStart|[A-Za-z]*DocSnippets|DemoSupport)|Build complete" "$work/build.log" || true
     server=$1/.build/debug/$2
     [ "$status" = 0 ] && [ -x "$server" ] || { echo "$name: the example package did not build" >&2; exit 1; }
 }

@@ -14,6 +14,7 @@ let package = Package(
         .package(path: "../.."),
         .package(path: "../DemoSupport"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         .executableTarget(
@@ -25,7 +26,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
-        // The README's quick starts, verbatim (make lint checks that they are the same).
+        // The README's quick starts, verbatim (make lint checks that they are the same: scripts/check-snippets.sh).
         .executableTarget(
             name: "QuickStart",
             dependencies: [
@@ -41,6 +42,29 @@ let package = Package(
                 .product(name: "ResumableStreamAISDK", package: library),
                 .product(name: "ResumableStreamServiceLifecycle", package: library),
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // Every ```swift block of the DocC articles and of the library's doc comments (make lint checks that each is
+        // the text of a `// snippet: begin` region of these sources); the chat article's, top-level code like Getting
+        // Started's first block, has a main.swift of its own.
+        .executableTarget(
+            name: "DocSnippets",
+            dependencies: [
+                .product(name: "ResumableStream", package: library),
+                .product(name: "ResumableStreamAISDK", package: library),
+                .product(name: "ResumableStreamServiceLifecycle", package: library),
+                .product(name: "RedisBridge", package: library),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .executableTarget(
+            name: "ChatDocSnippets",
+            dependencies: [
+                .product(name: "ResumableStream", package: library),
+                .product(name: "ResumableStreamAISDK", package: library),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
     ],

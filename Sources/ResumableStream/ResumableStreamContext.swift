@@ -14,7 +14,7 @@ import Tracing
 ///
 /// ```swift
 /// let context = try ResumableStreamContext(redis: .fromEnvironment())
-/// switch try await context.resumableStream("chat-42", skipCharacters: resumeAt) { makeTokenStream() } {
+/// switch try await context.resumableStream("chat-42", skipCharacters: resumeAt, makeStream: makeTokenStream) {
 /// case .created(let stream), .resumed(let stream), .finished(let stream): for try await chunk in stream { send(chunk) }
 /// case .alreadyDone: respond(422)
 /// case .notFound: respond(404)

@@ -8,13 +8,13 @@
 ///
 /// // POST /api/chat: a new answer (a regenerated one too) in the chat `id` of the body.
 /// let body = try await chats.startAnswer(chatID: id) { try await model.streamText(messages) }
-/// // → 200, UIMessageStreamHeaders.all, body written event by event
+/// respond(200, headers: UIMessageStreamHeaders.all, body: body)  // the body written event by event
 ///
 /// // GET /api/chat/{id}/stream: useChat asks on mount.
 /// switch try await chats.resumeAnswer(chatID: id) {
-/// case .stream(let body): // → 200, UIMessageStreamHeaders.all, body
-/// case .noContent:        // → 204
-/// case .producerUnreachable: // → 503
+/// case .stream(let body): respond(200, headers: UIMessageStreamHeaders.all, body: body)
+/// case .noContent: respond(204)
+/// case .producerUnreachable: respond(503)
 /// }
 ///
 /// // POST /api/chat/{id}/stop: the stop button (useChat's own stop() only drops the connection).

@@ -4,7 +4,7 @@
 ///
 /// ```swift
 /// let chat = try JSONDecoder().decode(AIChatRequest.self, from: body)
-/// let body = try await chats.startAnswer(chatID: chat.id) { model.streamText(chat.messages) }
+/// let answer = try await chats.startAnswer(chatID: chat.id) { try await model.streamText(chat.messages) }
 /// ```
 public struct AIChatRequest: Decodable, Sendable, Hashable {
     /// The chat's id: the `{id}` of the resume and stop routes.

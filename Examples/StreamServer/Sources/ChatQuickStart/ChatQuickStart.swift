@@ -14,7 +14,7 @@ struct ChatQuickStart {
         let chats = AIChatStreams(context: streams)
 
         let router = Router()
-        // README: begin
+        // snippet: begin
         router.post("/api/chat") { request, context -> Response in
             let chat = try await request.decode(as: AIChatRequest.self, context: context)
             let answer = try await chats.startAnswer(chatID: chat.id) { reply(to: chat.messages) }
@@ -27,7 +27,7 @@ struct ChatQuickStart {
             case .producerUnreachable: Response(status: .serviceUnavailable)
             }
         }
-        // README: end
+        // snippet: end
         router.post("/api/chat/:id/stop") { _, context -> Response in
             try await chats.stopAnswer(chatID: try context.parameters.require("id"))
             return Response(status: .noContent)
@@ -40,7 +40,7 @@ struct ChatQuickStart {
     /// The answer's text, piece by piece: your model's client goes here (the example servers call any
     /// OpenAI-compatible endpoint).
     static func reply(to messages: [AIChatRequest.Message]) -> AsyncStream<String> {
-        let words = "You said: \(messages.last?.text ?? "")".split(separator: " ").map { $0 + " " }
+        let words = "You said: \(messages.last?.text ?? "")".split(separator: " ").map { "\($0) " }
         return AsyncStream { continuation in
             let producing = Task {
                 for word in words {
@@ -58,7 +58,7 @@ extension Response {
     /// A UI message stream response: the AI SDK's headers, each event written as it comes.
     static func uiMessageStream(_ answer: UIMessageStreamBody) -> Response {
         var headers = HTTPFields()
-        for (name, value) in UIMessageStreamHeaders.all { headers[HTTPField.Name(name)!] = value }
+        for (name, value) in UIMessageStreamHeaders.all { headers[.init(name)!] = value }
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
