@@ -1,7 +1,8 @@
 import Foundation
-@testable import RedisBridge
 import RedisTestSupport
 import Testing
+
+@testable import RedisBridge
 
 /// `redis-sentinel://` against a real group (a primary, a replica, three sentinels on loopback ports).
 @Suite("Redis Sentinel", .enabled(if: !usesExternalRedis, "starts a Sentinel group of its own"), .timeLimit(.minutes(1)))
@@ -39,7 +40,9 @@ struct SentinelTests {
                     return (try? await group.replica.cli(["GET", moved])) == "after the failover"
                 })
             let followed = ContinuousClock.now - named
-            print("sentinel: writes reached the promoted replica \(ContinuousClock.now - started) after SENTINEL FAILOVER, \(followed) after the sentinels named it")
+            print(
+                "sentinel: writes reached the promoted replica \(ContinuousClock.now - started) after SENTINEL FAILOVER, \(followed) after the sentinels named it"
+            )
             #expect(followed < .seconds(2), "the connection followed the failover \(followed) after the sentinels named the new primary")
             // The subscriber followed too: it subscribed again and hears what is published on the new primary.
             #expect(await eventually(within: .seconds(10)) { (try? await commands.publish("after", to: channel)) == 1 })
@@ -57,8 +60,12 @@ struct SentinelTests {
     /// A `+switch-master` announcement names the new address of the primary it is about; any other message,
     /// another primary's, or a port out of range (a hostile sentinel) names nothing.
     @Test func aSwitchAnnouncementIsReadForItsPrimaryOnly() {
-        #expect(SentinelSwitchWatcher.newAddress(in: "mymaster 10.0.0.1 6379 10.0.0.2 6380", of: "mymaster") == RedisAddress(host: "10.0.0.2", port: 6380))
-        for message in ["other 10.0.0.1 6379 10.0.0.2 6380", "mymaster 10.0.0.1 6379 10.0.0.2 70000", "mymaster 10.0.0.2 6380", "", "mymaster a b c d"] {
+        #expect(
+            SentinelSwitchWatcher.newAddress(in: "mymaster 10.0.0.1 6379 10.0.0.2 6380", of: "mymaster") == RedisAddress(host: "10.0.0.2", port: 6380)
+        )
+        for message in [
+            "other 10.0.0.1 6379 10.0.0.2 6380", "mymaster 10.0.0.1 6379 10.0.0.2 70000", "mymaster 10.0.0.2 6380", "", "mymaster a b c d",
+        ] {
             #expect(SentinelSwitchWatcher.newAddress(in: message, of: "mymaster") == nil, "\(message)")
         }
     }

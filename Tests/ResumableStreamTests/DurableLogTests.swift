@@ -67,7 +67,8 @@ struct DurableLogTests {
         // Past the end of a complete log: nothing, from its end, as JavaScript's slice.
         #expect(try await read(context(complete).resumeExistingStream("s", skipCharacters: 9)) == ("", 3, nil))
         let holed = InMemoryBackend()
-        try await deadProducer(holed, entries: [StreamLogEntry(offset: 0, text: "abc"), StreamLogEntry(offset: 5, text: "fg"), .end(length: 7, ending: .completed)])
+        try await deadProducer(
+            holed, entries: [StreamLogEntry(offset: 0, text: "abc"), StreamLogEntry(offset: 5, text: "fg"), .end(length: 7, ending: .completed)])
         #expect(try await read(context(holed).resumeExistingStream("s", skipCharacters: 1)) == ("bc", 1, .producerUnreachable))
         // A log that lost its start is no log.
         let headless = InMemoryBackend()

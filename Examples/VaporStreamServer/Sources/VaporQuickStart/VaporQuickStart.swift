@@ -57,7 +57,7 @@ struct VaporQuickStart {
     static func unavailableIsA503(_ respond: () async throws -> Response) async throws -> Response {
         do {
             return try await respond()
-        } catch where ResumableStreamContext.isUnavailable(error) {
+        } catch  where ResumableStreamContext.isUnavailable(error) {
             return Response(status: .serviceUnavailable, headers: ["Retry-After": "1"], body: .init(string: "\(error)\n"))
         }
     }
