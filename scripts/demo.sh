@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh curl python3
+scripts/setup.sh curl python3 nodejs
 
 name=demo
 source scripts/lib.sh

@@ -117,6 +117,14 @@ check_chat() {
     [ "$status" = 204 ] || fail "a resume of an unknown chat answered $status, not 204"
     echo "   a resume after the end: 204; of an unknown chat: 204"
 
+    echo "== the example page's chat, run in Node (scripts/page-chat.mjs): a message on A, a reload after 0.5 s on B"
+    local page
+    page=$(node scripts/page-chat.mjs "$a" "$b" "Hello from the page" 500)
+    python3 -c 'import json, sys; page = json.loads(sys.argv[1]); sys.exit(page["log"] != "answer complete" or page["answer"] != sys.argv[2])' \
+        "$page" "$(python3 scripts/openai-standin.py --answer-for 'Hello from the page')" ||
+        fail "the reloaded page did not resume the answer: $page"
+    echo "   the reloaded page resumed the answer from B: $(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["answer"][:60])' "$page")…"
+
     echo "== a regenerate on B while a reader of the first answer resumes it: each gets its own answer"
     chat_post "$a" "$chat" "first question" first & local first=$!
     sleep 0.4

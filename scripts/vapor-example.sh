@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh curl python3
+scripts/setup.sh curl python3 nodejs
 
 name=example-vapor
 source scripts/lib.sh

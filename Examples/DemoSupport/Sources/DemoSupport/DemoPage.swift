@@ -67,7 +67,7 @@ enum DemoPage {
             if (done) break;
             buffer += value;
             let end;
-            while ((end = buffer.indexOf('\n\n')) >= 0) {
+            while ((end = buffer.indexOf('\\n\\n')) >= 0) {
               const event = buffer.slice(0, end); buffer = buffer.slice(end + 2);
               if (!event.startsWith('data: ')) continue;
               const data = event.slice(6);
