@@ -1,9 +1,9 @@
 // Runs the example page's chat as a browser would, in Node: loads the page from instance A (its chat script,
 // with a stand-in DOM and localStorage), sends PROMPT, and "reloads" the page on instance B after DROP_MS (the
-// first page's requests are aborted, as a reload does; localStorage survives it). The reloaded page resumes the
-// answer with `GET /api/chat/{id}/stream`, as useChat({ resume: true }) does on mount. Prints one JSON object:
-// what the first page showed after its load, the log line the reloaded page shows and the text of the answer it
-// ends with.
+// first page's requests are aborted and its script stops writing, as a reload does; localStorage survives it).
+// The reloaded page resumes the answer with `GET /api/chat/{id}/stream`, as useChat({ resume: true }) does on
+// mount. Prints one JSON object: what the first page showed after its load, the log line the reloaded page
+// shows and the text of the answer it ends with.
 //
 // Usage: node page-chat.mjs A_URL B_URL PROMPT [DROP_MS]
 import vm from 'node:vm';
@@ -38,10 +38,21 @@ function openPage(base, storage, controller) {
   return { context, log: byId('chatLog') };
 }
 
+// localStorage as one page sees it: after a reload, the old page's writes go nowhere (its script is gone).
+function storageOfOnePage(shared) {
+  let isLoaded = true;
+  const view = new Proxy({}, {
+    get: (_, key) => shared[key],
+    set: (_, key, value) => { if (isLoaded) shared[key] = value; return true; },
+  });
+  return { view, unload() { isLoaded = false; } };
+}
+
 process.on('unhandledRejection', () => {}); // the aborted page's reads
 const storage = {};
 const reload = new AbortController();
-const sending = openPage(a, storage, reload);
+const firstPage = storageOfOnePage(storage);
+const sending = openPage(a, firstPage.view, reload);
 // Its load finds nothing to resume (204) before the message goes out.
 await new Promise((resolve) => setTimeout(resolve, 300));
 const firstLog = sending.log.textContent;
@@ -49,6 +60,7 @@ sending.context.chatInput.value = prompt;
 vm.runInContext('send()', sending.context);
 await new Promise((resolve) => setTimeout(resolve, Number(dropMs)));
 reload.abort();
+firstPage.unload();
 
 const reloaded = openPage(b, storage, new AbortController());
 const deadline = Date.now() + 20000;

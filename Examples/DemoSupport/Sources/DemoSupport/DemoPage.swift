@@ -60,6 +60,7 @@ enum DemoPage {
         // Reads a UI message stream: `data: <chunk>` events, then `data: [DONE]`.
         async function readAnswer(response){
           const answer = {id: '', role: 'assistant', parts: [{type: 'text', text: ''}]};
+          let ending = 'answer complete';
           const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
           let buffer = '';
           for (;;) {
@@ -71,12 +72,12 @@ enum DemoPage {
               const event = buffer.slice(0, end); buffer = buffer.slice(end + 2);
               if (!event.startsWith('data: ')) continue;
               const data = event.slice(6);
-              if (data === '[DONE]') { chatLog.textContent = 'answer complete'; break }
+              if (data === '[DONE]') { chatLog.textContent = ending; break }
               const chunk = JSON.parse(data);
               if (chunk.type === 'start') answer.id = chunk.messageId;
               if (chunk.type === 'text-delta') answer.parts[0].text += chunk.delta;
-              if (chunk.type === 'error') chatLog.textContent = 'error: ' + chunk.errorText;
-              if (chunk.type === 'abort') chatLog.textContent = 'stopped';
+              if (chunk.type === 'error') ending = 'error: ' + chunk.errorText;
+              if (chunk.type === 'abort') ending = 'stopped';
               render(answer);
             }
           }
