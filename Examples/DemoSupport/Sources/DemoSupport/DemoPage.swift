@@ -63,7 +63,7 @@ enum DemoPage {
           let ending = 'answer complete';
           const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
           let buffer = '';
-          for (;;) {
+          reading: for (;;) {
             const {value, done} = await reader.read();
             if (done) break;
             buffer += value;
@@ -72,7 +72,7 @@ enum DemoPage {
               const event = buffer.slice(0, end); buffer = buffer.slice(end + 2);
               if (!event.startsWith('data: ')) continue;
               const data = event.slice(6);
-              if (data === '[DONE]') { chatLog.textContent = ending; break }
+              if (data === '[DONE]') { chatLog.textContent = ending; break reading }
               const chunk = JSON.parse(data);
               if (chunk.type === 'start') answer.id = chunk.messageId;
               if (chunk.type === 'text-delta') answer.parts[0].text += chunk.delta;
