@@ -120,4 +120,6 @@ let markdown = """
     \(cells.map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n"))
 
     """
-if !quick, only == nil { try markdown.write(toFile: "BENCHMARKS.md", atomically: true, encoding: .utf8) }
+// The profile (Benchmarks/Profile.md) is written by hand, from `perf`: it follows the table.
+let profile = (try? String(contentsOfFile: "Benchmarks/Profile.md", encoding: .utf8)).map { "\n" + $0 } ?? ""
+if !quick, only == nil { try (markdown + profile).write(toFile: "BENCHMARKS.md", atomically: true, encoding: .utf8) }
