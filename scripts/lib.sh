@@ -148,6 +148,10 @@ check_chat() {
     curl -s "$standin/events" | grep -q '"stop me", "outcome": "client-gone"' || fail "the model's request went on after the stop"
     echo "   abort after $(grep -c '"text-delta"' "$work/stopped.sse") deltas; the stand-in saw its request cancelled"
 
+    echo "== a model that ends its answer with finish_reason and no [DONE] (as some servers do): a whole answer"
+    chat_post "$a" "chat-no-done-$RANDOM" "[no-done] please" no-done
+    expect_answer no-done "$(python3 scripts/openai-standin.py --answer-for '[no-done] please')" finish
+
     echo "== the model's failures: each answer ends with an error chunk, within its bound (MODEL_TIMEOUT_SECONDS=2)"
     for failure in fail malformed error hang silent; do
         started=$(date +%s.%N)

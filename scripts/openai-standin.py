@@ -10,6 +10,7 @@ depends on the last user message:
   "[error]"      HTTP 500 with an OpenAI error body
   "[hang]"       nothing at all, not even a status line
   "[silent]"     three pieces, then silence
+  "[no-done]"    answer_for(prompt), its last chunk with finish_reason "stop", and no [DONE] (as some servers)
   anything else  answer_for(prompt), piece by piece
 
 GET /events lists what happened to each answer, one JSON object per line: {"prompt", "outcome"} with outcome
@@ -42,9 +43,9 @@ def pieces(text):
     return out + ([current] if current else [])
 
 
-def chunk(content):
+def chunk(content, finish_reason=None):
     return {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": 0, "model": "standin",
-            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]}
+            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish_reason}]}
 
 
 events, events_lock = [], threading.Lock()
@@ -117,6 +118,11 @@ class Handler(BaseHTTPRequestHandler):
             if "[silent]" in prompt:
                 record(prompt, "silent")
                 time.sleep(3600)
+                return
+            if "[no-done]" in prompt:
+                self.send_chunk("data: " + json.dumps(chunk("", "stop")) + "\n\n")
+                self.send_chunk("")
+                record(prompt, "complete without [DONE]")
                 return
             self.send_chunk("data: [DONE]\n\n")
             self.send_chunk("")

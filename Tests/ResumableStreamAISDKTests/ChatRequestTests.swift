@@ -30,6 +30,12 @@ import Testing
         #expect(future.trigger == nil)
     }
 
+    @Test func aPartWhoseTextIsNoStringIsLeftOut() throws {
+        let body = #"{"id":"c","messages":[{"role":"user","parts":[{"type":"data-weather","text":{"city":"Bern"}},{"type":"text","text":"hi"}]}]}"#
+        let request = try JSONDecoder().decode(AIChatRequest.self, from: Data(body.utf8))
+        #expect(request.messages.map(\.text) == ["hi"])
+    }
+
     @Test func aBodyWithoutIDOrMessagesIsRejected() {
         for body in [#"{"messages":[]}"#, #"{"id":"c"}"#, #"{"id":"c","messages":[{"parts":[]}]}"#, "[]"] {
             #expect(throws: DecodingError.self, "\(body)") { try JSONDecoder().decode(AIChatRequest.self, from: Data(body.utf8)) }

@@ -21,6 +21,7 @@ struct DurableLogTests {
     private func deadProducer(_ backend: InMemoryBackend, entries: [StreamLogEntry]) async throws {
         let keys = StreamKeys(keyPrefix: "log", streamID: "s")
         try await backend.setValue("1", for: keys.sentinel, expiresIn: .seconds(60))
+        try await backend.setValue("dead", for: keys.generation, expiresIn: .seconds(60))
         for entry in entries {
             _ = try await backend.appendToLog(entry, at: keys.log, expiresIn: .seconds(60), fencedBy: keys.generation, generation: "dead")
         }

@@ -183,6 +183,11 @@ struct GenerationTests {
             let older = try await sentinel.claimed(.ifAbsent, announced: false)
             let newer = try await sentinel.claimed(.replacing, announced: true)
             for key in [keys.sentinel, keys.generation, keys.log] { try await context.publisher.delete(key) }
+            // Nobody holds the id: the log takes nobody's text (the older one's would stay in the newer one's log).
+            await #expect(throws: StreamLogUnclaimedError.self) {
+                try await append("older text", at: 500, to: "wiped", of: context, as: older)
+            }
+            #expect(try await context.publisher.logEntries(at: keys.log, after: 0, limit: nil).isEmpty)
             // The older one writes its keys again first, and appends to a log of its own.
             #expect(try await sentinel.reclaim(for: older))
             #expect(try await append("older text", at: 0, to: "wiped", of: context, as: older))

@@ -43,6 +43,12 @@ final class ConnectionSupervisor {
     /// For a Sentinel endpoint, from the first connection attempt until close: the sentinels' announcements of a
     /// failover, which move the connection to the new primary at once.
     private var switchWatcher: SentinelSwitchWatcher?
+    /// A new primary the sentinels announced while no connection was ready: the attempt under way, which may
+    /// have asked them before the failover, is checked against it once it is ready.
+    private var announcedPrimary: RedisAddress?
+    /// The last primary the sentinels announced: each sentinel announces a failover, and one reconnection
+    /// serves them all.
+    private var lastAnnouncedPrimary: RedisAddress?
     /// Told about (re)connections, drops, failed attempts, pushes and read events; set once, by the owner.
     weak var delegate: (any ConnectionSupervisorDelegate)?
 
@@ -159,6 +165,12 @@ final class ConnectionSupervisor {
         switch event {
         case .ready:
             guard case .handOut(let connection, let isReconnection) = lifecycle.connectionReady() else { return }
+            if let announced = announcedPrimary {
+                announcedPrimary = nil
+                if !isAttempt(at: announced) {
+                    return connection.abort(.connectionLost("Sentinel moved the primary to \(announced): reconnecting to it"))
+                }
+            }
             if isReconnection { reconnects.increment() }
             if isInOutage {
                 isInOutage = false
@@ -228,10 +240,22 @@ final class ConnectionSupervisor {
     /// The sentinels moved the primary to `address`: a connection to another server drops, so that the next
     /// attempt asks them for the new one (nothing in flight is re-sent, as after any drop).
     private func primaryMoved(to address: RedisAddress) {
-        guard let connection = lifecycle.readyConnection else { return }
-        if case .tcp(let connected, let port)? = attemptedEndpoint, connected == address.host, Int(port) == address.port { return }
+        guard address != lastAnnouncedPrimary else { return }
+        lastAnnouncedPrimary = address
+        guard let connection = lifecycle.readyConnection else {
+            announcedPrimary = address
+            return
+        }
+        if isAttempt(at: address) { return }
         logger.info("redis sentinel: the primary moved, reconnecting", metadata: ["redis.connection": "\(role)", "redis.node": "\(address)"])
         connection.abort(.connectionLost("Sentinel moved the primary to \(address): reconnecting to it"))
+    }
+
+    /// Whether the latest attempt went to `address` (as the sentinels name it: an IP address, unless they
+    /// announce host names, which then never match and cost a reconnection).
+    private func isAttempt(at address: RedisAddress) -> Bool {
+        guard case .tcp(let host, let port)? = attemptedEndpoint else { return false }
+        return host == address.host && Int(port) == address.port
     }
 
     private func cancelSeedProbe() {

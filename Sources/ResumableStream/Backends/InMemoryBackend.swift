@@ -171,8 +171,9 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         async throws -> Bool
     {
         let expiry = ContinuousClock.now + expiresIn
-        return state.withLock { state in
-            if let holder = state.live(fence)?.value, holder != generation { return false }
+        return try state.withLock { state in
+            guard let holder = state.live(fence)?.value else { throw StreamLogUnclaimedError() }
+            if holder != generation { return false }
             var log = state.logs[key].flatMap { $0.expiry > .now ? $0 : nil } ?? Log(expiry: expiry)
             if log.entries.last.map({ Self.order($0) < Self.order(entry) }) ?? true { log.entries.append(entry) }
             log.expiry = expiry

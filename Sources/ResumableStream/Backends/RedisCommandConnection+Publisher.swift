@@ -180,10 +180,11 @@ extension RedisCommandConnection: ResumableStreamPublisher {
     }
 
     /// KEYS: log, fence. ARGV: id, offset, field (`t` for text, `e` for the end mark), text, expiry in
-    /// milliseconds, generation. 0: fenced off; 1: appended (or there already).
+    /// milliseconds, generation. 0: fenced off; 1: appended (or there already); 2: no generation key.
     private static let logAppendScript = """
         local fence = redis.call('GET', KEYS[2])
-        if fence and fence ~= ARGV[6] then return 0 end
+        if not fence then return 2 end
+        if fence ~= ARGV[6] then return 0 end
         local added = redis.pcall('XADD', KEYS[1], ARGV[1], 'o', ARGV[2], ARGV[3], ARGV[4])
         if type(added) == 'table' and added.err and not string.find(added.err, 'equal or smaller') then
             return redis.error_reply(added.err)
@@ -201,6 +202,7 @@ extension RedisCommandConnection: ResumableStreamPublisher {
                 .string(entry.id), .string(String(entry.offset)), .string(entry.isEnd ? "e" : "t"), .string(entry.text),
                 .milliseconds(expiresIn), .string(generation),
             ])
+        if reply.int == 2 { throw StreamLogUnclaimedError() }
         return reply.int == 1
     }
 

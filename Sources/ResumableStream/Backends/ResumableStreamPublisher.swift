@@ -53,9 +53,11 @@ public protocol ResumableStreamPublisher: Sendable {
     /// waits for the acknowledgement of a request nobody seemed to receive.
     var countsEveryReceiver: Bool { get }
     /// Appends `entry` to the log at `key` (`XADD` with the entry's id, see ``StreamLogEntry``) and gives the
-    /// log `expiresIn`, in one step, unless `fence` holds a value other than `generation` (a newer life of the
-    /// stream id owns the log); returns whether it appended. An entry whose id is not past the log's last is
-    /// there already (its append ran, but the reply was lost): it counts as appended. Redis: a Lua script.
+    /// log `expiresIn`, in one step, only while `fence` holds `generation`; returns whether it appended (false:
+    /// another life of the stream id owns the log). An entry whose id is not past the log's last is there
+    /// already (its append ran, but the reply was lost): it counts as appended. Throws
+    /// ``StreamLogUnclaimedError`` when `fence` is missing (Redis lost the stream's keys, or let them expire,
+    /// and the producer has not claimed the id again yet): the writer tries again. Redis: a Lua script.
     func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String) async throws -> Bool
     /// The entries of the log at `key` from the first whose text ends after `offset` (and the end mark, if the
     /// stream is no longer than `offset`), in order; at most `limit` of them if given. Redis: `XRANGE`.
@@ -79,4 +81,14 @@ extension ResumableStreamPublisher {
             enqueuePublish(message, to: channel) { receivers in onReceivers(channel, receivers) }
         }
     }
+}
+
+/// The stream's generation key is missing, so its durable log belongs to nobody until the producer claims the id
+/// again (Redis lost the keys, or let them expire): ``ResumableStreamPublisher/appendToLog(_:at:expiresIn:fencedBy:generation:)``
+/// appends nothing, so that two lives of the id never write into one log while neither holds it.
+public struct StreamLogUnclaimedError: Error, Sendable, CustomStringConvertible {
+    /// The error.
+    public init() {}
+
+    public var description: String { "the stream's generation key is missing: its log is appended to once the id is claimed again" }
 }

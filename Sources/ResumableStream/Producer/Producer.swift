@@ -259,7 +259,10 @@ final class Producer: Sendable {
                         metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
                 case .generation(let announced) where announced == generation:
                     state.withLock { $0.machine.ownAnnouncementReceived() }
-                case .generation:
+                case .generation(let announced):
+                    // Claims mint ever larger generations: an announcement of an older one is stale or forged,
+                    // and changes nothing.
+                    guard generation < announced else { continue }
                     state.withLock { $0.isAnnouncementUnverified = true }
                     // Forged or stale announcements change nothing: the generation key must agree. Checked at
                     // most once an interval, so that a flood of forged ones costs little; a check put off is

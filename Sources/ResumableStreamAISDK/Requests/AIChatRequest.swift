@@ -46,6 +46,16 @@ public struct AIChatRequest: Decodable, Sendable, Hashable {
         private struct Part: Decodable {
             let type: String
             let text: String?
+
+            private enum CodingKeys: String, CodingKey { case type, text }
+
+            /// A part of any type; a `text` that is not a string (a part of a kind this version does not know)
+            /// counts as none.
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                type = try container.decode(String.self, forKey: .type)
+                text = try? container.decodeIfPresent(String.self, forKey: .text)
+            }
         }
 
         /// Decodes a UI message (`{ id, role, parts: [{ type: "text", text }, …] }`).

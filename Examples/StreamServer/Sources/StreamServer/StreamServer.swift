@@ -40,7 +40,12 @@ struct StreamServer {
             services: (tracing.map { [$0] } ?? []) + [streams],
             logger: logger
         )
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            await model.shutdown()
+            throw error
+        }
         await model.shutdown()
     }
 }

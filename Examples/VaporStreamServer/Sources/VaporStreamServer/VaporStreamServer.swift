@@ -46,7 +46,12 @@ struct VaporStreamServer {
         let services: [any Service] = (tracing.map { [$0] } ?? []) + [streams, VaporServer(app: app)]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await model.shutdown()
+            throw error
+        }
         await model.shutdown()
     }
 }

@@ -31,6 +31,9 @@ public struct ChatCompletionDeltas: AsyncSequence, Sendable {
         private var body: HTTPClientResponse.Body.AsyncIterator?
         private var pending: [UInt8] = []
         private var isDone = false
+        /// Whether a chunk said why the answer finished: a body that ends after it is complete, `[DONE]` or not
+        /// (some servers leave it out).
+        private var hasFinishReason = false
 
         init(client: HTTPClient, request: HTTPClientRequest, timeout: Duration) {
             self.client = client
@@ -44,9 +47,14 @@ public struct ChatCompletionDeltas: AsyncSequence, Sendable {
         /// The next piece of text, `nil` after `data: [DONE]`.
         public mutating func next() async throws -> String? {
             while !isDone {
-                guard let line = try await nextLine() else { throw ChatModelError.cutOff }
-                switch try Line(line) {
-                case .text(let text): return text
+                guard let line = try await nextLine() else {
+                    if hasFinishReason { return nil }
+                    throw ChatModelError.cutOff
+                }
+                let read = try Line(line)
+                if read.hasFinishReason { hasFinishReason = true }
+                switch read {
+                case .text(let text, _): return text
                 case .nothing: continue
                 case .done: isDone = true
                 }
@@ -107,9 +115,12 @@ public struct ChatCompletionDeltas: AsyncSequence, Sendable {
             let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
             guard response.status == .ok else {
                 // The endpoint's own message, if it sent one: `{"error":{"message":…}}` (OpenAI, vLLM, Ollama).
+                // Not for 401 and 403, whose message may quote part of the key.
+                let status = Int(response.status.code)
+                guard status != 401, status != 403 else { throw ChatModelError.httpStatus(status, "the API key was refused") }
                 let body = try? await response.body.collect(upTo: 64 * 1024)
                 let message = body.flatMap { try? JSONDecoder().decode(Chunk.self, from: Data($0.readableBytesView)) }?.error?.message
-                throw ChatModelError.httpStatus(Int(response.status.code), message.map { String($0.prefix(300)) })
+                throw ChatModelError.httpStatus(status, message.map { String($0.prefix(300)) })
             }
             return response.body.makeAsyncIterator()
         }
@@ -117,17 +128,18 @@ public struct ChatCompletionDeltas: AsyncSequence, Sendable {
 
     /// What one line of the answer says.
     private enum Line {
-        /// A piece of the answer's text.
-        case text(String)
-        /// Nothing: a comment, a blank line, another field, or a chunk without content.
-        case nothing
+        /// A piece of the answer's text, and whether its chunk says why the answer finished.
+        case text(String, finished: Bool)
+        /// Nothing: a comment, a blank line, another field, or a chunk without content (`finished`: one that
+        /// says why the answer finished).
+        case nothing(finished: Bool)
         /// `data: [DONE]`: the answer is complete.
         case done
 
         /// Reads `line`; a `data:` line that is not a chunk, or a chunk that reports an error, throws.
         init(_ line: String) throws {
             guard line.hasPrefix("data:") else {
-                self = .nothing
+                self = .nothing(finished: false)
                 return
             }
             let payload = line.dropFirst(5).drop { $0 == " " }
@@ -139,11 +151,19 @@ public struct ChatCompletionDeltas: AsyncSequence, Sendable {
                 throw ChatModelError.malformed(String(payload.prefix(120)))
             }
             if let error = chunk.error { throw ChatModelError.reported(error.message ?? "no message") }
+            let finished = chunk.choices?.first?.finishReason != nil
             guard let content = chunk.choices?.first?.delta?.content, !content.isEmpty else {
-                self = .nothing
+                self = .nothing(finished: finished)
                 return
             }
-            self = .text(content)
+            self = .text(content, finished: finished)
+        }
+
+        var hasFinishReason: Bool {
+            switch self {
+            case .text(_, let finished), .nothing(let finished): finished
+            case .done: false
+            }
         }
     }
 
@@ -152,6 +172,12 @@ public struct ChatCompletionDeltas: AsyncSequence, Sendable {
         struct Choice: Decodable {
             struct Delta: Decodable { let content: String? }
             let delta: Delta?
+            let finishReason: String?
+
+            private enum CodingKeys: String, CodingKey {
+                case delta
+                case finishReason = "finish_reason"
+            }
         }
         struct Failure: Decodable { let message: String? }
         let choices: [Choice]?
