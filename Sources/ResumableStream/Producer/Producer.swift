@@ -465,13 +465,19 @@ final class Producer: Sendable {
         if let logWriter, !(await logWriter.finish(as: ending, within: Self.logCompletionPatience)) {
             logger.debug("the durable log could not be completed", metadata: ["stream.id": "\(keys.id)"])
         }
-        do {
-            // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
-            if !(try await sentinel.finalise(as: ending, for: generation, text: state.withLock(\.machine.buffer))) {
-                logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
+        // A producer that a newer generation replaced writes no end: the newer one's keys may be gone by now
+        // (expired after its instance died, or lost in a restart), and this end would bring the older life back.
+        if state.withLock({ $0.machine.role == .replaced || $0.isAnnouncementUnverified }) {
+            logger.debug("a newer producer claimed this id: no end is written", metadata: ["stream.id": "\(keys.id)"])
+        } else {
+            do {
+                // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
+                if !(try await sentinel.finalise(as: ending, for: generation, text: state.withLock(\.machine.buffer))) {
+                    logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
+                }
+            } catch {
+                logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
             }
-        } catch {
-            logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
         }
         state.withLock { state in
             let (plain, framed) = state.machine.finalised(as: ending)
