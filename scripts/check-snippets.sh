@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every ```swift block of README.md, of the DocC articles (Sources/*/*.docc) and of the doc comments (`///`) of
-# Sources/**/*.swift must be code that `make demo` compiles: a whole file under Examples/*/Sources, or the text of
-# a region of one, the lines between `// snippet: begin` and `// snippet: end` without their common indentation.
+# Sources/**/*.swift must be code that `make demo` or the tests compile: a whole file under Examples/*/Sources, or
+# the text of a region of one or of a test (Tests/**), the lines between `// snippet: begin` and `// snippet: end`
+# without their common indentation.
 # A block of manifest lines only (`.package(`, `.product(`) is skipped. A region that is no block's text is an
 # error too, so that no snippet is compiled for a block that is gone. On a mismatch it prints where the block is
 # and its difference from the closest file or region, and exits 1.
@@ -60,9 +61,11 @@ for path in sorted(glob.glob("Sources/**/*.swift", recursive=True)):
 # The code they may be: whole files and their regions, each with the line where its text starts.
 candidates = {}  # text -> [(path, line)]
 regions = []  # (path, line, text)
-for path in sorted(glob.glob("Examples/*/Sources/**/*.swift", recursive=True)):
+examples = sorted(glob.glob("Examples/*/Sources/**/*.swift", recursive=True))
+for path in examples + sorted(glob.glob("Tests/**/*.swift", recursive=True)):
     lines = read_lines(path)
-    candidates.setdefault("\n".join(lines), []).append((path, 1))
+    if path in examples:
+        candidates.setdefault("\n".join(lines), []).append((path, 1))
     begin = None
     for number, line in enumerate(lines, 1):
         if BEGIN.match(line):
@@ -100,7 +103,7 @@ for path, start, text in blocks:
     diff = difflib.unified_diff(code.splitlines(), text.splitlines(), f"{where}:{line}", f"{path}:{start + 1}", n=1, lineterm="")
     diff = list(diff)
     shown = diff[:24] + ([f"... ({len(diff) - 24} more lines)"] if len(diff) > 24 else [])
-    errors.append(f"{path}:{start}: this ```swift block is no file or // snippet: region under Examples/*/Sources; "
+    errors.append(f"{path}:{start}: this ```swift block is no file under Examples/*/Sources or // snippet: region; "
                   f"the closest is {where}:{line}:\n" + "\n".join("    " + line for line in shown))
 for path, line, text in regions:
     if text not in matched:

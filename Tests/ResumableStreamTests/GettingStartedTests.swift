@@ -2,8 +2,10 @@ import Foundation
 import ResumableStream
 import Testing
 
-// The code of the DocC article GettingStarted.md, verbatim, so that it keeps compiling and working.
+// The code of the DocC article GettingStarted.md, verbatim (scripts/check-snippets.sh), so that it keeps compiling
+// and working.
 
+// snippet: begin
 /// A simulated token stream.
 func makeTokenStream() -> AsyncStream<String> {
     AsyncStream { continuation in
@@ -27,6 +29,7 @@ func handle(_ streams: ResumableStreamContext, id: String, resumeAt: Int?) async
         return (503, "The stream's producer is unreachable")
     }
 }
+// snippet: end
 
 @Suite("The getting-started article", .timeLimit(.minutes(1)))
 struct GettingStartedTests {
