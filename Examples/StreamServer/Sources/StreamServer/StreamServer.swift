@@ -40,12 +40,6 @@ struct StreamServer {
             services: (tracing.map { [$0] } ?? []) + [streams],
             logger: logger
         )
-        do {
-            try await app.runService()
-        } catch {
-            await model.shutdown()
-            throw error
-        }
-        await model.shutdown()
+        try await model.serving { try await app.runService() }
     }
 }

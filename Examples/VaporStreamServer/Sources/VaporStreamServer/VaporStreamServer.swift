@@ -46,12 +46,6 @@ struct VaporStreamServer {
         let services: [any Service] = (tracing.map { [$0] } ?? []) + [streams, VaporServer(app: app)]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            await model.shutdown()
-            throw error
-        }
-        await model.shutdown()
+        try await model.serving { try await group.run() }
     }
 }

@@ -47,8 +47,8 @@ public struct ChatModel: Sendable {
 
     private let source: Source
 
-    /// Answers from `upstream`, or without one from the demo's tokens with `tokenDelay` before each. Call
-    /// ``shutdown()`` once the server stopped.
+    /// Answers from `upstream`, or without one from the demo's tokens with `tokenDelay` before each. Run the
+    /// server inside ``serving(_:)``, which closes the model's connections after it.
     public init(upstream: Upstream?, tokenDelay: Duration) {
         guard let upstream else {
             source = .demo(tokenDelay: tokenDelay)
@@ -87,8 +87,18 @@ public struct ChatModel: Sendable {
         }
     }
 
-    /// Closes the HTTP client's connections; call it once the server stopped.
-    public func shutdown() async {
+    /// Runs `server` until it stops, then closes the HTTP client's connections, whether it returned or threw.
+    public func serving(isolation: isolated (any Actor)? = #isolation, _ server: () async throws -> Void) async throws {
+        do {
+            try await server()
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
+    }
+
+    private func shutdown() async {
         if case .upstream(_, let client) = source { try? await client.shutdown() }
     }
 
