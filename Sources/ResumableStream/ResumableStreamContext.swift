@@ -335,7 +335,11 @@ public final class ResumableStreamContext: Sendable {
             logger: logger, metrics: metrics,
             output: chunks)
         metrics.created.increment()
-        metrics.activeProducers.record(registry.withLock { $0.insert(producer) })
+        let (running, sameID) = registry.withLock { $0.insert(producer) }
+        metrics.activeProducers.record(running)
+        // Older lives of the id in this process learn of the new one here, even when its claim announced
+        // nothing (Redis had lost their keys) and Redis loses the new one's keys too before they look again.
+        for older in sameID { older.newerGenerationClaimed(generation, announced: announced) }
         refresher.insert(producer)
         producer.start(
             source: makeStream, requests: requests,

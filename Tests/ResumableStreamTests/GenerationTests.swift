@@ -202,4 +202,50 @@ struct GenerationTests {
             #expect(try await context.publisher.value(of: keys.generation) == newer.hex)
         }
     }
+
+    /// Redis lost every key twice (restarts without persistence), and between the two losses a newer life of the
+    /// id was claimed in the same process, announced to nobody (no key was left to name the older one). The
+    /// older life, finished and still lingering, learns of it from the context, not from Redis: when it looks
+    /// again after the second loss, it does not write its text back.
+    @Test(.enabled(if: !usesExternalRedis, "needs a redis-server of its own to flush"))
+    func anOlderLifeNeverComesBackOverANewerOneOfItsProcessAfterTwoLosses() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.reconnectInitialDelay = .milliseconds(10)
+        let context = ResumableStreamContext(
+            redis: redis, configuration: ResumableStreamConfiguration(keyPrefix: "twice", lingerAfterFinish: .seconds(30)))
+        let older = Writer()
+        let olderOwn = try await context.resumableStream("chat", makeStream: older.source).created()
+        older.write("the older answer")
+        older.close()
+        #expect(try await olderOwn.collect() == "the older answer")
+        // An end is written just after the own reader ended.
+        let sentinel = StreamKeys(keyPrefix: "twice", streamID: "chat").sentinel
+        func waitForTheEnd() async throws {
+            while try await context.publisher.value(of: sentinel) != WireProtocol.doneValue { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        try await waitForTheEnd()
+
+        _ = try await server.cli(["FLUSHALL"])
+        let newer = Writer()
+        let newerOwn = try await context.createNewResumableStream("chat", makeStream: newer.source)
+        newer.write("the newer answer")
+        // A stopped stream does not linger: the newer life cannot write its keys back after the second loss.
+        #expect(try await context.stop("chat") == .stopping)
+        #expect(try await newerOwn.collect() == "the newer answer")
+        try await waitForTheEnd()
+
+        _ = try await server.cli(["FLUSHALL"])
+        // The subscriber connection drops: the older life looks at the generation key again (and finds none).
+        _ = try await server.cli(["CLIENT", "KILL", "TYPE", "pubsub"])
+        var outcomes: Set<String> = []
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline {
+            outcomes.insert(try await context.resumeExistingStream("chat").outcome)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(outcomes == ["not_found"])
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
 }

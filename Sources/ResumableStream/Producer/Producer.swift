@@ -21,10 +21,10 @@ final class Producer: Sendable {
         var machine: ProducerStateMachine
         var task: BackgroundTask<Void>?
         var source: BackgroundTask<StreamEnding>?
-        /// Whether an announcement of another generation came that no check of the generation key has answered
-        /// yet: if Redis then loses the keys, this producer cannot tell whether it was replaced, and takes it
-        /// that it was rather than claim the id again.
-        var isAnnouncementUnverified = false
+        /// Whether a newer generation was announced, or claimed in this process, and no check of the
+        /// generation key has answered that yet: if Redis then loses the keys, this producer cannot tell whether
+        /// it was replaced, and takes it that it was rather than claim the id again.
+        var isNewerGenerationUnverified = false
     }
 
     let keys: StreamKeys
@@ -236,8 +236,14 @@ final class Producer: Sendable {
                     for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
                 }
                 // Announcements may have been lost too: the generation key says who runs the id now, and an
-                // announced producer that missed its own announcement makes another.
-                if await isReplaced() { return replaced() }
+                // announced producer that missed its own announcement makes another. Asked until Redis answers:
+                // a newer generation may have claimed the id unannounced meanwhile (Redis had lost the keys),
+                // and Redis may lose its keys too before the next gap.
+                var isReplaced = await checkGeneration()
+                while isReplaced == nil, (try? await Task.sleep(for: Self.generationCheckRetryDelay)) != nil {
+                    isReplaced = await checkGeneration()
+                }
+                if isReplaced == true { return replaced() }
                 if state.withLock(\.machine.isAwaitingOwnAnnouncement) {
                     publisher.enqueuePublish(RequestMessage.encodeGeneration(generation), to: keys.requests, onReceivers: nil)
                 }
@@ -263,7 +269,7 @@ final class Producer: Sendable {
                     // Claims mint ever larger generations: an announcement of an older one is stale or forged,
                     // and changes nothing.
                     guard generation < announced else { continue }
-                    state.withLock { $0.isAnnouncementUnverified = true }
+                    state.withLock { $0.isNewerGenerationUnverified = true }
                     // Forged or stale announcements change nothing: the generation key must agree. Checked at
                     // most once an interval, so that a flood of forged ones costs little; a check put off is
                     // made before the next request is answered.
@@ -271,9 +277,9 @@ final class Producer: Sendable {
                         metrics.deferredGenerationChecks.increment()
                         continue
                     }
-                    if await isReplaced() { return replaced() }
+                    if await checkGeneration() == true { return replaced() }
                 case .resume(let listenerID, let skipCharacters, let framing):
-                    if generationChecks.requestArrived(at: .now), await isReplaced() { return replaced() }
+                    if generationChecks.requestArrived(at: .now), await checkGeneration() == true { return replaced() }
                     answer(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
                 case .received(let listenerID, let offset):
                     let channel = keys.chunks(for: listenerID)
@@ -285,27 +291,42 @@ final class Producer: Sendable {
         }
     }
 
+    /// How long after a generation check that could not reach Redis it is made again.
+    private static let generationCheckRetryDelay = Duration.milliseconds(50)
+
+    /// A newer generation of the id claimed it in this process, and `announced` it. Known here even if this
+    /// producer misses the announcement in a reconnect and Redis then loses the keys. A claim that announced
+    /// nothing found no key of this producer's (Redis had lost them): no announcement orders the requests of
+    /// the two, and every request from now on is the newer one's.
+    func newerGenerationClaimed(_ newer: StreamGeneration, announced: Bool) {
+        guard generation < newer else { return }
+        state.withLock { state in
+            state.isNewerGenerationUnverified = true
+            if !announced { state.machine.replaced() }
+        }
+    }
+
     /// Whether another generation runs the id now: the generation key names a newer one. A key that names
     /// nobody means Redis lost the keys (a restart) or let them expire (this producer stalled); one that names an
     /// older generation means Redis lost them and that older producer wrote its own again first. Either way this
     /// producer writes its keys again (see ``StreamClaim/Mode/reclaiming``), so that the next claim announces
     /// itself to it: the claim, and for a finished stream its end after it; unless another producer claimed
-    /// the id first, or a newer generation announced itself and no check confirmed this one since. A check that
-    /// cannot reach Redis changes nothing.
-    private func isReplaced() async -> Bool {
+    /// the id first, or a newer generation is known (see ``newerGenerationClaimed(_:)``) and no check confirmed
+    /// this one since. `nil` if Redis could not be reached: nothing changed.
+    private func checkGeneration() async -> Bool? {
         let holder: String?
         do {
             holder = try await publisher.value(of: keys.generation)
         } catch {
-            return false
+            return nil
         }
         if holder == generation.hex {
-            state.withLock { $0.isAnnouncementUnverified = false }
+            state.withLock { $0.isNewerGenerationUnverified = false }
             return false
         }
         if let holder, StreamGeneration(hex: holder).map({ generation < $0 }) ?? true { return true }
         let (isUnverified, isFinished, ending, text) = state.withLock {
-            ($0.isAnnouncementUnverified, $0.machine.isFinished, $0.machine.ending, $0.machine.buffer)
+            ($0.isNewerGenerationUnverified, $0.machine.isFinished, $0.machine.ending, $0.machine.buffer)
         }
         if isUnverified { return true }
         let restored: Bool?
@@ -319,7 +340,7 @@ final class Producer: Sendable {
             }
         case (true, nil): restored = nil  // its end is being written
         }
-        guard let restored else { return false }
+        guard let restored else { return nil }
         if restored { logger.debug("wrote the stream's keys again after Redis lost them", metadata: ["stream.id": "\(keys.id)"]) }
         return !restored
     }
@@ -448,7 +469,7 @@ final class Producer: Sendable {
         guard state.withLock(\.machine.shouldRefreshExpiry) else { return }
         // A refresh fenced off by a newer generation ends the answering of requests, in case its announcement
         // never came (this producer stalled until its keys expired, so the claim found no earlier generation).
-        if (try? await sentinel.refresh(for: generation)) == false, await isReplaced() { replaced() }
+        if (try? await sentinel.refresh(for: generation)) == false, await checkGeneration() == true { replaced() }
         await logWriter?.refreshExpiry()
     }
 
@@ -467,7 +488,7 @@ final class Producer: Sendable {
         }
         // A producer that a newer generation replaced writes no end: the newer one's keys may be gone by now
         // (expired after its instance died, or lost in a restart), and this end would bring the older life back.
-        if state.withLock({ $0.machine.role == .replaced || $0.isAnnouncementUnverified }) {
+        if state.withLock({ $0.machine.role == .replaced || $0.isNewerGenerationUnverified }) {
             logger.debug("a newer producer claimed this id: no end is written", metadata: ["stream.id": "\(keys.id)"])
         } else {
             do {

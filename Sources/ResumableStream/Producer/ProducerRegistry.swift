@@ -7,6 +7,8 @@ struct ProducerRegistry: Sendable {
     /// Producers that finished and still answer late requests for a while
     /// (``ResumableStreamConfiguration/lingerAfterFinish``); the shutdown stops them.
     private(set) var lingering: [ObjectIdentifier: Producer] = [:]
+    /// Every producer in `producers` or `lingering`, by stream id.
+    private var byStreamID: [String: [ObjectIdentifier: Producer]] = [:]
     /// Set once by ``beginShutdown()``: the context takes no new streams.
     private(set) var isShuttingDown = false
     /// Drain calls waiting for `producers` to become empty, by waiter id.
@@ -18,10 +20,13 @@ struct ProducerRegistry: Sendable {
         isShuttingDown = true
     }
 
-    /// Registers a started producer; returns how many run now.
-    mutating func insert(_ producer: Producer) -> Int {
+    /// Registers a started producer; returns how many run now, and the other producers of its id that still
+    /// run or linger here (older lives of the id).
+    mutating func insert(_ producer: Producer) -> (running: Int, sameID: [Producer]) {
         producers[ObjectIdentifier(producer)] = producer
-        return producers.count
+        let sameID = Array((byStreamID[producer.keys.id] ?? [:]).values)
+        byStreamID[producer.keys.id, default: [:]][ObjectIdentifier(producer)] = producer
+        return (producers.count, sameID)
     }
 
     /// A producer finished: it lingers; returns how many still run, and the drain waiters to resume if none does.
@@ -36,6 +41,8 @@ struct ProducerRegistry: Sendable {
     /// A producer stopped listening for requests: forgets it.
     mutating func ended(_ producer: Producer) {
         lingering[ObjectIdentifier(producer)] = nil
+        byStreamID[producer.keys.id]?[ObjectIdentifier(producer)] = nil
+        if byStreamID[producer.keys.id]?.isEmpty == true { byStreamID[producer.keys.id] = nil }
     }
 
     /// A new id for a drain waiter, taken before it suspends so that its cancellation can find it.
