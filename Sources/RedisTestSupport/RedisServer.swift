@@ -95,18 +95,29 @@ public final class RedisServer: @unchecked Sendable {
     /// Starts a Redis Sentinel (`redis-server <config> --sentinel`) on a free loopback port that monitors
     /// `primary` as `name`, judges it down after `downAfter` of silence and fails over when `quorum` sentinels
     /// agree. Its configuration file lives in its own directory, which Sentinel rewrites as it learns.
+    ///
+    /// With `tls` (``TestCertificates/serverArguments(expired:requireClientCertificates:)``) it also listens on a
+    /// free TLS port, and monitors `primary` on its TLS port through TLS (`tls-replication yes`), as the other
+    /// sentinels, which it then reaches on theirs.
     public static func startSentinel(
-        monitoring primary: RedisServer, name: String = "mymaster", quorum: Int = 2, downAfter: Duration = .seconds(1)
+        monitoring primary: RedisServer, name: String = "mymaster", quorum: Int = 2, downAfter: Duration = .seconds(1), tls: [String]? = nil
     ) async throws -> RedisServer {
         try await offload {
             try launchOnFreePort { executable, directory, port in
                 let milliseconds = downAfter.components.seconds * 1000 + downAfter.components.attoseconds / 1_000_000_000_000_000
+                let tlsPort = try tls.map { _ in try freePort() }
+                // `--tls-cert-file x` on the command line is `tls-cert-file x` in the file.
+                let tlsLines = tls.map { arguments in
+                    stride(from: 0, to: arguments.count - 1, by: 2).map { "\(arguments[$0].dropFirst(2)) \(arguments[$0 + 1])\n" }.joined()
+                        + "tls-port \(tlsPort ?? 0)\ntls-replication yes\n"
+                }
+                let primaryPort = tls == nil ? primary.port : primary.tlsPort ?? primary.port
                 let configuration = """
                     port \(port)
                     bind 127.0.0.1
                     dir \(directory.path)
                     logfile redis.log
-                    sentinel monitor \(name) 127.0.0.1 \(primary.port) \(quorum)
+                    \(tlsLines ?? "")sentinel monitor \(name) 127.0.0.1 \(primaryPort) \(quorum)
                     sentinel down-after-milliseconds \(name) \(milliseconds)
                     sentinel failover-timeout \(name) 10000
                     sentinel parallel-syncs \(name) 1
@@ -115,7 +126,7 @@ public final class RedisServer: @unchecked Sendable {
                 let file = directory.appendingPathComponent("sentinel.conf")
                 try configuration.write(to: file, atomically: true, encoding: .utf8)
                 return RedisServer(
-                    host: "127.0.0.1", port: port, unixSocketPath: nil, directory: directory,
+                    host: "127.0.0.1", port: port, unixSocketPath: nil, tlsPort: tlsPort, directory: directory,
                     arguments: [executable, file.path, "--sentinel"], isManaged: true)
             }
         }

@@ -14,33 +14,52 @@ public final class SentinelGroup: Sendable {
     /// The three sentinels.
     public let sentinels: [RedisServer]
 
-    /// `redis-sentinel://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3/mymaster`.
+    /// The certificates of a group that speaks TLS.
+    public let certificates: TestCertificates?
+
+    /// `redis-sentinel://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3/mymaster`; for a TLS group
+    /// `rediss-sentinel://` with the TLS ports and the CA (`?ssl_ca_certs=`).
     public var url: String {
-        "redis-sentinel://" + sentinels.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") + "/\(name)"
+        let scheme = certificates == nil ? "redis-sentinel" : "rediss-sentinel"
+        let query = certificates.map { "?ssl_ca_certs=\($0.caFile)" } ?? ""
+        return "\(scheme)://" + sentinels.map { "127.0.0.1:\(port(of: $0))" }.joined(separator: ",") + "/\(name)\(query)"
     }
 
-    private init(primary: RedisServer, replica: RedisServer, sentinels: [RedisServer]) {
+    /// The port clients reach `server` of the group on: its TLS port in a TLS group. (Every server also keeps a
+    /// plain port, for the harness.)
+    public func port(of server: RedisServer) -> Int {
+        certificates == nil ? server.port : server.tlsPort ?? server.port
+    }
+
+    private init(primary: RedisServer, replica: RedisServer, sentinels: [RedisServer], certificates: TestCertificates?) {
         self.primary = primary
         self.replica = replica
         self.sentinels = sentinels
+        self.certificates = certificates
     }
 
     /// Starts the group and waits until it is ready to fail over (a few seconds: sentinels announce themselves
-    /// to each other every 2 s).
-    public static func start(downAfter: Duration = .seconds(1)) async throws -> SentinelGroup {
-        let primary = try await RedisServer.start()
-        let replica = try await RedisServer.start(extraArguments: ["--replicaof", "127.0.0.1", String(primary.port)])
+    /// to each other every 2 s). With `certificates`, every server also listens on a TLS port, and the
+    /// replica and the sentinels reach the others through TLS only (`tls-replication yes`), so the sentinels
+    /// name the TLS ports.
+    public static func start(downAfter: Duration = .seconds(1), certificates: TestCertificates? = nil) async throws -> SentinelGroup {
+        let tls = certificates?.serverArguments()
+        let primary = try await RedisServer.start(tls: tls)
+        let upstream = tls == nil ? primary.port : primary.tlsPort ?? primary.port
+        let replica = try await RedisServer.start(
+            extraArguments: ["--replicaof", "127.0.0.1", String(upstream)] + (tls == nil ? [] : ["--tls-replication", "yes"]), tls: tls)
         try await waitFor("the replica to sync", within: .seconds(10)) {
             try await replica.query(["INFO", "replication"]).contains("master_link_status:up")
         }
         var sentinels: [RedisServer] = []
-        for _ in 0..<3 { sentinels.append(try await RedisServer.startSentinel(monitoring: primary, downAfter: downAfter)) }
-        let group = SentinelGroup(primary: primary, replica: replica, sentinels: sentinels)
+        for _ in 0..<3 { sentinels.append(try await RedisServer.startSentinel(monitoring: primary, downAfter: downAfter, tls: tls)) }
+        let group = SentinelGroup(primary: primary, replica: replica, sentinels: sentinels, certificates: certificates)
         for sentinel in sentinels {
             try await waitFor("each sentinel to know the replica and the other sentinels", within: .seconds(15)) {
                 let replicas = try await sentinel.query(["SENTINEL", "REPLICAS", group.name])
                 let others = try await sentinel.query(["SENTINEL", "SENTINELS", group.name])
-                return replicas.contains(String(replica.port)) && sentinels.filter { others.contains(String($0.port)) }.count == 2
+                return replicas.contains(String(group.port(of: replica)))
+                    && sentinels.filter { others.contains(String(group.port(of: $0))) }.count == 2
             }
         }
         return group

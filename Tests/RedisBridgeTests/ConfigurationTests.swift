@@ -70,6 +70,23 @@ struct ConfigurationTests {
         }
     }
 
+    /// `rediss-sentinel://` (as Lettuce names it): TLS to the sentinels and to the primary, both adjusted by the
+    /// `rediss://` query items.
+    @Test func redissSentinelMeansTLSToTheSentinelsAndThePrimary() throws {
+        let configuration = try RedisConfiguration(url: "rediss-sentinel://s1,s2:26380/cache?ssl_ca_certs=/ca.pem&sentinel_password=s3nt")
+        let tls = RedisTLSConfiguration(trustRoots: .file(path: "/ca.pem"))
+        #expect(configuration.tls == tls)
+        #expect(
+            configuration.endpoint
+                == .sentinel(
+                    .init(
+                        sentinels: [.init(host: "s1", port: 26379), .init(host: "s2", port: 26380)], primaryName: "cache", password: "s3nt",
+                        tls: tls)))
+        #expect(configuration.description == "rediss-sentinel://s1:26379,s2:26380/cache?db=0")
+        #expect(try RedisConfiguration(url: "redis-sentinel://s1/cache").tls == nil)
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: "rediss-sentinel://s1/cache?ssl_cert_reqs=optional") }
+    }
+
     @Test func redissTakesRedisPyQueryItems() throws {
         let configuration = try RedisConfiguration(
             url: "rediss://host?ssl_ca_certs=/ca.pem&ssl_certfile=/client.pem&ssl_keyfile=/client.key&ssl_server_hostname=redis.internal")

@@ -4,17 +4,32 @@ import Testing
 
 @testable import RedisBridge
 
-/// `redis-sentinel://` against a real group (a primary, a replica, three sentinels on loopback ports).
+/// `redis-sentinel://` and `rediss-sentinel://` against a real group (a primary, a replica, three sentinels on
+/// loopback ports; TLS-only links between them for the latter).
 @Suite("Redis Sentinel", .enabled(if: !usesExternalRedis, "starts a Sentinel group of its own"), .timeLimit(.minutes(1)))
 struct SentinelTests {
-    @Test func connectionsFindThePrimaryThroughTheSentinelsAndFollowAFailover() async throws {
-        let group = try await SentinelGroup.start()
+    @Test(arguments: [false, true])
+    func connectionsFindThePrimaryThroughTheSentinelsAndFollowAFailover(overTLS: Bool) async throws {
+        let group = try await SentinelGroup.start(certificates: overTLS ? try TestCertificates() : nil)
         defer { group.stop() }
         // The first sentinel listed is gone: the next one answers.
         let gonePort = try RedisServer.freePort()
         var configuration = try RedisConfiguration(url: group.url.replacingOccurrences(of: "://", with: "://127.0.0.1:\(gonePort),"))
         configuration.connectTimeout = .seconds(2)
         configuration.commandTimeout = .seconds(2)
+        if let certificates = group.certificates {
+            // The sentinels are verified as a rediss:// server is: a CA that vouches for none of them is refused.
+            var untrusted = configuration
+            untrusted.tls?.trustRoots = .file(path: certificates.otherCAFile)
+            if case .sentinel(var sentinel) = untrusted.endpoint {
+                sentinel.tls?.trustRoots = .file(path: certificates.otherCAFile)
+                untrusted.endpoint = .sentinel(sentinel)
+            }
+            let refused = RedisCommandConnection(configuration: untrusted)
+            let refusal = await #expect(throws: RedisError.self) { try await refused.connect() }
+            #expect(refusal.map { "\($0)".contains("the server's certificate was refused") } == true, "\(String(describing: refusal))")
+            await refused.close()
+        }
 
         try await withConnections(configuration) { commands, subscriber in
             let key = uniqueName()
@@ -27,7 +42,7 @@ struct SentinelTests {
             // A failover the sentinels are told to make: the primary becomes a replica, the replica the primary.
             let started = ContinuousClock.now
             _ = try await group.sentinels[0].cli(["SENTINEL", "FAILOVER", group.name])
-            #expect(await eventually(within: .seconds(20)) { (try? await group.currentPrimaryPort()) == group.replica.port })
+            #expect(await eventually(within: .seconds(20)) { (try? await group.currentPrimaryPort()) == group.port(of: group.replica) })
             let named = ContinuousClock.now
             // Writes reach the new primary as soon as the sentinels announce it (`+switch-master`, heard from the
             // sentinels that answer: the first one listed is gone), not when the old one is demoted, which the

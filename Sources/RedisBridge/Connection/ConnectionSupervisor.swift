@@ -251,10 +251,10 @@ final class ConnectionSupervisor {
         connection.abort(.connectionLost("Sentinel moved the primary to \(address): reconnecting to it"))
     }
 
-    /// Whether the latest attempt went to `address` (as the sentinels name it: an IP address, unless they
-    /// announce host names, which then never match and cost a reconnection).
+    /// Whether the latest attempt went to `address`, as the sentinels name it (an IP address, or a host name
+    /// where they announce host names).
     private func isAttempt(at address: RedisAddress) -> Bool {
-        guard case .tcp(let host, let port)? = attemptedEndpoint else { return false }
+        guard case .tcp(let host, _, let port)? = attemptedEndpoint else { return false }
         return host == address.host && Int(port) == address.port
     }
 

@@ -30,10 +30,10 @@ enum HostResolver {
                 return completion(.failure(error))
             }
             if isIPLiteral(host) {
-                completion(.success(.tcp(address: host, port: checked)))
+                completion(.success(.tcp(host: host, address: host, port: checked)))
             } else {
                 DispatchQueue.global().async {
-                    completion(lookUp(host).map { .tcp(address: $0, port: checked) })
+                    completion(lookUp(host).map { .tcp(host: host, address: $0, port: checked) })
                 }
             }
         case .cluster(let seeds):
@@ -45,7 +45,7 @@ enum HostResolver {
                 completion(
                     SentinelDiscovery.primaryAddress(sentinel, timeout: timeout).flatMap { primary in
                         Result { () throws(RedisError) in try primary.checkedPort() }.flatMap { port in
-                            (isIPLiteral(primary.host) ? .success(primary.host) : lookUp(primary.host)).map { .tcp(address: $0, port: port) }
+                            address(of: primary.host).map { .tcp(host: primary.host, address: $0, port: port) }
                         }
                     })
             }
@@ -56,6 +56,11 @@ enum HostResolver {
     static func isIPLiteral(_ host: String) -> Bool {
         var buffer = in6_addr()
         return inet_pton(AF_INET, host, &buffer) == 1 || inet_pton(AF_INET6, host, &buffer) == 1
+    }
+
+    /// `host` itself if it is an IP address, else what it resolves to; blocks (off every connection's queue).
+    static func address(of host: String) -> Result<String, RedisError> {
+        isIPLiteral(host) ? .success(host) : lookUp(host)
     }
 
     private static func lookUp(_ host: String) -> Result<String, RedisError> {

@@ -35,7 +35,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var reconnectInitialDelay: Duration
     /// The longest delay between two reconnection attempts (before jitter of up to a quarter of it).
     public var reconnectMaximumDelay: Duration
-    /// TLS to the server (`rediss://`); `nil` for a plain connection. Only for ``Endpoint/tcp(host:port:)``.
+    /// TLS to the server (`rediss://`, and to the primary for `rediss-sentinel://`); `nil` for a plain connection.
+    /// Not for ``Endpoint/unixSocket(path:)``.
     public var tls: RedisTLSConfiguration?
 
     /// A configuration with default timeouts: 5 s to connect, 10 s of silence for commands, reconnection
@@ -63,10 +64,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `redis://[user[:password]@]host[:port][/db]`, `rediss://` (the same with TLS),
-    /// `unix:///path/to/redis.sock[?db=N]` or `redis-sentinel://[user[:password]@]host1[:port],host2[:port]/name[?db=N]`.
+    /// `unix:///path/to/redis.sock[?db=N]`, `redis-sentinel://[user[:password]@]host1[:port],host2[:port]/name[?db=N]`
+    /// or `rediss-sentinel://` (the same with TLS to the sentinels and to the primary, as Lettuce reads it).
     ///
     /// For Sentinel, the credentials are the primary's; the sentinels' own come from the query items
-    /// `sentinel_username` and `sentinel_password`, and a sentinel's port defaults to 26379.
+    /// `sentinel_username` and `sentinel_password`, and a sentinel's port defaults to 26379. The TLS query items
+    /// below apply to the sentinels and the primary alike.
     ///
     /// User and password may be percent-encoded. `rediss://` verifies the server against the system's trust
     /// store; query items adjust it with the names redis-py uses: `ssl_ca_certs` (a PEM CA file),
@@ -75,8 +78,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// the faulty part but never repeat any of the URL, so they cannot leak the password, even one whose
     /// unencoded '/' made part of it look like the port or the path.
     public init(url: String) throws {
-        if url.lowercased().hasPrefix("redis-sentinel://") {
-            self = try Self(sentinelURL: url)
+        for scheme in ["redis-sentinel", "rediss-sentinel"] where url.lowercased().hasPrefix(scheme + "://") {
+            self = try Self(sentinelURL: url, scheme: scheme)
             return
         }
         if url.lowercased().hasPrefix("redis-cluster://") {
@@ -139,23 +142,25 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             return "unix://\(credentials)\(path)?db=\(database)"
         case .sentinel(let sentinel):
             let hosts = sentinel.sentinels.map(\.description).joined(separator: ",")
-            return "redis-sentinel://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
+            return "\(tls == nil ? "redis" : "rediss")-sentinel://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
         case .cluster(let seeds):
             return "redis-cluster://\(credentials)\(seeds.map(\.description).joined(separator: ","))"
         }
     }
 
-    /// `redis-sentinel://[user[:password]@]host1[:port],host2[:port]/name[?db=N&sentinel_username=…&sentinel_password=…]`:
-    /// URLComponents cannot take several hosts, so the hosts are cut out first and the rest parsed as a URL.
-    private init(sentinelURL url: String) throws {
-        let (sentinels, components) = try Self.parseHostList(url, scheme: "redis-sentinel", defaultPort: 26379)
+    /// `redis-sentinel://[user[:password]@]host1[:port],host2[:port]/name[?db=N&sentinel_username=…&sentinel_password=…]`,
+    /// or `rediss-sentinel://` with TLS: URLComponents cannot take several hosts, so the hosts are cut out first
+    /// and the rest parsed as a URL.
+    private init(sentinelURL url: String, scheme: String) throws {
+        let (sentinels, components) = try Self.parseHostList(url, scheme: scheme, defaultPort: 26379)
         let name = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard !name.isEmpty, !name.contains("/") else { throw RedisError.invalidURL("the path must be the primary's name") }
         let query = components.queryItems ?? []
         let value = { (name: String) in query.first { $0.name == name }?.value.flatMap { $0.isEmpty ? nil : $0 } }
+        let tls = scheme == "rediss-sentinel" ? try Self.tls(fromQuery: components) : nil
         let sentinel = RedisSentinelConfiguration(
-            sentinels: sentinels, primaryName: name, username: value("sentinel_username"), password: value("sentinel_password"))
-        self.init(endpoint: .sentinel(sentinel), database: try Self.database(fromQuery: components) ?? 0)
+            sentinels: sentinels, primaryName: name, username: value("sentinel_username"), password: value("sentinel_password"), tls: tls)
+        self.init(endpoint: .sentinel(sentinel), database: try Self.database(fromQuery: components) ?? 0, tls: tls)
         (username, password) = Self.credentials(of: components)
     }
 
@@ -172,7 +177,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Every URL form ``init(url:)`` accepts, for its errors.
     static let acceptedURLForms =
         "redis://host[:port][/db], rediss://host[:port][/db], unix:///path/to/redis.sock, "
-        + "redis-sentinel://host[:port],host[:port]/primary-name or redis-cluster://host[:port],host[:port]"
+        + "redis-sentinel://host[:port],host[:port]/primary-name (rediss-sentinel:// with TLS) or redis-cluster://host[:port],host[:port]"
 
     /// The hosts of `scheme://[credentials@]host1[:port],host2[:port][/path][?query]`, and the rest as the
     /// components of a single-host URL (URLComponents cannot take several hosts, so they are cut out first).

@@ -1,4 +1,6 @@
 import CHiredis
+import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,35 +15,85 @@ import Darwin
 /// Commands are encoded by ``CommandEncoder`` (exact bytes, NULs included) and written with `MSG_NOSIGNAL`, as
 /// ``TLSTunnel`` writes: hiredis's own write(2) would raise SIGPIPE on a socket the server closed. hiredis only
 /// reads the replies.
+///
+/// With TLS (to sentinels that require it), a ``TLSTunnel`` on a queue of the connection's own connects and
+/// runs the handshake, and hiredis's blocking context talks to it over a local socket, as an async connection
+/// does.
 struct BlockingConnection: ~Copyable {
     private let context: UnsafeMutablePointer<redisContext>
     private let encoder = CommandEncoder()
+    /// The TLS tunnel and the queue it runs on, for a TLS connection.
+    private let tunnel: (tunnel: TLSTunnel, queue: DispatchQueue)?
 
-    /// Connects to `address`; the error is hiredis's reason.
-    init(to address: RedisAddress, timeout: Duration) throws(BlockingConnectionError) {
+    /// Connects to `address`, through TLS with `tls`; the error is hiredis's or the tunnel's reason.
+    init(to address: RedisAddress, tls: TLSContext? = nil, timeout: Duration) throws(BlockingConnectionError) {
         let interval = timeval(
             tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        let port: UInt16
+        var tunnel: (tunnel: TLSTunnel, queue: DispatchQueue)?
+        let connected: UnsafeMutablePointer<redisContext>?
         do throws(RedisError) {
-            port = try address.checkedPort()
+            let port = try address.checkedPort()
+            if let tls {
+                let queue = DispatchQueue(label: "redis.blocking-tls")
+                let handshaken = try Self.handshake(with: address.host, port: port, tls: tls, queue: queue, timeout: timeout)
+                tunnel = (handshaken, queue)
+                connected = try queue.sync {
+                    Result { () throws(RedisError) in
+                        var local: UnsafeMutablePointer<redisContext>?
+                        try handshaken.attachClient { path throws(RedisError) in local = redisConnectUnixWithTimeout(path, interval) }
+                        return local
+                    }
+                }.get()
+            } else {
+                connected = redisConnectWithTimeout(address.host, Int32(port), interval)
+            }
         } catch {
+            Self.close(tunnel)
             throw BlockingConnectionError(description: "\(error)")
         }
-        guard let context = redisConnectWithTimeout(address.host, Int32(port), interval) else {
-            throw BlockingConnectionError(description: "out of memory")
-        }
-        guard context.pointee.err == 0 else {
-            let reason = Self.contextError(of: context)
-            redisFree(context)
+        guard let connected, connected.pointee.err == 0 else {
+            let reason = connected.map(Self.contextError(of:)) ?? "out of memory"
+            if let connected { redisFree(connected) }
+            Self.close(tunnel)
             throw BlockingConnectionError(description: reason)
         }
-        setCloseOnExec(context.pointee.fd)
-        _ = redisSetTimeout(context, interval)
-        self.context = context
+        setCloseOnExec(connected.pointee.fd)
+        _ = redisSetTimeout(connected, interval)
+        context = connected
+        self.tunnel = tunnel
     }
 
     deinit {
         redisFree(context)
+        Self.close(tunnel)
+    }
+
+    /// Closes `tunnel` on its queue, where every use of it runs.
+    private static func close(_ tunnel: (tunnel: TLSTunnel, queue: DispatchQueue)?) {
+        guard let (tunnel, queue) = tunnel else { return }
+        queue.sync { tunnel.close() }
+    }
+
+    /// A tunnel connected to `host` (resolved here) that completed its TLS handshake within `timeout`.
+    private static func handshake(
+        with host: String, port: UInt16, tls: TLSContext, queue: DispatchQueue, timeout: Duration
+    ) throws(RedisError) -> TLSTunnel {
+        let address = try HostResolver.address(of: host).get()
+        let tunnel = try TLSTunnel(context: tls, host: host, queue: queue)
+        let outcome = Mutex<RedisError??>(nil)
+        let done = DispatchSemaphore(value: 0)
+        queue.async {
+            tunnel.connect(address: address, port: port, onFailure: { _ in }) { error in
+                outcome.withLock { $0 = .some(error) }
+                done.signal()
+            }
+        }
+        guard done.wait(timeout: .now() + timeout.dispatchInterval) == .success else {
+            queue.sync { tunnel.close() }
+            throw .connectTimeout(timeout)
+        }
+        if let error = outcome.withLock({ $0 }) ?? nil { throw error }
+        return tunnel
     }
 
     /// Sends `arguments` and copies the reply; an error reply is a value, a failed connection throws.

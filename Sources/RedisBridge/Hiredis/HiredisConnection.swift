@@ -66,8 +66,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         }
         do throws(RedisError) {
             guard let tls else { return try openContext(endpoint) }
-            guard case .tcp(let address, let port) = endpoint, case .tcp(let host, _) = configuration.endpoint else {
-                throw .tls("TLS needs a host to verify: a TCP endpoint, not a unix socket or Sentinel")
+            guard case .tcp(let host, let address, let port) = endpoint else {
+                throw .tls("TLS needs a host to verify: a TCP endpoint, not a unix socket")
             }
             let tunnel = try TLSTunnel(context: tls.get(), host: host, queue: queue)
             self.tunnel = tunnel
@@ -223,7 +223,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     private func openContext(_ endpoint: ResolvedEndpoint) throws(RedisError) {
         let created: UnsafeMutablePointer<redisAsyncContext>? =
             switch endpoint {
-            case .tcp(let address, let port): redisAsyncConnect(address, Int32(port))
+            case .tcp(_, let address, let port): redisAsyncConnect(address, Int32(port))
             case .unixSocket(let path): redisAsyncConnectUnix(path)
             }
         guard let created else { throw .connectionFailed("out of memory") }

@@ -18,12 +18,18 @@ public struct RedisSentinelConfiguration: Sendable, Hashable {
     public var username: String?
     /// The sentinels' own password (`requirepass` in their configuration), not the primary's.
     public var password: String?
+    /// TLS to the sentinels (`tls-port` in their configuration), verified as for `rediss://`; `nil` for plain
+    /// connections. The primary's TLS is ``RedisConfiguration/tls``.
+    public var tls: RedisTLSConfiguration?
 
-    /// Sentinels that monitor the primary `primaryName`, with their own credentials if they need them.
-    public init(sentinels: [RedisAddress], primaryName: String, username: String? = nil, password: String? = nil) {
+    /// Sentinels that monitor the primary `primaryName`, with their own credentials and TLS if they need them.
+    public init(
+        sentinels: [RedisAddress], primaryName: String, username: String? = nil, password: String? = nil, tls: RedisTLSConfiguration? = nil
+    ) {
         self.sentinels = sentinels
         self.primaryName = primaryName
         self.username = username
         self.password = password
+        self.tls = tls
     }
 }

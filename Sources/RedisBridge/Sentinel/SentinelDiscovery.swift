@@ -1,11 +1,17 @@
 /// Asks Redis Sentinel for the address of a primary: one short-lived ``BlockingConnection`` to each sentinel in
-/// turn until one answers, each bounded by `timeout` for connecting and for its replies.
+/// turn until one answers, each bounded by `timeout` for connecting and for its replies (and its TLS handshake).
 enum SentinelDiscovery {
     static func primaryAddress(_ configuration: RedisSentinelConfiguration, timeout: Duration) -> Result<RedisAddress, RedisError> {
+        let tls: TLSContext?
+        do throws(RedisError) {
+            tls = try configuration.tls.map { tls throws(RedisError) in try TLSContext(tls) }
+        } catch {
+            return .failure(error)
+        }
         var failures: [String] = []
         for sentinel in configuration.sentinels {
             do {
-                return .success(try ask(sentinel, configuration, timeout: timeout))
+                return .success(try ask(sentinel, configuration, tls: tls, timeout: timeout))
             } catch {
                 failures.append("\(sentinel.host):\(sentinel.port): \(error)")
             }
@@ -15,9 +21,9 @@ enum SentinelDiscovery {
     }
 
     private static func ask(
-        _ sentinel: RedisAddress, _ configuration: RedisSentinelConfiguration, timeout: Duration
+        _ sentinel: RedisAddress, _ configuration: RedisSentinelConfiguration, tls: TLSContext?, timeout: Duration
     ) throws(BlockingConnectionError) -> RedisAddress {
-        let connection = try BlockingConnection(to: sentinel, timeout: timeout)
+        let connection = try BlockingConnection(to: sentinel, tls: tls, timeout: timeout)
         if let password = configuration.password {
             let auth: [RESPArgument] = configuration.username.map { ["AUTH", .string($0), .string(password)] } ?? ["AUTH", .string(password)]
             if case .error(let message) = try connection.command(auth) { throw BlockingConnectionError(description: "AUTH: \(message)") }

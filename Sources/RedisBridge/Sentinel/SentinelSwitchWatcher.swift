@@ -21,7 +21,7 @@ final class SentinelSwitchWatcher: Sendable {
             let configuration = RedisConfiguration(
                 endpoint: .tcp(host: address.host, port: address.port), username: sentinel.username, password: sentinel.password,
                 connectTimeout: base.connectTimeout, commandTimeout: base.commandTimeout, reconnectInitialDelay: base.reconnectInitialDelay,
-                reconnectMaximumDelay: base.reconnectMaximumDelay)
+                reconnectMaximumDelay: base.reconnectMaximumDelay, tls: sentinel.tls)
             return RedisSubscriberConnection(configuration: configuration, logger: logger, role: "sentinel-watch")
         }
         self.connections = connections
