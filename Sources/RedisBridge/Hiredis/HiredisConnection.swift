@@ -28,16 +28,40 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     private let encoder = CommandEncoder()
     /// For `rediss://`: the TLS context, or why it could not be made.
     private let tls: Result<TLSContext, RedisError>?
-    /// For `rediss://`: the tunnel that runs TLS and relays to hiredis's local socket.
-    private var tunnel: TLSTunnel?
-    private var context: UnsafeMutablePointer<redisAsyncContext>?
-    private var adapter: EventLoopAdapter?
+
+    /// A hiredis context and what serves it.
+    private struct Link {
+        let context: UnsafeMutablePointer<redisAsyncContext>
+        /// Drives the context from the queue's event sources.
+        let adapter: EventLoopAdapter
+        /// For `rediss://`: the tunnel that runs TLS and relays to hiredis's local socket.
+        let tunnel: TLSTunnel?
+    }
+
+    /// Where the connection is in its life, with what each phase holds.
+    private enum Phase {
+        /// Made; ``start(_:)`` not called yet.
+        case initial
+        /// For `rediss://`: the tunnel connects and runs the TLS handshake; hiredis has no context yet.
+        case tunnelling(TLSTunnel)
+        /// hiredis has a context: connecting and running the ``ConnectionHandshake``, then ready for commands.
+        case open(Link, isReady: Bool)
+        /// The context is gone (or never came), and ``Event/closed(_:)`` was reported or is on its way.
+        case closed
+    }
+
+    private var phase = Phase.initial
     private var awaited = AwaitedReplies()
+    /// Why the connection ends, from the moment something decided it (``close()``, ``abort(_:)``, a failure).
     private var closeReason: RedisError?
     private var connectTimer: DispatchSourceTimer?
     /// Checks ``AwaitedReplies/isOverdue(now:timeout:)`` a few times per command timeout.
     private var replyTimeoutTimer: DispatchSourceTimer?
-    private(set) var isReady = false
+
+    /// Whether commands can be sent: connected, authenticated and on the right database.
+    private var isReady: Bool {
+        if case .open(_, isReady: true) = phase { true } else { false }
+    }
 
     init(
         queue: DispatchQueue,
@@ -70,7 +94,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
                 throw .tls("TLS needs a host to verify: a TCP endpoint, not a unix socket")
             }
             let tunnel = try TLSTunnel(context: tls.get(), host: host, queue: queue)
-            self.tunnel = tunnel
+            phase = .tunnelling(tunnel)
             tunnel.connect(address: address, port: port, onFailure: { [self] in abort($0) }) { [self] error in
                 if let error { return abort(error) }
                 do throws(RedisError) {
@@ -95,7 +119,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// `false` if the connection cannot send.
     func sendSubscription(_ command: String, channels: [String]) -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard isReady, let context else { return false }
+        guard case .open(let link, isReady: true) = phase else { return false }
+        let context = link.context
         let arguments = [RESPArgument.string(command)] + channels.map(RESPArgument.string)
         let status = encoder.withEncoded(arguments) { command, length in
             redisAsyncFormattedCommand(context, hiredisPushTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
@@ -109,9 +134,9 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     func close() {
         dispatchPrecondition(condition: .onQueue(queue))
         if closeReason == nil { closeReason = .closed }
-        guard let context else { return abandonTunnel() }
+        guard case .open(let link, let isReady) = phase else { return abandonTunnel() }
         if isReady {
-            redisAsyncDisconnect(context)
+            redisAsyncDisconnect(link.context)
         } else {
             abort(.closed)
         }
@@ -123,9 +148,10 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// drop carries its reason rather than hiredis's "the local socket closed".
     func abort(_ reason: RedisError) {
         if closeReason == nil { closeReason = reason }
-        guard context != nil else { return abandonTunnel() }
+        guard case .open = phase else { return abandonTunnel() }
         queue.async { [self] in
-            if let context { redisAsyncFree(context) }
+            // Unless hiredis freed it meanwhile (the cleanup closes the phase).
+            if case .open(let link, _) = phase { redisAsyncFree(link.context) }
         }
     }
 
@@ -197,11 +223,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     func adapterDidCleanUp(reason: String?) {
         let wasReady = isReady
-        context = nil
-        adapter = nil
-        tunnel?.close()
-        tunnel = nil
-        isReady = false
+        if case .open(let link, _) = phase { link.tunnel?.close() }
+        phase = .closed
         connectTimer?.cancel()
         replyTimeoutTimer?.cancel()
         let error =
@@ -237,8 +260,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             redisAsyncFree(created)
             throw .connectionFailed("could not duplicate the socket descriptor")
         }
-        context = created
-        self.adapter = adapter
+        let tunnel: TLSTunnel? = if case .tunnelling(let tunnel) = phase { tunnel } else { nil }
+        phase = .open(Link(context: created, adapter: adapter, tunnel: tunnel), isReady: false)
         created.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         if case .tcp = endpoint { _ = chiredis_enable_keepalive(created) }
         // After the adapter: this calls addWrite at once, and connect completion shows as writability.
@@ -248,14 +271,14 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// Ends an attempt that has a tunnel but no hiredis context yet (still connecting or in the handshake), with
     /// the close reason that ``close()`` or ``abort(_:)`` set.
     private func abandonTunnel() {
-        guard let tunnel else { return }
+        guard case .tunnelling(let tunnel) = phase else { return }
         tunnel.close()
-        self.tunnel = nil
         failBeforeContext(closeReason ?? .closed)
     }
 
     private func enqueue(_ arguments: [RESPArgument], _ reply: PendingReply) {
-        guard let context else { return reply.complete(.failure(closeReason ?? .closed)) }
+        guard case .open(let link, _) = phase else { return reply.complete(.failure(closeReason ?? .closed)) }
+        let context = link.context
         let status = encoder.withEncoded(arguments) { command, length in
             redisAsyncFormattedCommand(context, hiredisReplyTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
         }
@@ -266,7 +289,8 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     }
 
     private func becomeReady() {
-        isReady = true
+        guard case .open(let link, isReady: false) = phase else { return }
+        phase = .open(link, isReady: true)
         connectTimer?.cancel()
         let timeout = configuration.commandTimeout
         let period = Duration.nanoseconds(max(timeout.nanoseconds / 4, 5_000_000))
@@ -281,13 +305,14 @@ final class HiredisConnection: EventLoopAdapterDelegate {
 
     private func lostConnectionError() -> RedisError {
         if let closeReason { return closeReason }
-        if let context, chiredis_context_err(context) != 0 {
-            return .connectionLost(String(cString: chiredis_context_errstr(context)))
+        if case .open(let link, _) = phase, chiredis_context_err(link.context) != 0 {
+            return .connectionLost(String(cString: chiredis_context_errstr(link.context)))
         }
         return .connectionLost("the connection closed")
     }
 
     private func failBeforeContext(_ error: RedisError) {
+        phase = .closed
         if closeReason == nil { closeReason = error }
         connectTimer?.cancel()
         let reported = closeReason ?? error
