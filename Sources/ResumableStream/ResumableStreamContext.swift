@@ -339,7 +339,12 @@ public final class ResumableStreamContext: Sendable {
         metrics.activeProducers.record(running)
         // Older lives of the id in this process learn of the new one here, even when its claim announced
         // nothing (Redis had lost their keys) and Redis loses the new one's keys too before they look again.
-        for older in sameID { older.newerGenerationClaimed(generation, announced: announced) }
+        // (Two claims of the id at once may be registered in either order: each learns of the other, and only
+        // the older one takes note.)
+        for other in sameID {
+            other.newerGenerationClaimed(generation, announced: announced)
+            producer.newerGenerationClaimed(other.generation, announced: true)
+        }
         refresher.insert(producer)
         producer.start(
             source: makeStream, requests: requests,

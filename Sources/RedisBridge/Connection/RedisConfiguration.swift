@@ -142,7 +142,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             return "unix://\(credentials)\(path)?db=\(database)"
         case .sentinel(let sentinel):
             let hosts = sentinel.sentinels.map(\.description).joined(separator: ",")
-            return "\(tls == nil ? "redis" : "rediss")-sentinel://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
+            return "\(tls == nil && sentinel.tls == nil ? "redis" : "rediss")-sentinel://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
         case .cluster(let seeds):
             return "redis-cluster://\(credentials)\(seeds.map(\.description).joined(separator: ","))"
         }

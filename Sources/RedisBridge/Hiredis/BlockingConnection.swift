@@ -35,15 +35,9 @@ struct BlockingConnection: ~Copyable {
             let port = try address.checkedPort()
             if let tls {
                 let queue = DispatchQueue(label: "redis.blocking-tls")
-                let handshaken = try Self.handshake(with: address.host, port: port, tls: tls, queue: queue, timeout: timeout)
-                tunnel = (handshaken, queue)
-                connected = try queue.sync {
-                    Result { () throws(RedisError) in
-                        var local: UnsafeMutablePointer<redisContext>?
-                        try handshaken.attachClient { path throws(RedisError) in local = redisConnectUnixWithTimeout(path, interval) }
-                        return local
-                    }
-                }.get()
+                let tunnelled = try Self.tunnelledContext(to: address.host, port: port, tls: tls, queue: queue, interval: interval, timeout: timeout)
+                tunnel = (tunnelled.tunnel, queue)
+                connected = tunnelled.context
             } else {
                 connected = redisConnectWithTimeout(address.host, Int32(port), interval)
             }
@@ -74,26 +68,47 @@ struct BlockingConnection: ~Copyable {
         queue.sync { tunnel.close() }
     }
 
-    /// A tunnel connected to `host` (resolved here) that completed its TLS handshake within `timeout`.
-    private static func handshake(
-        with host: String, port: UInt16, tls: TLSContext, queue: DispatchQueue, timeout: Duration
-    ) throws(RedisError) -> TLSTunnel {
+    /// A tunnel that connected to `host` (resolved here) and completed its TLS handshake within `timeout`, and a
+    /// hiredis context on the local socket it relays to, made on the tunnel's queue in the same turn as the
+    /// handshake's end (as an async connection's is).
+    private static func tunnelledContext(
+        to host: String, port: UInt16, tls: TLSContext, queue: DispatchQueue, interval: timeval, timeout: Duration
+    ) throws(RedisError) -> (tunnel: TLSTunnel, context: UnsafeMutablePointer<redisContext>?) {
         let address = try HostResolver.address(of: host).get()
         let tunnel = try TLSTunnel(context: tls, host: host, queue: queue)
-        let outcome = Mutex<RedisError??>(nil)
+        let outcome = Mutex<Result<HandedOverContext, RedisError>?>(nil)
         let done = DispatchSemaphore(value: 0)
         queue.async {
             tunnel.connect(address: address, port: port, onFailure: { _ in }) { error in
-                outcome.withLock { $0 = .some(error) }
+                let attached = Result { () throws(RedisError) in
+                    if let error { throw error }
+                    var local: UnsafeMutablePointer<redisContext>?
+                    do throws(RedisError) {
+                        try tunnel.attachClient { path throws(RedisError) in local = redisConnectUnixWithTimeout(path, interval) }
+                    } catch {
+                        if let local { redisFree(local) }
+                        throw error
+                    }
+                    return HandedOverContext(context: local)
+                }
+                outcome.withLock { $0 = attached }
                 done.signal()
             }
         }
-        guard done.wait(timeout: .now() + timeout.dispatchInterval) == .success else {
+        let isInTime = done.wait(timeout: .now() + timeout.dispatchInterval) == .success
+        if !isInTime {
+            // No completion after the close; one that came meanwhile may have made a context.
             queue.sync { tunnel.close() }
+            if case .success(let handedOver) = outcome.withLock({ $0 }), let local = handedOver.context { redisFree(local) }
             throw .connectTimeout(timeout)
         }
-        if let error = outcome.withLock({ $0 }) ?? nil { throw error }
-        return tunnel
+        switch outcome.withLock({ $0 }) {
+        case .success(let handedOver)?: return (tunnel, handedOver.context)
+        case .failure(let error)?:
+            queue.sync { tunnel.close() }
+            throw error
+        case nil: preconditionFailure("the handshake signalled without an outcome")
+        }
     }
 
     /// Sends `arguments` and copies the reply; an error reply is a value, a failed connection throws.
@@ -134,4 +149,10 @@ struct BlockingConnection: ~Copyable {
 /// Why a ``BlockingConnection`` failed, as hiredis says it.
 struct BlockingConnectionError: Error, CustomStringConvertible {
     let description: String
+}
+
+/// A hiredis context made on the tunnel's queue, handed to the thread that waits for it, which owns it from then
+/// on: the queue never touches it again.
+private struct HandedOverContext: @unchecked Sendable {
+    let context: UnsafeMutablePointer<redisContext>?
 }

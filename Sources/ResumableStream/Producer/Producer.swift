@@ -21,15 +21,21 @@ final class Producer: Sendable {
         var machine: ProducerStateMachine
         var task: BackgroundTask<Void>?
         var source: BackgroundTask<StreamEnding>?
-        /// Whether a newer generation was announced, or claimed in this process, and no check of the
-        /// generation key has answered that yet: if Redis then loses the keys, this producer cannot tell whether
-        /// it was replaced, and takes it that it was rather than claim the id again.
+        /// Whether a newer generation was announced and no check of the generation key has answered that yet:
+        /// if Redis then loses the keys, this producer cannot tell whether it was replaced, and takes it that it
+        /// was rather than claim the id again.
         var isNewerGenerationUnverified = false
+        /// Whether a newer generation claimed the id in this process (``newerGenerationClaimed(_:announced:)``):
+        /// certain, so no check clears it, and this producer never writes its keys again.
+        var isSucceededInThisProcess = false
+        /// Whether this finished producer's end is not written (Redis gave no answer when it finished, or when
+        /// it wrote its claim again after Redis lost the keys): the next check of the generation key writes it.
+        var isEndRewriteOwed = false
     }
 
     let keys: StreamKeys
     /// The life of the id this producer runs.
-    private let generation: StreamGeneration
+    let generation: StreamGeneration
     private let configuration: ResumableStreamConfiguration
     private let publisher: any ResumableStreamPublisher
     private let sentinel: StreamSentinel
@@ -236,11 +242,14 @@ final class Producer: Sendable {
                     for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
                 }
                 // Announcements may have been lost too: the generation key says who runs the id now, and an
-                // announced producer that missed its own announcement makes another. Asked until Redis answers:
-                // a newer generation may have claimed the id unannounced meanwhile (Redis had lost the keys),
-                // and Redis may lose its keys too before the next gap.
+                // announced producer that missed its own announcement makes another. Asked again a few times
+                // if Redis gives no answer: a newer generation may have claimed the id unannounced meanwhile
+                // (Redis had lost the keys), and Redis may lose its keys too before the next gap.
                 var isReplaced = await checkGeneration()
-                while isReplaced == nil, (try? await Task.sleep(for: Self.generationCheckRetryDelay)) != nil {
+                var delay = Self.generationCheckRetryDelay
+                for _ in 0..<Self.generationCheckRetries where isReplaced == nil {
+                    guard (try? await Task.sleep(for: delay)) != nil else { break }
+                    delay *= 2
                     isReplaced = await checkGeneration()
                 }
                 if isReplaced == true { return replaced() }
@@ -291,7 +300,10 @@ final class Producer: Sendable {
         }
     }
 
-    /// How long after a generation check that could not reach Redis it is made again.
+    /// How often a generation check after a gap that got no answer is made again, the first time after
+    /// ``generationCheckRetryDelay`` and then twice as long each time (3.15 s in all): the serving of requests
+    /// waits meanwhile, so it is bounded.
+    private static let generationCheckRetries = 6
     private static let generationCheckRetryDelay = Duration.milliseconds(50)
 
     /// A newer generation of the id claimed it in this process, and `announced` it. Known here even if this
@@ -301,7 +313,7 @@ final class Producer: Sendable {
     func newerGenerationClaimed(_ newer: StreamGeneration, announced: Bool) {
         guard generation < newer else { return }
         state.withLock { state in
-            state.isNewerGenerationUnverified = true
+            state.isSucceededInThisProcess = true
             if !announced { state.machine.replaced() }
         }
     }
@@ -311,8 +323,9 @@ final class Producer: Sendable {
     /// older generation means Redis lost them and that older producer wrote its own again first. Either way this
     /// producer writes its keys again (see ``StreamClaim/Mode/reclaiming``), so that the next claim announces
     /// itself to it: the claim, and for a finished stream its end after it; unless another producer claimed
-    /// the id first, or a newer generation is known (see ``newerGenerationClaimed(_:)``) and no check confirmed
-    /// this one since. `nil` if Redis could not be reached: nothing changed.
+    /// the id first, or a newer generation is known (announced and not checked since, or claimed in this
+    /// process). `nil` if it cannot tell yet: Redis gave no answer (unreachable, or a write refused), or the
+    /// producer's end is being written; the claim may have been written again then, its end not yet.
     private func checkGeneration() async -> Bool? {
         let holder: String?
         do {
@@ -320,21 +333,25 @@ final class Producer: Sendable {
         } catch {
             return nil
         }
+        let (isUnverified, isSucceeded, isEndRewriteOwed, isFinished, ending, text) = state.withLock {
+            (
+                $0.isNewerGenerationUnverified, $0.isSucceededInThisProcess, $0.isEndRewriteOwed, $0.machine.isFinished,
+                $0.machine.ending, $0.machine.buffer
+            )
+        }
         if holder == generation.hex {
             state.withLock { $0.isNewerGenerationUnverified = false }
-            return false
+            guard isEndRewriteOwed, let ending else { return false }
+            return await rewriteEnd(as: ending, text: text).map { !$0 }
         }
         if let holder, StreamGeneration(hex: holder).map({ generation < $0 }) ?? true { return true }
-        let (isUnverified, isFinished, ending, text) = state.withLock {
-            ($0.isNewerGenerationUnverified, $0.machine.isFinished, $0.machine.ending, $0.machine.buffer)
-        }
-        if isUnverified { return true }
+        if isUnverified || isSucceeded { return true }
         let restored: Bool?
         switch (isFinished, ending) {
         case (false, _): restored = try? await sentinel.reclaim(for: generation)
         case (true, let ending?):
             switch try? await sentinel.reclaim(for: generation) {
-            case true?: restored = try? await sentinel.finalise(as: ending, for: generation, text: text)
+            case true?: restored = await rewriteEnd(as: ending, text: text)
             case false?: restored = false
             case nil: restored = nil
             }
@@ -343,6 +360,14 @@ final class Producer: Sendable {
         guard let restored else { return nil }
         if restored { logger.debug("wrote the stream's keys again after Redis lost them", metadata: ["stream.id": "\(keys.id)"]) }
         return !restored
+    }
+
+    /// Writes the end of this finished producer again, after its claim was written again: whether it holds the
+    /// id, `nil` if Redis gave no answer (the next check tries again).
+    private func rewriteEnd(as ending: StreamEnding, text: String) async -> Bool? {
+        let written = try? await sentinel.finalise(as: ending, for: generation, text: text)
+        state.withLock { $0.isEndRewriteOwed = written == nil }
+        return written
     }
 
     /// When an announcement of another generation is checked against the generation key.
@@ -488,7 +513,7 @@ final class Producer: Sendable {
         }
         // A producer that a newer generation replaced writes no end: the newer one's keys may be gone by now
         // (expired after its instance died, or lost in a restart), and this end would bring the older life back.
-        if state.withLock({ $0.machine.role == .replaced || $0.isNewerGenerationUnverified }) {
+        if state.withLock({ $0.machine.role == .replaced || $0.isNewerGenerationUnverified || $0.isSucceededInThisProcess }) {
             logger.debug("a newer producer claimed this id: no end is written", metadata: ["stream.id": "\(keys.id)"])
         } else {
             do {
@@ -497,6 +522,8 @@ final class Producer: Sendable {
                     logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
                 }
             } catch {
+                // Written at the next check of the generation key (a reconnect's gap), if it still lingers then.
+                state.withLock { $0.isEndRewriteOwed = true }
                 logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
             }
         }
