@@ -48,8 +48,8 @@ struct FailureTests {
             try await commands.connect()
             Issue.record("connected with a wrong password")
         } catch let error as RedisError {
-            guard case .authenticationFailed(let message) = error else { throw error }
-            #expect(message.contains("WRONGPASS") || message.contains("invalid password"))
+            guard error.code == .authenticationFailed else { throw error }
+            #expect(error.reason.contains("WRONGPASS") || error.reason.contains("invalid password"))
             #expect(!"\(error)".contains("wrong-password"))
         }
         #expect(ContinuousClock.now - started < .seconds(2))
@@ -129,7 +129,7 @@ struct FailureTests {
             #expect(try await commands.incr("n") == 1)
             _ = try await server.cli(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
             // The first command after the kill may see the dropped connection; it is never retried.
-            do { _ = try await commands.incr("n") } catch RedisError.connectionLost {}
+            do { _ = try await commands.incr("n") } catch let error as RedisError where error.code == .connectionLost {}
             #expect(await eventually { (try? await commands.incr("n")) != nil })
             let value = try #require(try await commands.get("n").flatMap { Int($0) })
             #expect(value >= 2 && value <= 3)

@@ -331,7 +331,7 @@ enum ModelEnding: Sendable, Equatable {
 
     /// A follower's `producerFailed`, with the failed generation its message names.
     var producerFailure: Int? {
-        guard case .error(.producerFailed(let message)?, _) = self else { return nil }
+        guard case .error(let error?, _) = self, error.code == .producerFailed, let message = error.producerMessage else { return nil }
         let digits = message.split(separator: " ").first { $0.hasPrefix("g") && Int($0.dropFirst()) != nil }
         return digits.flatMap { Int($0.dropFirst()) } ?? -1
     }

@@ -145,17 +145,8 @@ final class GenerationModelRun {
 
     /// A short name of an error, for the records and messages.
     static func name(of error: any Error) -> String {
-        switch error as? ResumableStreamError {
-        case .producerFailed(let message)?: "producerFailed(\(message))"
-        case .producerUnreachable?: "producerUnreachable"
-        case .interrupted?: "interrupted"
-        case .bufferLimitExceeded?: "bufferLimitExceeded"
-        case .followerTooSlow?: "followerTooSlow"
-        case .shuttingDown?: "shuttingDown"
-        case .emptyStreamID?: "emptyStreamID"
-        case .streamReplaced?: "streamReplaced"
-        case nil: String("\(error)".prefix(60))
-        }
+        guard let error = error as? ResumableStreamError else { return String("\(error)".prefix(60)) }
+        return error.producerMessage.map { "\(error.code)(\($0))" } ?? error.code.description
     }
 
     /// The id of `slot`. Without reuse, a call that may start a new stream moves the slot to a fresh id first

@@ -63,15 +63,15 @@ final class ClusterRouter {
         let retry = { [self] (asking: RedisAddress?) in route(command, reply, slot: slot, redirects: redirects + 1, askingAt: asking) }
         send(command, on: target, asking: asked != nil) { [self] result in
             guard case .failure(let error) = result else { return reply.complete(result) }
-            guard case .server(let message) = error, redirects < Self.maximumRedirects else {
-                switch error {
+            guard error.code == .server, redirects < Self.maximumRedirects else {
+                switch error.code {
                 // A node that failed: its slots may have a new owner (a promoted replica).
                 case .connectionLost, .connectionFailed, .connectTimeout: refresh()
                 default: break
                 }
                 return reply.complete(result)
             }
-            switch ClusterRedirect(message) {
+            switch ClusterRedirect(error.reason) {
             case .moved(let movedSlot, let owner):
                 logger.trace("redis cluster MOVED", metadata: ["redis.slot": "\(movedSlot)", "redis.node": "\(owner)"])
                 slots.assign(movedSlot, to: owner)
@@ -79,7 +79,7 @@ final class ClusterRouter {
                 retry(nil)
             case .ask(_, let owner):
                 retry(owner)
-            case nil where message.hasPrefix("TRYAGAIN"):
+            case nil where error.reason.hasPrefix("TRYAGAIN"):
                 // A multi-key command during a migration: the keys are split between two nodes for a moment.
                 let timer = DispatchSource.makeTimerSource(queue: seed.executor.queue)
                 timer.schedule(deadline: .now() + .milliseconds(20))

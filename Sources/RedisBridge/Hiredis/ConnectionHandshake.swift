@@ -42,7 +42,7 @@ struct ConnectionHandshake {
 
     /// The error that ends the connection when `step` gets `error`.
     static func failure(of step: Step, _ error: RedisError) -> RedisError {
-        guard case .server(let message) = error else { return error }
-        return step.isAuthentication ? .authenticationFailed(message) : .server(message)
+        guard error.code == .server else { return error }
+        return step.isAuthentication ? .authenticationFailed(error.reason) : error
     }
 }

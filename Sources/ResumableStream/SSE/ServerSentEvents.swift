@@ -76,10 +76,9 @@ public struct ServerSentEvents: AsyncSequence, Sendable {
 
     /// The name of a failure that a reconnect cannot mend, `nil` for any other error.
     private static func finalFailure(_ error: any Error) -> String? {
-        switch error as? ResumableStreamError {
-        case .producerFailed?: "producerFailed"
-        case .producerUnreachable?: "producerUnreachable"
-        case .bufferLimitExceeded?: "bufferLimitExceeded"
+        guard let code = (error as? ResumableStreamError)?.code else { return nil }
+        return switch code {
+        case .producerFailed, .producerUnreachable, .bufferLimitExceeded: code.description
         default: nil
         }
     }

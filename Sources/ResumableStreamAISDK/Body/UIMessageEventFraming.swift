@@ -43,7 +43,7 @@ struct UIMessageEventFraming: Sendable {
 
     /// What the user is told when reading an answer failed.
     static func errorText(_ error: any Error) -> String {
-        switch error as? ResumableStreamError {
+        switch (error as? ResumableStreamError)?.code {
         case .producerUnreachable?: "The answer was interrupted: the server producing it stopped responding."
         case .bufferLimitExceeded?: "The answer was interrupted: it exceeded the server's buffer limit."
         case .producerFailed?: "An error occurred."
