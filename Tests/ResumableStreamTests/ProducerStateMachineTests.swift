@@ -96,6 +96,45 @@ struct ProducerStateMachineTests {
         #expect(machine.role == .replaced)
     }
 
+    /// An announcement of a newer generation holds the producer's writes back until the generation key refutes
+    /// it; a newer generation claimed in the same process does for good, and, if its claim announced nothing,
+    /// takes every request from then on.
+    @Test func aKnownNewerGenerationKeepsTheProducerFromWritingItsKeys() throws {
+        var announced = try answering("abc")
+        #expect(announced.mayWriteItsKeys && announced.successor == .none)
+        announced.newerGenerationAnnounced()
+        #expect(!announced.mayWriteItsKeys && announced.successor == .announced && announced.role == .answering)
+        announced.generationKeyNamesThisProducer()
+        #expect(announced.mayWriteItsKeys, "a stale or forged announcement, refuted by the key")
+
+        var claimed = try answering("abc")
+        claimed.newerGenerationClaimedInThisProcess(announced: true)
+        #expect(!claimed.mayWriteItsKeys && claimed.role == .answering, "requests before the announcement are still its own")
+        claimed.generationKeyNamesThisProducer()
+        claimed.newerGenerationAnnounced()
+        #expect(claimed.successor == .claimedInThisProcess && !claimed.mayWriteItsKeys, "certain: no key clears it")
+
+        var unannounced = try answering("abc")
+        unannounced.newerGenerationClaimedInThisProcess(announced: false)
+        #expect(unannounced.role == .replaced && resume(&unannounced, "A", from: 0) == nil)
+
+        var replaced = try answering("abc")
+        replaced.replaced()
+        #expect(!replaced.mayWriteItsKeys && replaced.successor == .none)
+    }
+
+    /// An end that Redis did not take is owed until a write of it succeeds.
+    @Test func anUnwrittenEndIsOwedUntilWritten() throws {
+        var machine = try answering("abc")
+        machine.finish()
+        _ = machine.finalised(as: .completed)
+        #expect(!machine.isEndUnwritten)
+        machine.endWritten(false)
+        #expect(machine.isEndUnwritten)
+        machine.endWritten(true)
+        #expect(!machine.isEndUnwritten)
+    }
+
     @Test func theEndWaitsForTheFinalisationAndThenGoesToEveryListener() throws {
         var machine = try answering("abc")
         _ = resume(&machine, "A", from: 0)

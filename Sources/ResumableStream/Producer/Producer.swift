@@ -21,16 +21,6 @@ final class Producer: Sendable {
         var machine: ProducerStateMachine
         var task: BackgroundTask<Void>?
         var source: BackgroundTask<StreamEnding>?
-        /// Whether a newer generation was announced and no check of the generation key has answered that yet:
-        /// if Redis then loses the keys, this producer cannot tell whether it was replaced, and takes it that it
-        /// was rather than claim the id again.
-        var isNewerGenerationUnverified = false
-        /// Whether a newer generation claimed the id in this process (``newerGenerationClaimed(_:announced:)``):
-        /// certain, so no check clears it, and this producer never writes its keys again.
-        var isSucceededInThisProcess = false
-        /// Whether this finished producer's end is not written (Redis gave no answer when it finished, or when
-        /// it wrote its claim again after Redis lost the keys): the next check of the generation key writes it.
-        var isEndRewriteOwed = false
     }
 
     let keys: StreamKeys
@@ -278,7 +268,7 @@ final class Producer: Sendable {
                     // Claims mint ever larger generations: an announcement of an older one is stale or forged,
                     // and changes nothing.
                     guard generation < announced else { continue }
-                    state.withLock { $0.isNewerGenerationUnverified = true }
+                    state.withLock { $0.machine.newerGenerationAnnounced() }
                     // Forged or stale announcements change nothing: the generation key must agree. Checked at
                     // most once an interval, so that a flood of forged ones costs little; a check put off is
                     // made before the next request is answered.
@@ -312,10 +302,7 @@ final class Producer: Sendable {
     /// the two, and every request from now on is the newer one's.
     func newerGenerationClaimed(_ newer: StreamGeneration, announced: Bool) {
         guard generation < newer else { return }
-        state.withLock { state in
-            state.isSucceededInThisProcess = true
-            if !announced { state.machine.replaced() }
-        }
+        state.withLock { $0.machine.newerGenerationClaimedInThisProcess(announced: announced) }
     }
 
     /// Whether another generation runs the id now: the generation key names a newer one. A key that names
@@ -333,19 +320,19 @@ final class Producer: Sendable {
         } catch {
             return nil
         }
-        let (isUnverified, isSucceeded, isEndRewriteOwed, isFinished, ending, text) = state.withLock {
-            (
-                $0.isNewerGenerationUnverified, $0.isSucceededInThisProcess, $0.isEndRewriteOwed, $0.machine.isFinished,
-                $0.machine.ending, $0.machine.buffer
-            )
-        }
         if holder == generation.hex {
-            state.withLock { $0.isNewerGenerationUnverified = false }
-            guard isEndRewriteOwed, let ending else { return false }
+            let (isEndUnwritten, ending, text) = state.withLock { state in
+                state.machine.generationKeyNamesThisProducer()
+                return (state.machine.isEndUnwritten, state.machine.ending, state.machine.buffer)
+            }
+            guard isEndUnwritten, let ending else { return false }
             return await rewriteEnd(as: ending, text: text).map { !$0 }
         }
         if let holder, StreamGeneration(hex: holder).map({ generation < $0 }) ?? true { return true }
-        if isUnverified || isSucceeded { return true }
+        let (mayWriteItsKeys, isFinished, ending, text) = state.withLock {
+            ($0.machine.mayWriteItsKeys, $0.machine.isFinished, $0.machine.ending, $0.machine.buffer)
+        }
+        if !mayWriteItsKeys { return true }
         let restored: Bool?
         switch (isFinished, ending) {
         case (false, _): restored = try? await sentinel.reclaim(for: generation)
@@ -366,7 +353,7 @@ final class Producer: Sendable {
     /// id, `nil` if Redis gave no answer (the next check tries again).
     private func rewriteEnd(as ending: StreamEnding, text: String) async -> Bool? {
         let written = try? await sentinel.finalise(as: ending, for: generation, text: text)
-        state.withLock { $0.isEndRewriteOwed = written == nil }
+        state.withLock { $0.machine.endWritten(written != nil) }
         return written
     }
 
@@ -513,7 +500,7 @@ final class Producer: Sendable {
         }
         // A producer that a newer generation replaced writes no end: the newer one's keys may be gone by now
         // (expired after its instance died, or lost in a restart), and this end would bring the older life back.
-        if state.withLock({ $0.machine.role == .replaced || $0.isNewerGenerationUnverified || $0.isSucceededInThisProcess }) {
+        if !state.withLock(\.machine.mayWriteItsKeys) {
             logger.debug("a newer producer claimed this id: no end is written", metadata: ["stream.id": "\(keys.id)"])
         } else {
             do {
@@ -523,7 +510,7 @@ final class Producer: Sendable {
                 }
             } catch {
                 // Written at the next check of the generation key (a reconnect's gap), if it still lingers then.
-                state.withLock { $0.isEndRewriteOwed = true }
+                state.withLock { $0.machine.endWritten(false) }
                 logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
             }
         }

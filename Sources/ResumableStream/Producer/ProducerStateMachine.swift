@@ -79,8 +79,25 @@ struct ProducerStateMachine {
         case finalised(StreamEnding)
     }
 
+    /// What the producer knows of newer lives of its id.
+    enum Successor: Equatable {
+        /// None.
+        case none
+        /// One was announced on the request channel, and the generation key has not confirmed or refuted it
+        /// yet (an announcement may be stale or forged).
+        case announced
+        /// One was claimed in this process: certain, whatever Redis says later.
+        case claimedInThisProcess
+    }
+
     private(set) var role: Role
     private(set) var phase = Phase.producing
+    /// What the producer knows of newer lives of its id: with one known, it never writes its keys again (its
+    /// claim after Redis lost them, or its end), which could bring this older life back over the newer one.
+    private(set) var successor = Successor.none
+    /// Whether the stream's end is missing from Redis though the producer finished (Redis gave no answer to its
+    /// writing, or lost it): the next check of the generation key writes it.
+    private(set) var isEndUnwritten = false
     /// Whether ``requestStop()`` was called, in any phase: the source ends as stopped, and a finished producer
     /// stops lingering.
     private(set) var isStopRequested = false
@@ -219,6 +236,36 @@ struct ProducerStateMachine {
     /// The generation key names a newer producer: it answers every request from now on.
     mutating func replaced() {
         role = .replaced
+    }
+
+    /// A newer generation announced itself on the request channel; the generation key is checked next.
+    mutating func newerGenerationAnnounced() {
+        if successor == .none { successor = .announced }
+    }
+
+    /// A newer generation claimed the id in this process, and `announced` it. A claim that announced nothing
+    /// found no key of this producer's (Redis had lost them): no announcement orders the requests of the two,
+    /// so every request from now on is the newer one's.
+    mutating func newerGenerationClaimedInThisProcess(announced: Bool) {
+        successor = .claimedInThisProcess
+        if !announced { role = .replaced }
+    }
+
+    /// The generation key names this producer: an announcement of another was stale or forged.
+    mutating func generationKeyNamesThisProducer() {
+        if successor == .announced { successor = .none }
+    }
+
+    /// Whether the producer may write its keys (its end; its claim again after Redis lost them): not once
+    /// replaced, nor while a newer generation is known.
+    var mayWriteItsKeys: Bool {
+        role != .replaced && successor == .none
+    }
+
+    /// Whether writing the stream's end to Redis succeeded (`false`: Redis gave no answer; the next check of the
+    /// generation key writes it).
+    mutating func endWritten(_ isWritten: Bool) {
+        isEndUnwritten = !isWritten
     }
 
     /// Stop was asked for: the caller cancels the producer's task (now, or when it starts).
