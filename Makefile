@@ -17,7 +17,7 @@ build: setup
 
 # The suites that start whole deployments (TLS servers, Sentinel groups, clusters: dozens of redis-server
 # processes) run after the others, so that they do not load the two cores while timing-bound tests run.
-DEPLOYMENT_SUITES = RedisBridgeTests.(TLSTests|SentinelTests|ClusterCommandTests)|ResumableStreamTests.(TLSStreamTests|SentinelFailoverTests|ClusterStreamTests)
+DEPLOYMENT_SUITES = RedisBridgeIntegrationTests.(TLSTests|SentinelTests|ClusterCommandTests)|ResumableStreamIntegrationTests.(TLSStreamTests|SentinelFailoverTests|ClusterStreamTests)
 # The model of reused ids runs one fixed seed here (MODEL_SEED, so that a red run is a regression, not a new
 # finding) and no Redis restarts (MODEL_RESTARTS=0: a restart without persistence loses every key while producers
 # run, which the library does not fully survive yet, see CHANGELOG); `make chaos` explores random seeds, with them.

@@ -86,22 +86,34 @@ let package = Package(
             name: "RedisTestSupport",
             dependencies: ["RedisBridge"]
         ),
+        // Unit tests: values, parsers and state machines, without a server.
         .testTarget(
             name: "RedisBridgeTests",
-            dependencies: ["RedisBridge", "RedisTestSupport"]
+            dependencies: ["RedisBridge"]
         ),
         .testTarget(
             name: "ResumableStreamTests",
+            dependencies: ["ResumableStream"]
+        ),
+        // The AI SDK target's tests: the encoder and the framing without a server, and the chat routes against
+        // Redis and in memory (both kinds share the UI message stream parser of the AI SDK's rules).
+        .testTarget(
+            name: "ResumableStreamAISDKTests",
+            dependencies: ["ResumableStreamAISDK", "ResumableStream", "RedisBridge", "RedisTestSupport"]
+        ),
+        // Integration tests: against real servers (redis-server, TLS, Sentinel, Cluster) that the harness starts.
+        .testTarget(
+            name: "RedisBridgeIntegrationTests",
+            dependencies: ["RedisBridge", "RedisTestSupport"]
+        ),
+        .testTarget(
+            name: "ResumableStreamIntegrationTests",
             dependencies: [
                 "ResumableStream", "ResumableStreamServiceLifecycle", "RedisBridge", "RedisTestSupport", "rstream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]
-        ),
-        .testTarget(
-            name: "ResumableStreamAISDKTests",
-            dependencies: ["ResumableStreamAISDK", "ResumableStream", "RedisBridge", "RedisTestSupport"]
         ),
         .executableTarget(
             name: "bench",
