@@ -45,6 +45,8 @@ public final class ResumableStreamContext: Sendable {
     private let tracing: StreamTracing
     /// Every task of the context's own (producers, log writers, relays, sweeps), in one task group.
     let work = BackgroundWork()
+    /// The time the context's waits and checks run on (a test's clock in tests that move time themselves).
+    let clock: StreamClock
 
     /// A context over your own publisher and subscriber (the TypeScript "generic" entry point), such as an
     /// ``InMemoryBackend`` or Redis connections you manage. The context does not close them.
@@ -79,10 +81,10 @@ public final class ResumableStreamContext: Sendable {
     }
 
     /// The Redis context reporting to `metricsFactory` rather than the bootstrapped system (tests read exact
-    /// figures from their own).
+    /// figures from their own), its waits on `clock` (tests move a clock of their own).
     convenience init(
         redis: RedisConfiguration, configuration: ResumableStreamConfiguration, logger: Logger, metricsFactory: any MetricsFactory,
-        tracer: (any Tracer)? = nil
+        tracer: (any Tracer)? = nil, clock: StreamClock = .continuous
     ) {
         let commands = RedisCommandConnection(configuration: redis, logger: logger)
         let subscriber = RedisSubscriberConnection(configuration: redis, logger: logger)
@@ -91,7 +93,7 @@ public final class ResumableStreamContext: Sendable {
         if case .cluster = redis.endpoint { configuration.wrapsStreamIDsInHashTags = true }
         self.init(
             configuration: configuration, publisher: commands, subscriber: subscriber, logger: logger,
-            ownedConnections: (commands, subscriber), metricsFactory: metricsFactory, tracer: tracer)
+            ownedConnections: (commands, subscriber), metricsFactory: metricsFactory, tracer: tracer, clock: clock)
     }
 
     /// Every initialiser ends here.
@@ -102,19 +104,21 @@ public final class ResumableStreamContext: Sendable {
         logger: Logger,
         ownedConnections: (commands: RedisCommandConnection, subscriber: RedisSubscriberConnection)?,
         metricsFactory: any MetricsFactory,
-        tracer: (any Tracer)?
+        tracer: (any Tracer)?,
+        clock: StreamClock = .continuous
     ) {
         self.configuration = configuration
+        self.clock = clock
         tracing = StreamTracing(tracer: tracer)
         self.publisher = publisher
         self.subscriber = subscriber
         self.logger = logger
         self.ownedConnections = ownedConnections
         metrics = StreamMetrics(factory: metricsFactory)
-        refresher = PeriodicSweep(period: configuration.runningTTL / 3, work: work) { producers in
+        refresher = PeriodicSweep(period: configuration.runningTTL / 3, clock: clock, work: work) { producers in
             for producer in producers { await producer.refreshExpiry() }
         }
-        watchdog = PeriodicSweep(period: configuration.watchdogInterval, work: work) { relays in
+        watchdog = PeriodicSweep(period: configuration.watchdogInterval, clock: clock, work: work) { relays in
             await FollowerWatchdog.checkSilentFollowers(relays)
         }
     }
@@ -251,7 +255,7 @@ public final class ResumableStreamContext: Sendable {
     /// Waits until every producer of this context finished, or `timeout` passed; returns whether all
     /// finished.
     public func drain(timeout: Duration) async -> Bool {
-        await withDeadline(timeout) {
+        await withDeadline(timeout, on: clock) {
             await self.waitUntilNoProducers()
             return !Task.isCancelled
         } ?? false
@@ -264,7 +268,7 @@ public final class ResumableStreamContext: Sendable {
     /// connections the context opened, and returns once every task of the context has ended: producers, their
     /// durable-log writers, relays and sweeps all run as children of one task group.
     public func shutdown(gracePeriod: Duration) async {
-        let deadline = ContinuousClock.now + gracePeriod
+        let deadline = clock.now() + gracePeriod
         registry.withLock { $0.beginShutdown() }
         if !(await drain(timeout: gracePeriod)) {
             let remaining = registry.withLock { Array($0.producers.values) }
@@ -273,7 +277,7 @@ public final class ResumableStreamContext: Sendable {
             for producer in remaining { await producer.waitUntilFinished() }
         }
         let lingering = registry.withLock { Array($0.lingering.values) }
-        _ = await withDeadline(deadline - .now) {
+        _ = await withDeadline(deadline - clock.now(), on: clock) {
             for producer in lingering { await producer.waitUntilFollowersServed() }
         }
         for producer in lingering { producer.stop() }
@@ -318,7 +322,7 @@ public final class ResumableStreamContext: Sendable {
     private func consumer(_ keys: StreamKeys) -> Consumer {
         Consumer(
             keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics,
-            watchdog: watchdog, work: work)
+            watchdog: watchdog, work: work, clock: clock)
     }
 
     /// Starts the producer of `generation`, which claimed the id (and `announced` it).
@@ -332,7 +336,7 @@ public final class ResumableStreamContext: Sendable {
         let chunks = TextQueue()
         let producer = Producer(
             keys: keys, generation: generation, announced: announced, configuration: configuration, publisher: publisher, work: work,
-            logger: logger, metrics: metrics,
+            clock: clock, logger: logger, metrics: metrics,
             output: chunks)
         metrics.created.increment()
         let (running, sameID) = registry.withLock { $0.insert(producer) }

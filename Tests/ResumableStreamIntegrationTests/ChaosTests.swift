@@ -106,7 +106,7 @@ struct ChaosTests {
         let ownText = try? await own.collect()
         #expect(ownText == chunks.joined(), "the producer's own reader lost text")
         guard let follower else { return .notStarted }
-        guard let (text, error) = await withDeadline(.seconds(30), { await readAll(follower) }) else {
+        guard let (text, error) = await withDeadline(.seconds(30), on: .continuous, { await readAll(follower) }) else {
             Issue.record("the follower of \(id) hung")
             return .clearError("hung")
         }

@@ -11,7 +11,7 @@ import Testing
 struct FaultTests {
     /// Reads a stream to its end or its error, giving up (as a failure) after `limit`: never a hang.
     private func outcome(of stream: ResumableTextStream, within limit: Duration = .seconds(10)) async -> (text: String, error: (any Error)?) {
-        await withDeadline(limit) { await readAll(stream) } ?? ("", CancellationError())
+        await withDeadline(limit, on: .continuous) { await readAll(stream) } ?? ("", CancellationError())
     }
 
     @Test func redisKilledMidStreamLosesNothingSilently() async throws {

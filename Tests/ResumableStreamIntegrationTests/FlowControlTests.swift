@@ -220,7 +220,7 @@ struct FlowControlTests {
         let text = (0..<200).map { "line \($0) past a window of 1 Ki\n" }.joined()
         writer.write(text)
         writer.close()
-        let read = await withDeadline(.seconds(10)) { await readAll(follower) }
+        let read = await withDeadline(.seconds(10), on: .continuous) { await readAll(follower) }
         #expect(read?.error == nil, "\(String(describing: read?.error))")
         #expect(read?.text == text, "the follower waited for good")
         #expect(toLose.withLock { $0 } == 0)

@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 import RedisBridge
 import RedisTestSupport
@@ -31,26 +32,39 @@ struct ReliabilityTests {
         }
     }
 
+    /// A producer that listens but never answers: the follower asks again on fresh listener ids, and gives up
+    /// when the ack timeout has passed, not before, on a clock the test moves (so a slow machine changes nothing).
     @Test func consumerNeverRepeatsAListenerIdAndGivesUpAtTheAckTimeout() async throws {
+        let clock = TestClock()
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             try await withContext(
                 .redis,
                 configure: {
                     $0.ackTimeout = .milliseconds(1500)
                     $0.ackRetryInterval = .milliseconds(100)
-                }
+                },
+                clock: StreamClock(clock)
             ) { context in
-                // Connect both of the context's connections first, so the ack budget is not spent connecting.
-                _ = try await context.resumableStream("warm-up") { AsyncStream<String> { $0.finish() } }.stream?.collect()
                 let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "mute")
                 _ = try await commands.incr(keys.sentinel)
                 // A producer that listens but never answers.
                 let requests = try await subscriber.subscribe(to: keys.requests)
-                let started = ContinuousClock.now
-                let result = try await context.resumeExistingStream("mute")
-                let elapsed = ContinuousClock.now - started
+                let started = clock.now
+                let gaveUp = Locked<TestClock<Duration>.Instant?>(nil)
+                let follower = Task {
+                    let result = try await context.resumeExistingStream("mute")
+                    gaveUp.withLock { $0 = clock.now }
+                    return result
+                }
+                // Time moves in steps of 50 ms, each once the follower had a moment to reach its next wait.
+                for _ in 0..<100 where gaveUp.withLock({ $0 }) == nil {
+                    try await Task.sleep(for: .milliseconds(20))
+                    await clock.advance(by: .milliseconds(50))
+                }
+                let result = try await follower.value
                 guard case .producerUnreachable = result else { Issue.record("expected .producerUnreachable, got \(result)"); return }
-                #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(4))
+                let waited = try #require(gaveUp.withLock { $0 }.map { started.duration(to: $0) })
+                #expect(waited >= .milliseconds(1500) && waited <= .milliseconds(1550), "gave up after \(waited) on the clock")
                 // Every request was published (and awaited) before the result: a marker published now comes
                 // after all of them.
                 _ = try await commands.publish("end of requests", to: keys.requests)

@@ -44,9 +44,10 @@ func withContext<Result>(
     _ backend: Backend,
     configure: (inout ResumableStreamConfiguration) -> Void = { _ in },
     metrics: (any MetricsFactory)? = nil,
+    clock: StreamClock = .continuous,
     _ body: (ResumableStreamContext) async throws -> Result
 ) async throws -> Result {
-    try await withContexts(backend, count: 1, configure: configure, metrics: metrics) { try await body($0[0]) }
+    try await withContexts(backend, count: 1, configure: configure, metrics: metrics, clock: clock) { try await body($0[0]) }
 }
 
 /// Runs `body` with `count` contexts that share one backend and key prefix, as several instances of a
@@ -56,6 +57,7 @@ func withContexts<Result>(
     count: Int,
     configure: (inout ResumableStreamConfiguration) -> Void = { _ in },
     metrics: (any MetricsFactory)? = nil,
+    clock: StreamClock = .continuous,
     _ body: ([ResumableStreamContext]) async throws -> Result
 ) async throws -> Result {
     // A generous ack timeout unless a test sets its own: handshakes must not time out while the whole suite
@@ -63,7 +65,7 @@ func withContexts<Result>(
     var configuration = ResumableStreamConfiguration(keyPrefix: testPrefix(), ackTimeout: handshakePatience)
     configure(&configuration)
     let memory = InMemoryBackend()
-    let contexts = try (0..<count).map { _ in try makeContext(backend, configuration, sharing: memory, metrics: metrics) }
+    let contexts = try (0..<count).map { _ in try makeContext(backend, configuration, sharing: memory, metrics: metrics, clock: clock) }
     do {
         let result = try await body(contexts)
         for context in contexts { await context.shutdown(gracePeriod: .seconds(5)) }
@@ -75,20 +77,22 @@ func withContexts<Result>(
 }
 
 /// A context on `backend`; in-process contexts made with the same `memory` share it, as instances share a Redis.
-/// `metrics` (a `TestMetrics`, say) gets the context's metrics instead of the process's `MetricsSystem`.
+/// `metrics` (a `TestMetrics`, say) gets the context's metrics instead of the process's `MetricsSystem`; its waits
+/// run on `clock`.
 func makeContext(
     _ backend: Backend, _ configuration: ResumableStreamConfiguration, sharing memory: InMemoryBackend = InMemoryBackend(),
-    metrics: (any MetricsFactory)? = nil
+    metrics: (any MetricsFactory)? = nil, clock: StreamClock = .continuous
 ) throws -> ResumableStreamContext {
     let logger = Logger(label: "resumable-stream")
     let factory = metrics ?? MetricsSystem.factory
     switch backend {
     case .redis:
-        return ResumableStreamContext(redis: try sharedConfiguration(), configuration: configuration, logger: logger, metricsFactory: factory)
+        return ResumableStreamContext(
+            redis: try sharedConfiguration(), configuration: configuration, logger: logger, metricsFactory: factory, clock: clock)
     case .inMemory:
         return ResumableStreamContext(
             configuration: configuration, publisher: memory, subscriber: memory, logger: logger,
-            ownedConnections: nil, metricsFactory: factory, tracer: nil)
+            ownedConnections: nil, metricsFactory: factory, tracer: nil, clock: clock)
     }
 }
 
@@ -268,11 +272,11 @@ struct StreamsWithFollowers {
     func closeAndCheck(within limit: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation) async {
         for writer in writers { writer.close() }
         for producer in producers {
-            let (own, error) = await withDeadline(limit) { await readAll(producer) } ?? ("", CancellationError())
+            let (own, error) = await withDeadline(limit, on: .continuous) { await readAll(producer) } ?? ("", CancellationError())
             #expect(own == text && error == nil, "a producer's reader lost bytes: \(String(describing: error))", sourceLocation: sourceLocation)
         }
         for follower in followers {
-            let (received, error) = await withDeadline(limit) { await readAll(follower) } ?? ("", CancellationError())
+            let (received, error) = await withDeadline(limit, on: .continuous) { await readAll(follower) } ?? ("", CancellationError())
             if let error {
                 #expect(error is ResumableStreamError, "\(error)", sourceLocation: sourceLocation)
                 #expect(text.hasPrefix(received), "a follower's text is not a prefix", sourceLocation: sourceLocation)

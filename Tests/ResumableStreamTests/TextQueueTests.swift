@@ -23,7 +23,7 @@ struct TextQueueTests {
     @Test func aWaitingReaderIsWokenAndAnErrorComesAfterThePendingText() async throws {
         let queue = TextQueue()
         let first = Task { try await queue.next() }
-        try await Task.sleep(for: .milliseconds(20))
+        while !queue.isReaderWaiting { await Task.yield() }
         queue.push("live")
         #expect(try await first.value == "live")
         queue.push("x")
@@ -53,7 +53,7 @@ struct TextQueueTests {
         let terminations = Locked(0)
         queue.onTermination { terminations.withLock { $0 += 1 } }
         let reader = Task { try await queue.next() }
-        try await Task.sleep(for: .milliseconds(20))
+        while !queue.isReaderWaiting { await Task.yield() }
         reader.cancel()
         #expect(try await reader.value == nil)
         queue.push("dropped")

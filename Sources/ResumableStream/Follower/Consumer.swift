@@ -13,10 +13,12 @@ struct Consumer: Sendable {
     let watchdog: PeriodicSweep<Relay>
     /// The context's background work, where relays run.
     let work: BackgroundWork
+    /// The time the ack wait and the relays' recovery run on.
+    let clock: StreamClock
 
     /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.
     func follow(skipCharacters: Int?) async throws -> ResumableStreamResult {
-        let started = ContinuousClock.now
+        let started = clock.now()
         let deadline = started + configuration.ackTimeout
         var wait = configuration.ackRetryInterval
         while true {
@@ -30,27 +32,27 @@ struct Consumer: Sendable {
                 relay.cancel()  // releases the listener channel's subscription
                 throw error
             }
-            let remaining = deadline - ContinuousClock.now
+            let remaining = deadline - clock.now()
             // On a cluster, a producer subscribed through another node is not counted: wait for it anyway.
             let maybeHeard = receivers > 0 || !publisher.countsEveryReceiver
             if maybeHeard, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
                 metrics.resumed.increment()
-                metrics.resumeLatency.record(duration: ContinuousClock.now - started)
+                metrics.resumeLatency.record(duration: clock.now() - started)
                 return .resumed(relay.stream.starting(at: relay.startOffset))
             }
             relay.cancel()
-            if ContinuousClock.now >= deadline || !maybeHeard {
+            if clock.now() >= deadline || !maybeHeard {
                 // Nobody listens on the request channel: the producer finished, crashed, or (a TypeScript
                 // producer) has not subscribed yet, which the retry covers until the deadline.
                 switch try await sentinel.state() {
                 case .done: return try await finishedStream(from: skipCharacters)
                 case .absent: return .notFound
                 case .running:
-                    guard ContinuousClock.now >= deadline else { break }
+                    guard clock.now() >= deadline else { break }
                     // The producer is gone: what its durable log holds, if it kept one.
                     return try await storedStream(from: skipCharacters ?? 0, isFinished: false).map { .finished($0) } ?? .producerUnreachable
                 }
-                try await Task.sleep(for: min(wait, max(deadline - ContinuousClock.now, .zero)))
+                try await clock.sleep(min(wait, max(deadline - clock.now(), .zero)))
             }
             wait = wait * 2
         }

@@ -24,7 +24,7 @@ final class Relay: Sendable {
     private let state: Locked<State>
 
     private init(listenerID: String, consumer: Consumer) {
-        state = Locked(State(machine: RelayStateMachine(listenerID: listenerID, startedAt: .now)))
+        state = Locked(State(machine: RelayStateMachine(listenerID: listenerID, startedAt: consumer.clock.now())))
         self.consumer = consumer
         output = TextQueue(byteLimit: consumer.configuration.followerBacklogLimit)
         stream = ResumableTextStream(chunks: output, startOffset: nil)
@@ -50,7 +50,7 @@ final class Relay: Sendable {
     /// Waits for the producer's first message (the replay, possibly empty).
     func waitForAck(within timeout: Duration) async -> Bool {
         let acks = self.acks
-        return await withDeadline(timeout) {
+        return await withDeadline(timeout, on: consumer.clock) {
             for await _ in acks { return true }
             return false
         } ?? false
@@ -112,7 +112,7 @@ final class Relay: Sendable {
                     state.withLock { $0.machine.framesBegan(at: start) }
                 }
                 // After the sequencer, so that the handshake knows where the text starts.
-                if state.withLock({ $0.machine.messageReceived(at: .now) }) == .acknowledgeAndJoinWatchdog {
+                if state.withLock({ $0.machine.messageReceived(at: consumer.clock.now()) }) == .acknowledgeAndJoinWatchdog {
                     ack.yield()
                     ack.finish()
                     consumer.watchdog.insert(self)
@@ -132,8 +132,8 @@ final class Relay: Sendable {
                     end(throwing: ResumableStreamError.streamReplaced)
                     return .ended
                 case .ahead(let offset):
-                    let since = gapSince ?? .now
-                    if ContinuousClock.now - since >= consumer.configuration.ackTimeout { return .missing(from: offset) }
+                    let since = gapSince ?? consumer.clock.now()
+                    if consumer.clock.now() - since >= consumer.configuration.ackTimeout { return .missing(from: offset) }
                     gapSince = since
                 case .ignore, .deliver(""):
                     break
@@ -163,7 +163,7 @@ final class Relay: Sendable {
     /// ack timeout while Redis cannot be reached or nobody listens for requests (the producer's own
     /// subscription may be coming back from the same reconnect). `nil` if that lasts the whole ack timeout.
     private func resubscribe(from offset: Int) async -> Subscription? {
-        let deadline = ContinuousClock.now + consumer.configuration.ackTimeout
+        let deadline = consumer.clock.now() + consumer.configuration.ackTimeout
         repeat {
             let listenerID = Consumer.newListenerID()
             if let subscription = try? await consumer.subscriber.textSubscription(to: consumer.keys.chunks(for: listenerID)) {
@@ -171,13 +171,13 @@ final class Relay: Sendable {
                 if let receivers = try? await consumer.askForStream(on: listenerID, from: offset),
                     receivers > 0 || !consumer.publisher.countsEveryReceiver
                 {
-                    state.withLock { $0.machine.recoveryRequested(at: .now) }
+                    state.withLock { $0.machine.recoveryRequested(at: consumer.clock.now()) }
                     consumer.metrics.recoveries.increment()
                     return subscription
                 }
             }
-            try? await Task.sleep(for: consumer.configuration.ackRetryInterval)
-        } while ContinuousClock.now < deadline && !Task.isCancelled
+            try? await consumer.clock.sleep(consumer.configuration.ackRetryInterval)
+        } while consumer.clock.now() < deadline && !Task.isCancelled
         return nil
     }
 
@@ -209,7 +209,7 @@ final class Relay: Sendable {
     func isSilent() -> Bool {
         let interval = consumer.configuration.watchdogInterval
         resendLostConfirmation()
-        return state.withLock { $0.machine.checkSilence(at: .now, interval: interval) }
+        return state.withLock { $0.machine.checkSilence(at: consumer.clock.now(), interval: interval) }
     }
 
     /// Records a watchdog check of the producer; true exactly once, at the second failed check in a row.
@@ -254,10 +254,10 @@ final class Relay: Sendable {
     private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
         let channel = consumer.keys.chunks(for: state.withLock(\.machine.listenerID))
         guard (try? await consumer.publisher.publish(probe, to: channel)) != nil else { return false }
-        let deadline = ContinuousClock.now + patience
-        while ContinuousClock.now < deadline {
+        let deadline = consumer.clock.now() + patience
+        while consumer.clock.now() < deadline {
             if state.withLock(\.machine.isProbeReceived) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await consumer.clock.sleep(.milliseconds(10))
         }
         return false
     }

@@ -34,6 +34,7 @@ final class LogWriter: Sendable {
     private let publisher: any ResumableStreamPublisher
     /// The context's background work, where the writer's task runs.
     private let work: BackgroundWork
+    private let clock: StreamClock
     private let logger: Logger
     private let state = Locked(State())
     private let wakeUps: AsyncStream<Void>
@@ -41,9 +42,11 @@ final class LogWriter: Sendable {
 
     init(
         keys: StreamKeys, generation: StreamGeneration, configuration: ResumableStreamConfiguration,
-        settings: ResumableStreamConfiguration.DurableLog, publisher: any ResumableStreamPublisher, work: BackgroundWork, logger: Logger
+        settings: ResumableStreamConfiguration.DurableLog, publisher: any ResumableStreamPublisher, work: BackgroundWork, clock: StreamClock,
+        logger: Logger
     ) {
         self.work = work
+        self.clock = clock
         key = keys.log
         fence = keys.generation
         self.generation = generation
@@ -78,7 +81,7 @@ final class LogWriter: Sendable {
         textAppended()
         guard let task = state.withLock(\.task) else { return false }
         // The deadline cancels the wait, and the wait cancels the task, which then stops at once.
-        return await withDeadline(patience) {
+        return await withDeadline(patience, on: clock) {
             await withTaskCancellationHandler {
                 await task.value
             } onCancel: {
@@ -97,7 +100,7 @@ final class LogWriter: Sendable {
     private func run(_ snapshot: Snapshot) async -> Bool {
         for await _ in wakeUps {
             if state.withLock({ $0.ending == nil }), snapshot().count - state.withLock(\.logged) < settings.batchCharacters {
-                try? await Task.sleep(for: settings.linger)
+                try? await clock.sleep(settings.linger)
             }
             // Cleared before the snapshot: text appended after it wakes the task again. The ending is read
             // before the snapshot, so that a snapshot taken once it is known holds the whole text.
@@ -145,7 +148,7 @@ final class LogWriter: Sendable {
                     metadata: [
                         "stream.log": "\(key)", "stream.offset": "\(entry.offset)", "error": "\(error)",
                     ])
-                try? await Task.sleep(for: delay)
+                try? await clock.sleep(delay)
                 delay = min(delay * 2, .seconds(1))
             }
         }

@@ -43,6 +43,8 @@ final class Producer: Sendable {
     private let reports = DeliveryReports()
     /// The context's background work, where the producer's tasks run.
     private let work: BackgroundWork
+    /// The time its linger and its checks run on.
+    private let clock: StreamClock
 
     /// `generation` is the one its claim wrote to the generation key, and `announced` whether the claim
     /// announced it on the request channel (an earlier generation's key was there).
@@ -53,12 +55,14 @@ final class Producer: Sendable {
         configuration: ResumableStreamConfiguration,
         publisher: any ResumableStreamPublisher,
         work: BackgroundWork,
+        clock: StreamClock,
         logger: Logger,
         metrics: StreamMetrics,
         output: TextQueue
     ) {
         self.keys = keys
         self.work = work
+        self.clock = clock
         self.generation = generation
         state = Locked(State(machine: ProducerStateMachine(isAnnounced: announced, bufferLimit: configuration.maxBufferedCharacters)))
         self.configuration = configuration
@@ -69,7 +73,7 @@ final class Producer: Sendable {
         logWriter = configuration.durableLog.map { settings in
             LogWriter(
                 keys: keys, generation: generation, configuration: configuration, settings: settings, publisher: publisher, work: work,
-                logger: logger)
+                clock: clock, logger: logger)
         }
         self.logger = logger
         self.metrics = metrics
@@ -155,7 +159,7 @@ final class Producer: Sendable {
     /// rest only as they confirm). A stop (or the context's shutdown) cuts it short.
     private func linger() async {
         var confirmations = state.withLock(\.machine.confirmations)
-        while (try? await Task.sleep(for: configuration.lingerAfterFinish)) != nil {
+        while (try? await clock.sleep(configuration.lingerAfterFinish)) != nil {
             let (progressed, serving) = state.withLock { state in
                 (state.machine.confirmations, state.machine.isServingFramedListeners)
             }
@@ -168,18 +172,18 @@ final class Producer: Sendable {
     /// progress for ``ResumableStreamConfiguration/lingerAfterFinish`` (a follower that left). The shutdown
     /// waits for it: a follower's window may still hold text back that only this producer has.
     func waitUntilFollowersServed() async {
-        var (confirmations, since) = (state.withLock(\.machine.confirmations), ContinuousClock.now)
+        var (confirmations, since) = (state.withLock(\.machine.confirmations), clock.now())
         while !Task.isCancelled {
             let (progressed, serving) = state.withLock { state in
                 (state.machine.confirmations, state.machine.isServingFramedListeners)
             }
             guard serving else { return }
             if progressed != confirmations {
-                (confirmations, since) = (progressed, .now)
-            } else if ContinuousClock.now - since >= configuration.lingerAfterFinish {
+                (confirmations, since) = (progressed, clock.now())
+            } else if clock.now() - since >= configuration.lingerAfterFinish {
                 return
             }
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await clock.sleep(.milliseconds(10))
         }
     }
 
@@ -238,7 +242,7 @@ final class Producer: Sendable {
                 var isReplaced = await checkGeneration()
                 var delay = Self.generationCheckRetryDelay
                 for _ in 0..<Self.generationCheckRetries where isReplaced == nil {
-                    guard (try? await Task.sleep(for: delay)) != nil else { break }
+                    guard (try? await clock.sleep(delay)) != nil else { break }
                     delay *= 2
                     isReplaced = await checkGeneration()
                 }
@@ -272,13 +276,13 @@ final class Producer: Sendable {
                     // Forged or stale announcements change nothing: the generation key must agree. Checked at
                     // most once an interval, so that a flood of forged ones costs little; a check put off is
                     // made before the next request is answered.
-                    guard generationChecks.announcementArrived(at: .now) else {
+                    guard generationChecks.announcementArrived(at: clock.now()) else {
                         metrics.deferredGenerationChecks.increment()
                         continue
                     }
                     if await checkGeneration() == true { return replaced() }
                 case .resume(let listenerID, let skipCharacters, let framing):
-                    if generationChecks.requestArrived(at: .now), await checkGeneration() == true { return replaced() }
+                    if generationChecks.requestArrived(at: clock.now()), await checkGeneration() == true { return replaced() }
                     answer(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
                 case .received(let listenerID, let offset):
                     let channel = keys.chunks(for: listenerID)

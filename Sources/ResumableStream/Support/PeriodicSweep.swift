@@ -10,12 +10,14 @@ final class PeriodicSweep<Member: AnyObject & Sendable>: Sendable {
     }
 
     private let period: Duration
+    private let clock: StreamClock
     private let work: BackgroundWork
     private let tick: @Sendable ([Member]) async -> Void
     private let state = Locked(State())
 
-    init(period: Duration, work: BackgroundWork, tick: @escaping @Sendable ([Member]) async -> Void) {
+    init(period: Duration, clock: StreamClock, work: BackgroundWork, tick: @escaping @Sendable ([Member]) async -> Void) {
         self.period = period
+        self.clock = clock
         self.work = work
         self.tick = tick
     }
@@ -45,7 +47,7 @@ final class PeriodicSweep<Member: AnyObject & Sendable>: Sendable {
     }
 
     private func run() async {
-        while (try? await Task.sleep(for: period)) != nil {
+        while (try? await clock.sleep(period)) != nil {
             let members = state.withLock { state in
                 if state.members.isEmpty { state.task = nil }
                 return Array(state.members.values)

@@ -96,6 +96,9 @@ final class TextQueue: Sendable {
     /// Whether the text ended because the stream was stopped.
     var isStopped: Bool { state.withLock(\.isStopped) }
 
+    /// Whether the reader waits for the next piece now (its `next()` suspended).
+    var isReaderWaiting: Bool { state.withLock { $0.reader != nil } }
+
     /// Ends the text: the reader gets what is pending, then the end (`error` thrown, or a clean end).
     func finish(throwing error: (any Error)? = nil, isStopped: Bool = false) {
         let (reader, handler) = state.withLock { state -> (CheckedContinuation<String?, any Error>?, (@Sendable () -> Void)?) in
