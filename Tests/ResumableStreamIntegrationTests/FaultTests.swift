@@ -28,8 +28,12 @@ struct FaultTests {
         streams.write((0..<20).map { "second \($0) · " }.joined())
         try await Task.sleep(for: .seconds(2))
         try await server.restart()
-        // New streams work within a second of Redis being back.
-        #expect(await timeUntilNewStreamsWork(on: context, id: "after", since: .now, within: .seconds(1)) != nil)
+        // New streams work again once Redis is back: after at most one reconnection delay (500 ms at most, with
+        // its jitter; the schedule is ConnectionStateMachineTests' to check, without a clock), a connect and a claim.
+        // The bound here leaves a loaded machine room.
+        let recovered = await timeUntilNewStreamsWork(on: context, id: "after", since: .now, within: .seconds(5))
+        #expect(recovered != nil)
+        print("fault: new streams worked \(recovered.map { "\($0)" } ?? "never") after the restart")
         await streams.closeAndCheck(within: .seconds(10))
         await context.shutdown(gracePeriod: .seconds(5))
         // Nothing left behind: no producer, no subscription, no connection of ours.

@@ -44,7 +44,7 @@ struct TLSStreamTests {
         streams.write((0..<20).map { "after \($0) · " }.joined())
         await streams.closeAndCheck(within: .seconds(10))
         // New streams work over TLS again, and the shutdown leaves no connection behind.
-        #expect(await timeUntilNewStreamsWork(on: context, id: "fresh", since: .now, within: .seconds(2)) != nil)
+        #expect(await timeUntilNewStreamsWork(on: context, id: "fresh", since: .now, within: .seconds(5)) != nil)
         await context.shutdown(gracePeriod: .seconds(5))
         #expect(await eventually { (try? await clientCount(of: server, password: "pw")) == 0 })
     }
