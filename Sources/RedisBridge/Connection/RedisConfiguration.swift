@@ -142,7 +142,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             return "unix://\(credentials)\(path)?db=\(database)"
         case .sentinel(let sentinel):
             let hosts = sentinel.sentinels.map(\.description).joined(separator: ",")
-            return "\(tls == nil && sentinel.tls == nil ? "redis" : "rediss")-sentinel://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
+            let scheme = tls == nil && sentinel.tls == nil ? "redis-sentinel" : "rediss-sentinel"
+            return "\(scheme)://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
         case .cluster(let seeds):
             return "redis-cluster://\(credentials)\(seeds.map(\.description).joined(separator: ","))"
         }
