@@ -56,7 +56,9 @@ struct ReliabilityTests {
                     gaveUp.withLock { $0 = clock.now }
                     return result
                 }
-                // Time moves in steps of 50 ms, each once the follower had a moment to reach its next wait.
+                // Time moves in steps of 50 ms, each once the follower had a moment to reach its next wait (on a
+                // slow machine it may be busy asking while time moves on, and give up later on the clock: never
+                // sooner).
                 for _ in 0..<100 where gaveUp.withLock({ $0 }) == nil {
                     try await Task.sleep(for: .milliseconds(20))
                     await clock.advance(by: .milliseconds(50))
@@ -64,7 +66,7 @@ struct ReliabilityTests {
                 let result = try await follower.value
                 guard case .producerUnreachable = result else { Issue.record("expected .producerUnreachable, got \(result)"); return }
                 let waited = try #require(gaveUp.withLock { $0 }.map { started.duration(to: $0) })
-                #expect(waited >= .milliseconds(1500) && waited <= .milliseconds(1550), "gave up after \(waited) on the clock")
+                #expect(waited >= .milliseconds(1500), "gave up after \(waited) on the clock, before the ack timeout")
                 // Every request was published (and awaited) before the result: a marker published now comes
                 // after all of them.
                 _ = try await commands.publish("end of requests", to: keys.requests)
