@@ -159,7 +159,14 @@ struct DurableLogTests {
             first += chunk
             if first.utf16.count >= written.utf16.count / 2 { break }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Everything written so far reached the log (a linger after each batch; waited for, not guessed, so
+        // that a loaded machine changes nothing), then the producer is cut off.
+        let log = StreamKeys(keyPrefix: "log", streamID: "s").log
+        let logged = await eventually(within: .seconds(10)) {
+            let entries = (try? await other.publisher.logEntries(at: log, after: 0, limit: nil)) ?? []
+            return entries.reduce(0) { $0 + $1.text.utf16.count } == written.utf16.count
+        }
+        #expect(logged, "the log never held the whole text before the cut")
         proxy.stop()
         writer.write("written after the cut, never logged")
         // It comes back to the other instance, from its own offset: the rest comes from the log.
