@@ -152,7 +152,9 @@ struct ReliabilityTests {
                 await #expect(throws: ResumableStreamError.producerUnreachable) {
                     for try await _ in stream {}
                 }
-                #expect(ContinuousClock.now - started < .seconds(2))
+                // Ended, not hung: after two silent watchdog intervals and a look at the producer (that schedule is
+                // RelayStateMachineTests'), with room for a loaded machine.
+                #expect(ContinuousClock.now - started < .seconds(5))
             }
         }
     }
