@@ -85,7 +85,7 @@ struct CommandLineToolTests {
         let prefix = testPrefix()
         let (process, stdin, stdout, stderr) = try launchRStream(["produce", "closed-output"], prefix: prefix)
         try stdout.fileHandleForReading.close()
-        let context = ResumableStreamContext(redis: try sharedConfiguration(), configuration: .init(keyPrefix: prefix))
+        let context = ResumableStreamContext(redis: try sharedConfiguration(), configuration: .init(keyPrefix: prefix, ackTimeout: handshakePatience))
         stdin.fileHandleForWriting.write(Data("line 1\n".utf8))
         #expect(await eventually { (try? await context.hasExistingStream("closed-output")) == .inProgress })
         guard case .resumed(let follower) = try await context.resumeExistingStream("closed-output") else {

@@ -25,7 +25,8 @@ struct FlowControlTests {
         redis.reconnectInitialDelay = .milliseconds(10)
         // Replay pieces well below the limit, as the README asks.
         let configuration = ResumableStreamConfiguration(
-            keyPrefix: "flow-control", watchdogInterval: .seconds(1), replayPieceSize: 16 * 1024, followerWindow: followerWindow)
+            keyPrefix: "flow-control", ackTimeout: handshakePatience, watchdogInterval: .seconds(1), replayPieceSize: 16 * 1024,
+            followerWindow: followerWindow)
         let producing = ResumableStreamContext(redis: redis, configuration: configuration)
         let following = ResumableStreamContext(redis: redis, configuration: configuration)
         let (heavy, light) = (Writer(), Writer())
@@ -116,7 +117,8 @@ struct FlowControlTests {
         defer { try? server.stop() }
         var redis = try RedisConfiguration(url: server.url)
         redis.reconnectInitialDelay = .milliseconds(10)
-        let configuration = ResumableStreamConfiguration(keyPrefix: "lost-confirmations", watchdogInterval: .milliseconds(300), followerWindow: 1024)
+        let configuration = ResumableStreamConfiguration(
+            keyPrefix: "lost-confirmations", ackTimeout: handshakePatience, watchdogInterval: .milliseconds(300), followerWindow: 1024)
         let producing = ResumableStreamContext(redis: redis, configuration: configuration)
         let following = ResumableStreamContext(redis: redis, configuration: configuration)
         let writer = Writer()
@@ -154,7 +156,7 @@ struct FlowControlTests {
         let server = try await RedisServer.start()
         defer { try? server.stop() }
         let redis = try RedisConfiguration(url: server.url)
-        let configuration = ResumableStreamConfiguration(keyPrefix: "held-back", followerWindow: 1024)
+        let configuration = ResumableStreamConfiguration(keyPrefix: "held-back", ackTimeout: handshakePatience, followerWindow: 1024)
         let producing = ResumableStreamContext(redis: redis, configuration: configuration)
         let following = ResumableStreamContext(redis: redis, configuration: configuration)
         let writer = Writer()

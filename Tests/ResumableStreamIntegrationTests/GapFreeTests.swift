@@ -23,7 +23,7 @@ struct GapFreeTests {
         defer { try? server.stop() }
         var redis = try RedisConfiguration(url: server.url)
         redis.reconnectInitialDelay = .milliseconds(10)
-        let configuration = ResumableStreamConfiguration(keyPrefix: "gap-free", watchdogInterval: .seconds(1))
+        let configuration = ResumableStreamConfiguration(keyPrefix: "gap-free", ackTimeout: handshakePatience, watchdogInterval: .seconds(1))
         let producing = ResumableStreamContext(redis: redis, configuration: configuration)
         let following = ResumableStreamContext(redis: redis, configuration: configuration)
         let writer = Writer()

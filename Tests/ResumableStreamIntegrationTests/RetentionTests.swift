@@ -88,7 +88,8 @@ struct RetentionTests {
             _ = try await sentinel.finalise(as: .completed, for: generation, text: "newer")
         })
         let context = ResumableStreamContext(
-            configuration: .init(keyPrefix: "together", finishedStreamRetention: .seconds(60)), publisher: backend, subscriber: backend)
+            configuration: .init(keyPrefix: "together", ackTimeout: handshakePatience, finishedStreamRetention: .seconds(60)), publisher: backend,
+            subscriber: backend)
         try await finish("s", in: context, failing: SourceFailure())
         var text = ""
         var error: (any Error)?
@@ -137,8 +138,9 @@ struct RetentionTests {
     @Test func aNewStreamOfTheIDForgetsTheOldText() async throws {
         let prefix = testPrefix()
         let redis = try sharedConfiguration()
-        let retaining = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: prefix, finishedStreamRetention: .seconds(60)))
-        let plain = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: prefix))
+        let retaining = ResumableStreamContext(
+            redis: redis, configuration: .init(keyPrefix: prefix, ackTimeout: handshakePatience, finishedStreamRetention: .seconds(60)))
+        let plain = ResumableStreamContext(redis: redis, configuration: .init(keyPrefix: prefix, ackTimeout: handshakePatience))
         try await finish("reused", in: retaining)
         let writer = Writer()
         let own = try await plain.createNewResumableStream("reused", makeStream: writer.source)

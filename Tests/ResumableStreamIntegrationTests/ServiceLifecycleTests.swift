@@ -10,7 +10,7 @@ struct ServiceLifecycleTests {
     @Test func gracefulShutdownLetsTheProducerFinishThenRefusesNewStreams() async throws {
         let backend = InMemoryBackend()
         let context = ResumableStreamContext(
-            configuration: .init(keyPrefix: "service", shutdownGracePeriod: .seconds(10)),
+            configuration: .init(keyPrefix: "service", ackTimeout: handshakePatience, shutdownGracePeriod: .seconds(10)),
             publisher: backend, subscriber: backend
         )
         let group = ServiceGroup(configuration: .init(services: [context], logger: Logger(label: "test")))

@@ -93,7 +93,7 @@ struct SlowFollowerTests {
         defer { try? server.stop() }
         let context = ResumableStreamContext(
             redis: try RedisConfiguration(url: server.url),
-            configuration: .init(keyPrefix: "slow", followerBacklogLimit: nil)
+            configuration: .init(keyPrefix: "slow", ackTimeout: handshakePatience, followerBacklogLimit: nil)
         )
         let writer = Writer()
         let producer = try await context.resumableStream("big", makeStream: writer.source).created()

@@ -12,7 +12,8 @@ struct TracingTests {
     @Test func eachCallIsASpanWithTheStreamAndItsOutcome() async throws {
         let tracer = InMemoryTracer()
         let backend = InMemoryBackend()
-        let context = ResumableStreamContext(publisher: backend, subscriber: backend, tracer: tracer)
+        let context = ResumableStreamContext(
+            configuration: .init(ackTimeout: handshakePatience), publisher: backend, subscriber: backend, tracer: tracer)
         let writer = Writer()
         var own = try await context.resumableStream("traced", makeStream: writer.source).created().makeAsyncIterator()
         writer.write("text")
