@@ -141,20 +141,30 @@ struct ReliabilityTests {
         return try await consumer.resumed()
     }
 
+    /// The producer dies after its first chunk: the watchdog ends its follower with `producerUnreachable` after
+    /// two silent watchdog intervals and a look at the producer, never sooner, on a clock the test moves.
     @Test func watchdogEndsAFollowerWhoseProducerVanished() async throws {
+        let clock = TestClock()
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
-            try await withContext(.redis, configure: { $0.watchdogInterval = .milliseconds(200) }) { context in
+            try await withContext(.redis, configure: { $0.watchdogInterval = .milliseconds(200) }, clock: StreamClock(clock)) { context in
                 // The producer process dies after the first chunk: no DONE ever comes.
                 let stream = try await followHandMadeProducer("vanish", context: context, commands: commands, subscriber: subscriber) { _, listener in
                     _ = try await commands.publish("partial", to: listener)
                 }
-                let started = ContinuousClock.now
-                await #expect(throws: ResumableStreamError.producerUnreachable) {
+                let started = clock.now
+                let ended = Locked<TestClock<Duration>.Instant?>(nil)
+                let reader = Task {
+                    defer { ended.withLock { $0 = clock.now } }
                     for try await _ in stream {}
                 }
-                // Ended, not hung: after two silent watchdog intervals and a look at the producer (that schedule is
-                // RelayStateMachineTests'), with room for a loaded machine.
-                #expect(ContinuousClock.now - started < .seconds(5))
+                // Time moves in steps of 50 ms, each once the follower had a moment to act on the last one.
+                for _ in 0..<100 where ended.withLock({ $0 }) == nil {
+                    try await Task.sleep(for: .milliseconds(20))
+                    await clock.advance(by: .milliseconds(50))
+                }
+                await #expect(throws: ResumableStreamError.producerUnreachable) { try await reader.value }
+                let waited = try #require(ended.withLock { $0 }.map { started.duration(to: $0) })
+                #expect(waited >= .milliseconds(400), "ended \(waited) after the last chunk on the clock, before two silent intervals")
             }
         }
     }
