@@ -39,7 +39,7 @@ struct BlockingConnection: ~Copyable {
                 tunnel = (tunnelled.tunnel, queue)
                 connected = tunnelled.context
             } else {
-                connected = redisConnectWithTimeout(address.host, Int32(port), interval)
+                connected = Self.closingOnExec(redisConnectWithTimeout(address.host, Int32(port), interval))
             }
         } catch {
             Self.close(tunnel)
@@ -51,7 +51,6 @@ struct BlockingConnection: ~Copyable {
             Self.close(tunnel)
             throw BlockingConnectionError(description: reason)
         }
-        setCloseOnExec(connected.pointee.fd)
         _ = redisSetTimeout(connected, interval)
         context = connected
         self.tunnel = tunnel
@@ -60,6 +59,13 @@ struct BlockingConnection: ~Copyable {
     deinit {
         redisFree(context)
         Self.close(tunnel)
+    }
+
+    /// `context`, its socket made close-on-exec in the turn that made it (a process started meanwhile by another
+    /// thread must not inherit it).
+    private static func closingOnExec(_ context: UnsafeMutablePointer<redisContext>?) -> UnsafeMutablePointer<redisContext>? {
+        if let context { setCloseOnExec(context.pointee.fd) }
+        return context
     }
 
     /// Closes `tunnel` on its queue, where every use of it runs.
@@ -84,7 +90,7 @@ struct BlockingConnection: ~Copyable {
                     if let error { throw error }
                     var local: UnsafeMutablePointer<redisContext>?
                     do throws(RedisError) {
-                        try tunnel.attachClient { path throws(RedisError) in local = redisConnectUnixWithTimeout(path, interval) }
+                        try tunnel.attachClient { path throws(RedisError) in local = closingOnExec(redisConnectUnixWithTimeout(path, interval)) }
                     } catch {
                         if let local { redisFree(local) }
                         throw error
@@ -98,14 +104,14 @@ struct BlockingConnection: ~Copyable {
         let isInTime = done.wait(timeout: .now() + timeout.dispatchInterval) == .success
         if !isInTime {
             // No completion after the close; one that came meanwhile may have made a context.
-            queue.sync { tunnel.close() }
+            close((tunnel, queue))
             if case .success(let handedOver) = outcome.withLock({ $0 }), let local = handedOver.context { redisFree(local) }
             throw .connectTimeout(timeout)
         }
         switch outcome.withLock({ $0 }) {
         case .success(let handedOver)?: return (tunnel, handedOver.context)
         case .failure(let error)?:
-            queue.sync { tunnel.close() }
+            close((tunnel, queue))
             throw error
         case nil: preconditionFailure("the handshake signalled without an outcome")
         }
