@@ -330,7 +330,7 @@ final class Producer: Sendable {
                 return (state.machine.isEndUnwritten, state.machine.ending, state.machine.buffer)
             }
             guard isEndUnwritten, let ending else { return false }
-            return await rewriteEnd(as: ending, text: text).map { !$0 }
+            return await writeEnd(as: ending, text: text).map { !$0 }
         }
         if let holder, StreamGeneration(hex: holder).map({ generation < $0 }) ?? true { return true }
         let (mayWriteItsKeys, isFinished, ending, text) = state.withLock {
@@ -342,7 +342,7 @@ final class Producer: Sendable {
         case (false, _): restored = try? await sentinel.reclaim(for: generation)
         case (true, let ending?):
             switch try? await sentinel.reclaim(for: generation) {
-            case true?: restored = await rewriteEnd(as: ending, text: text)
+            case true?: restored = await writeEnd(as: ending, text: text)
             case false?: restored = false
             case nil: restored = nil
             }
@@ -353,12 +353,18 @@ final class Producer: Sendable {
         return !restored
     }
 
-    /// Writes the end of this finished producer again, after its claim was written again: whether it holds the
-    /// id, `nil` if Redis gave no answer (the next check tries again).
-    private func rewriteEnd(as ending: StreamEnding, text: String) async -> Bool? {
-        let written = try? await sentinel.finalise(as: ending, for: generation, text: text)
-        state.withLock { $0.machine.endWritten(written != nil) }
-        return written
+    /// Writes the stream's end (the sentinel's DONE, with the retained text and the ending): whether this
+    /// producer still held the id, `nil` if Redis gave no answer (the next check of the generation key writes it).
+    private func writeEnd(as ending: StreamEnding, text: String) async -> Bool? {
+        do {
+            let written = try await sentinel.finalise(as: ending, for: generation, text: text)
+            state.withLock { $0.machine.endWritten(true) }
+            return written
+        } catch {
+            state.withLock { $0.machine.endWritten(false) }
+            logger.debug("could not write the stream's end", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
+            return nil
+        }
     }
 
     /// When an announcement of another generation is checked against the generation key.
@@ -506,17 +512,9 @@ final class Producer: Sendable {
         // (expired after its instance died, or lost in a restart), and this end would bring the older life back.
         if !state.withLock(\.machine.mayWriteItsKeys) {
             logger.debug("a newer producer claimed this id: no end is written", metadata: ["stream.id": "\(keys.id)"])
-        } else {
-            do {
-                // Before the end messages, on the same connection: a consumer that got DONE reads DONE here.
-                if !(try await sentinel.finalise(as: ending, for: generation, text: state.withLock(\.machine.buffer))) {
-                    logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
-                }
-            } catch {
-                // Written at the next check of the generation key (a reconnect's gap), if it still lingers then.
-                state.withLock { $0.machine.endWritten(false) }
-                logger.debug("could not finalise the sentinel", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
-            }
+        } else if await writeEnd(as: ending, text: state.withLock(\.machine.buffer)) == false {
+            // Written before the end messages, on the same connection: a consumer that got DONE reads DONE here.
+            logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
         }
         state.withLock { state in
             let (plain, framed) = state.machine.finalised(as: ending)
