@@ -29,6 +29,11 @@ public final class RedisServer: @unchecked Sendable {
     /// `redis://host:port`, without credentials.
     public var url: String { "redis://\(host):\(port)" }
 
+    /// The port a client reaches the server on: the TLS port `overTLS` (if it has one), else the plain one.
+    public func port(overTLS: Bool) -> Int {
+        overTLS ? tlsPort ?? port : port
+    }
+
     /// `rediss://localhost:tlsPort`, without credentials or TLS options; `nil` without a TLS port.
     public var tlsURL: String? { tlsPort.map { "rediss://localhost:\($0)" } }
 
@@ -111,13 +116,12 @@ public final class RedisServer: @unchecked Sendable {
                     stride(from: 0, to: arguments.count - 1, by: 2).map { "\(arguments[$0].dropFirst(2)) \(arguments[$0 + 1])\n" }.joined()
                         + "tls-port \(tlsPort ?? 0)\ntls-replication yes\n"
                 }
-                let primaryPort = tls == nil ? primary.port : primary.tlsPort ?? primary.port
                 let configuration = """
                     port \(port)
                     bind 127.0.0.1
                     dir \(directory.path)
                     logfile redis.log
-                    \(tlsLines ?? "")sentinel monitor \(name) 127.0.0.1 \(primaryPort) \(quorum)
+                    \(tlsLines ?? "")sentinel monitor \(name) 127.0.0.1 \(primary.port(overTLS: tls != nil)) \(quorum)
                     sentinel down-after-milliseconds \(name) \(milliseconds)
                     sentinel failover-timeout \(name) 10000
                     sentinel parallel-syncs \(name) 1

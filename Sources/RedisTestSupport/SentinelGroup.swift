@@ -28,7 +28,7 @@ public final class SentinelGroup: Sendable {
     /// The port clients reach `server` of the group on: its TLS port in a TLS group. (Every server also keeps a
     /// plain port, for the harness.)
     public func port(of server: RedisServer) -> Int {
-        certificates == nil ? server.port : server.tlsPort ?? server.port
+        server.port(overTLS: certificates != nil)
     }
 
     private init(primary: RedisServer, replica: RedisServer, sentinels: [RedisServer], certificates: TestCertificates?) {
@@ -45,9 +45,8 @@ public final class SentinelGroup: Sendable {
     public static func start(downAfter: Duration = .seconds(1), certificates: TestCertificates? = nil) async throws -> SentinelGroup {
         let tls = certificates?.serverArguments()
         let primary = try await RedisServer.start(tls: tls)
-        let upstream = tls == nil ? primary.port : primary.tlsPort ?? primary.port
-        let replica = try await RedisServer.start(
-            extraArguments: ["--replicaof", "127.0.0.1", String(upstream)] + (tls == nil ? [] : ["--tls-replication", "yes"]), tls: tls)
+        let replication = ["--replicaof", "127.0.0.1", String(primary.port(overTLS: tls != nil))] + (tls == nil ? [] : ["--tls-replication", "yes"])
+        let replica = try await RedisServer.start(extraArguments: replication, tls: tls)
         try await waitFor("the replica to sync", within: .seconds(10)) {
             try await replica.query(["INFO", "replication"]).contains("master_link_status:up")
         }

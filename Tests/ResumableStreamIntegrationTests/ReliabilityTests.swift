@@ -56,15 +56,7 @@ struct ReliabilityTests {
                     gaveUp.withLock { $0 = clock.now }
                     return result
                 }
-                // Time moves in steps of 50 ms, each once the follower had a moment to reach its next wait (on a
-                // slow machine it may be busy asking while time moves on, and give up later on the clock: never
-                // sooner).
-                for _ in 0..<100 where gaveUp.withLock({ $0 }) == nil {
-                    try await Task.sleep(for: .milliseconds(20))
-                    await clock.advance(by: .milliseconds(50))
-                }
-                // However slow the machine, the follower's last wait ends (it cannot hang the test).
-                await clock.advance(by: .seconds(10))
+                try await advanceStepwise(clock) { gaveUp.withLock { $0 } != nil }
                 let result = try await follower.value
                 guard case .producerUnreachable = result else { Issue.record("expected .producerUnreachable, got \(result)"); return }
                 let waited = try #require(gaveUp.withLock { $0 }.map { started.duration(to: $0) })
@@ -157,11 +149,7 @@ struct ReliabilityTests {
                     defer { ended.withLock { $0 = clock.now } }
                     for try await _ in stream {}
                 }
-                // Time moves in steps of 50 ms, each once the follower had a moment to act on the last one.
-                for _ in 0..<100 where ended.withLock({ $0 }) == nil {
-                    try await Task.sleep(for: .milliseconds(20))
-                    await clock.advance(by: .milliseconds(50))
-                }
+                try await advanceStepwise(clock) { ended.withLock { $0 } != nil }
                 await #expect(throws: ResumableStreamError.producerUnreachable) { try await reader.value }
                 let waited = try #require(ended.withLock { $0 }.map { started.duration(to: $0) })
                 #expect(waited >= .milliseconds(400), "ended \(waited) after the last chunk on the clock, before two silent intervals")

@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 import Logging
 import Metrics
@@ -31,6 +32,18 @@ final class Writer: Sendable {
     var source: @Sendable () async throws -> AsyncStream<String> {
         { [stream] in stream }
     }
+}
+
+/// Moves `clock` in steps of 50 ms, each once the context had a moment (20 ms) to act on the last one, until
+/// `isDone` (or 5 s on the clock), then 10 s more, so that no wait on the clock is left and the test cannot hang.
+/// On a slow machine the context may still be busy while time moves on: what it does then happens later on the
+/// clock, never sooner.
+func advanceStepwise(_ clock: TestClock<Duration>, until isDone: () -> Bool) async throws {
+    for _ in 0..<100 where !isDone() {
+        try await Task.sleep(for: .milliseconds(20))
+        await clock.advance(by: .milliseconds(50))
+    }
+    await clock.advance(by: .seconds(10))
 }
 
 /// A fresh key prefix for one test, as the TypeScript suite makes one per test.
