@@ -4,7 +4,7 @@ import Logging
 
 /// One hiredis async context, from connect to free: the ``ConnectionHandshake``, commands with their replies
 /// matched in order (``AwaitedReplies``), subscription pushes, the connect timeout and the reply timeout
-/// (hiredis 0.14 has no timeouts of its own).
+/// (hiredis 0.14 has no timeouts of its own). Its phases are a ``HiredisConnectionStateMachine``.
 ///
 /// A new instance is made for every (re)connection; ``ConnectionSupervisor`` owns it and keeps it alive
 /// until it reports ``Event/closed(_:)``, which happens exactly once, after hiredis freed the context.
@@ -29,39 +29,17 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// For `rediss://`: the TLS context, or why it could not be made.
     private let tls: Result<TLSContext, RedisError>?
 
-    /// A hiredis context and what serves it.
+    /// A hiredis context and what drives it from the queue's event sources (kept alive as long as the context).
     private struct Link {
         let context: UnsafeMutablePointer<redisAsyncContext>
-        /// Drives the context from the queue's event sources.
         let adapter: EventLoopAdapter
-        /// For `rediss://`: the tunnel that runs TLS and relays to hiredis's local socket.
-        let tunnel: TLSTunnel?
     }
 
-    /// Where the connection is in its life, with what each phase holds.
-    private enum Phase {
-        /// Made; ``start(_:)`` not called yet.
-        case initial
-        /// For `rediss://`: the tunnel connects and runs the TLS handshake; hiredis has no context yet.
-        case tunnelling(TLSTunnel)
-        /// hiredis has a context: connecting and running the ``ConnectionHandshake``, then ready for commands.
-        case open(Link, isReady: Bool)
-        /// The context is gone (or never came), and ``Event/closed(_:)`` was reported or is on its way.
-        case closed
-    }
-
-    private var phase = Phase.initial
+    private var state = HiredisConnectionStateMachine<Link, TLSTunnel>()
     private var awaited = AwaitedReplies()
-    /// Why the connection ends, from the moment something decided it (``close()``, ``abort(_:)``, a failure).
-    private var closeReason: RedisError?
     private var connectTimer: DispatchSourceTimer?
     /// Checks ``AwaitedReplies/isOverdue(now:timeout:)`` a few times per command timeout.
     private var replyTimeoutTimer: DispatchSourceTimer?
-
-    /// Whether commands can be sent: connected, authenticated and on the right database.
-    private var isReady: Bool {
-        if case .open(_, isReady: true) = phase { true } else { false }
-    }
 
     init(
         queue: DispatchQueue,
@@ -94,7 +72,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
                 throw .tls("TLS needs a host to verify: a TCP endpoint, not a unix socket")
             }
             let tunnel = try TLSTunnel(context: tls.get(), host: host, queue: queue)
-            phase = .tunnelling(tunnel)
+            state.tunnelStarted(tunnel)
             tunnel.connect(address: address, port: port, onFailure: { [self] in abort($0) }) { [self] error in
                 if let error { return abort(error) }
                 do throws(RedisError) {
@@ -104,14 +82,14 @@ final class HiredisConnection: EventLoopAdapterDelegate {
                 }
             }
         } catch {
-            failBeforeContext(error)
+            reportClosedBeforeContext(state.failedBeforeContext(error))
         }
     }
 
     /// Sends a command once ready; before that (or after the context is gone) `reply` fails at once.
     func send(_ arguments: [RESPArgument], _ reply: PendingReply) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard isReady else { return reply.complete(.failure(closeReason ?? .closed)) }
+        guard state.readyLink != nil else { return reply.complete(.failure(state.sendFailure)) }
         enqueue(arguments, reply)
     }
 
@@ -119,8 +97,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// `false` if the connection cannot send.
     func sendSubscription(_ command: String, channels: [String]) -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard case .open(let link, isReady: true) = phase else { return false }
-        let context = link.context
+        guard let context = state.readyLink?.context else { return false }
         let arguments = [RESPArgument.string(command)] + channels.map(RESPArgument.string)
         let status = encoder.withEncoded(arguments) { command, length in
             redisAsyncFormattedCommand(context, hiredisPushTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
@@ -133,13 +110,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// Disconnects after the pending replies arrived (hiredis's `redisAsyncDisconnect`).
     func close() {
         dispatchPrecondition(condition: .onQueue(queue))
-        if closeReason == nil { closeReason = .closed }
-        guard case .open(let link, let isReady) = phase else { return abandonTunnel() }
-        if isReady {
-            redisAsyncDisconnect(link.context)
-        } else {
-            abort(.closed)
-        }
+        end(state.closeRequested())
     }
 
     /// Drops the connection at once; pending commands fail with `reason`. The free happens on a later turn
@@ -147,11 +118,22 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// still connecting), the attempt ends with `reason`; a tunnel that fails later comes here too, so the
     /// drop carries its reason rather than hiredis's "the local socket closed".
     func abort(_ reason: RedisError) {
-        if closeReason == nil { closeReason = reason }
-        guard case .open = phase else { return abandonTunnel() }
-        queue.async { [self] in
-            // Unless hiredis freed it meanwhile (the cleanup closes the phase).
-            if case .open(let link, _) = phase { redisAsyncFree(link.context) }
+        end(state.abortRequested(reason))
+    }
+
+    private func end(_ action: HiredisConnectionStateMachine<Link, TLSTunnel>.EndAction) {
+        switch action {
+        case .disconnect(let link):
+            redisAsyncDisconnect(link.context)
+        case .scheduleFree:
+            queue.async { [self] in
+                if let link = state.link { redisAsyncFree(link.context) }
+            }
+        case .abandon(let tunnel, let error):
+            tunnel.close()
+            reportClosedBeforeContext(error)
+        case .none:
+            break
         }
     }
 
@@ -160,8 +142,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     func didConnect(status: Int32, reason: String) {
         guard status == REDIS_OK else {
             // hiredis frees the context right after this callback; cleanup reports it.
-            if closeReason == nil { closeReason = .connectionFailed(reason) }
-            return
+            return state.connectFailed(reason)
         }
         logger.trace("redis connected", metadata: ["redis.server": "\(configuration)"])
         let steps = ConnectionHandshake(configuration).steps
@@ -175,7 +156,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
                     case .success(let reply):
                         if let refusal = ConnectionHandshake.refusal(of: step, reply) { return abort(refusal) }
                         remaining -= 1
-                        if remaining == 0, closeReason == nil { becomeReady() }
+                        if remaining == 0 { becomeReady() }
                     case .failure(let error):
                         abort(ConnectionHandshake.failure(of: step, error))
                     }
@@ -222,17 +203,10 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     }
 
     func adapterDidCleanUp(reason: String?) {
-        let wasReady = isReady
-        if case .open(let link, _) = phase { link.tunnel?.close() }
-        phase = .closed
+        let (tunnel, error) = state.cleanedUp(reason: reason)
+        tunnel?.close()
         connectTimer?.cancel()
         replyTimeoutTimer?.cancel()
-        let error =
-            closeReason
-            ?? (wasReady
-                ? .connectionLost(reason ?? "the server closed the connection")
-                : .connectionFailed(reason ?? "the connection closed during the handshake"))
-        closeReason = error
         // hiredis already failed every pending callback with a NULL reply; this only catches stragglers.
         for entry in awaited.removeAll() { entry.complete(.failure(error)) }
         logger.trace("redis connection closed", metadata: ["redis.reason": "\(error)"])
@@ -260,37 +234,26 @@ final class HiredisConnection: EventLoopAdapterDelegate {
             redisAsyncFree(created)
             throw .connectionFailed("could not duplicate the socket descriptor")
         }
-        let tunnel: TLSTunnel? = if case .tunnelling(let tunnel) = phase { tunnel } else { nil }
-        phase = .open(Link(context: created, adapter: adapter, tunnel: tunnel), isReady: false)
+        state.contextOpened(Link(context: created, adapter: adapter))
         created.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         if case .tcp = endpoint { _ = chiredis_enable_keepalive(created) }
         // After the adapter: this calls addWrite at once, and connect completion shows as writability.
         redisAsyncSetConnectCallback(created, hiredisConnectTrampoline)
     }
 
-    /// Ends an attempt that has a tunnel but no hiredis context yet (still connecting or in the handshake), with
-    /// the close reason that ``close()`` or ``abort(_:)`` set.
-    private func abandonTunnel() {
-        guard case .tunnelling(let tunnel) = phase else { return }
-        tunnel.close()
-        failBeforeContext(closeReason ?? .closed)
-    }
-
     private func enqueue(_ arguments: [RESPArgument], _ reply: PendingReply) {
-        guard case .open(let link, _) = phase else { return reply.complete(.failure(closeReason ?? .closed)) }
-        let context = link.context
+        guard let context = state.link?.context else { return reply.complete(.failure(state.sendFailure)) }
         let status = encoder.withEncoded(arguments) { command, length in
             redisAsyncFormattedCommand(context, hiredisReplyTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
         }
         guard status == REDIS_OK else {
-            return reply.complete(.failure(closeReason ?? .connectionLost("the connection is closing")))
+            return reply.complete(.failure(state.closeReason ?? .connectionLost("the connection is closing")))
         }
         awaited.append(reply, now: Self.now)
     }
 
     private func becomeReady() {
-        guard case .open(let link, isReady: false) = phase else { return }
-        phase = .open(link, isReady: true)
+        guard state.handshakeCompleted() else { return }
         connectTimer?.cancel()
         let timeout = configuration.commandTimeout
         let period = Duration.nanoseconds(max(timeout.nanoseconds / 4, 5_000_000))
@@ -304,19 +267,17 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     }
 
     private func lostConnectionError() -> RedisError {
-        if let closeReason { return closeReason }
-        if case .open(let link, _) = phase, chiredis_context_err(link.context) != 0 {
+        if let closeReason = state.closeReason { return closeReason }
+        if let link = state.link, chiredis_context_err(link.context) != 0 {
             return .connectionLost(String(cString: chiredis_context_errstr(link.context)))
         }
         return .connectionLost("the connection closed")
     }
 
-    private func failBeforeContext(_ error: RedisError) {
-        phase = .closed
-        if closeReason == nil { closeReason = error }
+    /// Ends an attempt that never got a hiredis context.
+    private func reportClosedBeforeContext(_ error: RedisError) {
         connectTimer?.cancel()
-        let reported = closeReason ?? error
-        queue.async { [self] in onEvent(.closed(reported)) }
+        queue.async { [self] in onEvent(.closed(error)) }
     }
 
     private static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
