@@ -99,17 +99,46 @@ struct ReliabilityTests {
         }
     }
 
+    /// The refresh sweep runs every third of `runningTTL` on the context's clock: the sentinel, shortened by hand,
+    /// keeps its short expiry until the clock reaches the sweep, and gets the whole `runningTTL` back then.
     @Test func runningSentinelIsRefreshedWhileTheProducerLives() async throws {
+        let clock = TestClock()
         try await withConnections(try sharedConfiguration()) { commands, _ in
-            try await withContext(.redis, configure: { $0.runningTTL = .seconds(6) }) { context in
+            try await withContext(.redis, configure: { $0.runningTTL = .seconds(60) }, clock: StreamClock(clock)) { context in
                 let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "long")
                 let writer = Writer()
                 let stream = try await context.resumableStream("long", makeStream: writer.source).created()
-                // Past the first expiry: only the refreshes (every 2 s) keep the sentinel.
-                try await Task.sleep(for: .seconds(7))
+                func expiry() async throws -> Int { try #require(try await commands.send(["PTTL", .string(keys.sentinel)]).int) }
+                // As if most of the expiry had passed since the last refresh.
+                _ = try await commands.send(["PEXPIRE", .string(keys.sentinel), "30000"])
+                let moved = try await advanceStepwise(clock, by: .milliseconds(500), upTo: .seconds(40)) { try await expiry() > 30_000 }
+                #expect(try await expiry() > 30_000, "not refreshed in 40 s on the clock")
+                #expect(moved >= .seconds(20), "refreshed \(moved) after the start on the clock, before the sweep's period")
                 #expect(try await commands.get(keys.sentinel) == "1")
                 writer.close()
                 _ = try await stream.collect()
+            }
+        }
+    }
+
+    /// A finished producer answers late requests for `lingerAfterFinish` on the context's clock, then stops
+    /// listening: not sooner, however slow the machine.
+    @Test func aFinishedProducerLingersForItsWindowOnTheClock() async throws {
+        let clock = TestClock()
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            try await withContext(.redis, configure: { $0.lingerAfterFinish = .seconds(2) }, clock: StreamClock(clock)) { context in
+                let keys = StreamKeys(keyPrefix: context.configuration.keyPrefix, streamID: "lingers")
+                let writer = Writer()
+                let stream = try await context.resumableStream("lingers", makeStream: writer.source).created()
+                writer.write("all of it")
+                writer.close()
+                #expect(try await stream.collect() == "all of it")
+                #expect(await eventually(within: .seconds(5)) { (try? await commands.get(keys.sentinel)) == "DONE" })
+                let moved = try await advanceStepwise(clock, by: .milliseconds(100)) {
+                    try await subscriberCount(keys.requests, via: commands) == 0
+                }
+                #expect(try await subscriberCount(keys.requests, via: commands) == 0, "still listening 5 s after the end on the clock")
+                #expect(moved >= .seconds(2), "stopped listening \(moved) after the end on the clock, before the linger ended")
             }
         }
     }

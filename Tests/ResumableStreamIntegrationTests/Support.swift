@@ -34,16 +34,23 @@ final class Writer: Sendable {
     }
 }
 
-/// Moves `clock` in steps of 50 ms, each once the context had a moment (20 ms) to act on the last one, until
-/// `isDone` (or 5 s on the clock), then 10 s more, so that no wait on the clock is left and the test cannot hang.
-/// On a slow machine the context may still be busy while time moves on: what it does then happens later on the
-/// clock, never sooner.
-func advanceStepwise(_ clock: TestClock<Duration>, until isDone: () -> Bool) async throws {
-    for _ in 0..<100 where !isDone() {
+/// Moves `clock` in steps of `step`, each once the context had a moment (20 ms) to act on the last one, until
+/// `isDone` (or `limit` on the clock), then 10 s more, so that no wait on the clock is left and the test cannot
+/// hang. Returns how far the clock had moved when `isDone` first held. On a slow machine the context may still be
+/// busy while time moves on: what it does then happens later on the clock, never sooner.
+@discardableResult
+func advanceStepwise(
+    _ clock: TestClock<Duration>, by step: Duration = .milliseconds(50), upTo limit: Duration = .seconds(5),
+    until isDone: () async throws -> Bool
+) async throws -> Duration {
+    var moved = Duration.zero
+    while moved < limit, try await !isDone() {
         try await Task.sleep(for: .milliseconds(20))
-        await clock.advance(by: .milliseconds(50))
+        await clock.advance(by: step)
+        moved += step
     }
     await clock.advance(by: .seconds(10))
+    return moved
 }
 
 /// A fresh key prefix for one test, as the TypeScript suite makes one per test.
