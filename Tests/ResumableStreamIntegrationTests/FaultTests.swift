@@ -42,9 +42,10 @@ struct FaultTests {
         #expect(await eventually { (try? await clientCount(of: server)) == 0 })
     }
 
-    /// Redis killed and never back: a follower must not wait for it forever. It ends with `interrupted` within
-    /// three watchdog intervals plus the connect timeout, the producer's own reader still gets every byte, and
-    /// the context shuts down within its grace period.
+    /// Redis killed and never back: a follower must not wait for it forever. It ends with `interrupted`, the
+    /// producer's own reader still gets every byte, and the context shuts down within its grace period. (When the
+    /// follower ends, two silent watchdog intervals after the last chunk, is tested on a test clock in
+    /// `ReliabilityTests`; here, that it ends.)
     @Test func followersOfARedisThatNeverComesBackEndWithinTheBound() async throws {
         let server = try await RedisServer.start()
         defer { try? server.stop() }
@@ -61,15 +62,14 @@ struct FaultTests {
         try await server.kill()
         let killed = ContinuousClock.now
         await #expect(throws: ResumableStreamError.interrupted) { while try await chunks.next() != nil {} }
-        // The bound, with room for a loaded machine (the whole suite runs at once on two cores).
-        #expect(ContinuousClock.now - killed < .milliseconds(3 * 300 + 500) + .seconds(3))
+        #expect(ContinuousClock.now - killed < .seconds(10), "ended \(ContinuousClock.now - killed) after the kill: hung")
 
         writer.write("after")
         writer.close()
         #expect(await outcome(of: own).text == "before · after")
         let shutdownStarted = ContinuousClock.now
         await context.shutdown(gracePeriod: .seconds(1))
-        #expect(ContinuousClock.now - shutdownStarted < .seconds(3))
+        #expect(ContinuousClock.now - shutdownStarted < .seconds(5), "a shutdown with a 1 s grace period took longer than 5 s")
     }
 
     /// Redis blocked for longer than the command timeout (`DEBUG SLEEP`): every command in the meantime times
@@ -115,9 +115,8 @@ struct FaultTests {
         _ = try await producer.collect()
         // Right after the producer finished, every pub/sub connection is killed: the DONE may be lost.
         _ = try await server.cli(["CLIENT", "KILL", "TYPE", "pubsub"])
-        let started = ContinuousClock.now
+        // The outcome's deadline is the bound: a follower that waits longer ends with a CancellationError.
         let (text, error) = await outcome(of: follower, within: .seconds(5))
-        #expect(ContinuousClock.now - started < .seconds(3))
         if let error { #expect(error is ResumableStreamError, "\(error)") } else { #expect(text == "everything") }
         await producing.shutdown(gracePeriod: .seconds(5))
         await following.shutdown(gracePeriod: .seconds(5))
@@ -160,11 +159,10 @@ struct FaultTests {
         let follower = try await context.resumeExistingStream("crashy").resumed()
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
-        let started = ContinuousClock.now
+        // Within the outcome's deadline: the ack wait and the watchdog's schedules are ReliabilityTests' on a clock.
         let (text, error) = await outcome(of: follower)
         #expect(text == "before the crash\n")
         #expect(error as? ResumableStreamError == .producerUnreachable)
-        #expect(ContinuousClock.now - started < .seconds(3))
         // Asking again gives "unreachable" within the ack timeout (or "not found" once the short running TTL
         // passed), not a hang.
         switch try await context.resumeExistingStream("crashy") {
@@ -172,7 +170,7 @@ struct FaultTests {
         case let again: Issue.record("expected .producerUnreachable or .notFound, got \(again)")
         }
         // The dead producer's sentinel expires with its running TTL, and the id is usable again.
-        #expect(await eventually(within: .seconds(3)) { (try? await context.hasExistingStream("crashy")) == ResumableStreamState.none })
+        #expect(await eventually(within: .seconds(5)) { (try? await context.hasExistingStream("crashy")) == ResumableStreamState.none })
         let writer = Writer()
         let reborn = try await context.resumableStream("crashy", makeStream: writer.source).created()
         writer.write("after the crash")
