@@ -1,5 +1,7 @@
-/// An error of resumable streams: what went wrong (its ``code``, to compare with or switch over), and the detail
-/// that goes with it. Redis failures surface as the backend's own errors (`RedisError`).
+/// An error of resumable streams: what went wrong (its ``code``, to compare with or switch over), the detail
+/// that goes with it, and the error that caused it, if one did (``underlyingError``). Redis failures of a call
+/// surface as the backend's own errors (`RedisError`); a follower that Redis failed mid-stream ends with
+/// ``Code/interrupted`` and the backend's error beneath it.
 ///
 /// ```
 /// catch let error as ResumableStreamError where error.code == .followerTooSlow
@@ -57,11 +59,31 @@ public struct ResumableStreamError: Error, Sendable, Hashable, CustomStringConve
     /// For ``Code/bufferLimitExceeded`` (characters) and ``Code/followerTooSlow`` (bytes): the limit that was
     /// passed.
     public let limit: Int?
+    /// The error that caused this one, where there was one: for ``Code/interrupted``, the backend's error when
+    /// Redis could not be asked how the stream went on. Not part of `==` and `hashValue`, which compare what
+    /// went wrong.
+    public let underlyingError: (any Error)?
 
-    private init(_ code: Code, producerMessage: String? = nil, limit: Int? = nil) {
+    private init(_ code: Code, producerMessage: String? = nil, limit: Int? = nil, underlyingError: (any Error)? = nil) {
         self.code = code
         self.producerMessage = producerMessage
         self.limit = limit
+        self.underlyingError = underlyingError
+    }
+
+    /// This error, caused by `error`.
+    public func causedBy(_ error: any Error) -> ResumableStreamError {
+        ResumableStreamError(code, producerMessage: producerMessage, limit: limit, underlyingError: error)
+    }
+
+    public static func == (lhs: ResumableStreamError, rhs: ResumableStreamError) -> Bool {
+        (lhs.code, lhs.producerMessage, lhs.limit) == (rhs.code, rhs.producerMessage, rhs.limit)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(producerMessage)
+        hasher.combine(limit)
     }
 
     /// Stream ids must not be empty.
@@ -82,6 +104,11 @@ public struct ResumableStreamError: Error, Sendable, Hashable, CustomStringConve
     public static let streamReplaced = ResumableStreamError(.streamReplaced)
 
     public var description: String {
+        guard let underlyingError else { return summary }
+        return "\(summary) (\(underlyingError))"
+    }
+
+    private var summary: String {
         let limit = limit.map(String.init) ?? "its"
         return switch code {
         case .emptyStreamID: "the stream id is empty"

@@ -20,4 +20,12 @@ struct ResumableStreamErrorTests {
             }
         #expect(status == 503 && ResumableStreamError.Code.streamReplaced.description == "streamReplaced")
     }
+
+    @Test func anErrorKeepsItsCauseWhichComparisonsIgnore() {
+        struct Refused: Error, CustomStringConvertible { var description: String { "Connection refused" } }
+        let interrupted = ResumableStreamError.interrupted.causedBy(Refused())
+        #expect(interrupted.underlyingError is Refused && ResumableStreamError.interrupted.underlyingError == nil)
+        #expect(interrupted == .interrupted && Set([interrupted, .interrupted]).count == 1)
+        #expect(interrupted.description == "the connection to Redis was interrupted and chunks may have been lost (Connection refused)")
+    }
 }

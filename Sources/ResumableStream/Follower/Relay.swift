@@ -222,27 +222,33 @@ final class Relay: Sendable {
     /// which: the producer is gone, or Redis is.
     func concludeSilence() async {
         let sentinel = consumer.sentinel
-        switch try? await sentinel.state() {
-        case .done? where state.withLock(\.machine.startOffset) != nil:
+        let sentinelState: StreamSentinel.State
+        do {
+            sentinelState = try await sentinel.state()
+        } catch {
+            // Redis itself cannot be reached: whatever the producer does, this consumer may have missed chunks.
+            end(throwing: ResumableStreamError.interrupted.causedBy(error))
+            state.withLock(\.reader)?.cancel()
+            return
+        }
+        switch sentinelState {
+        case .done where state.withLock(\.machine.startOffset) != nil:
             // Only the end frame says how long the stream is; without it, text may be missing even though the
             // subscription was intact (the producer's own publishes were lost).
             end(throwing: ResumableStreamError.interrupted)
-        case .done?:
+        case .done:
             if await confirmsNothingWasLost(within: consumer.configuration.watchdogInterval) {
                 end(with: await sentinel.ending())
             } else {
                 end(throwing: ResumableStreamError.interrupted)
             }
-        case .running?, .absent?:
+        case .running, .absent:
             // Redis answers again: it may only have stalled (a long command, a failover) while the producer kept
             // listening, in which case this consumer goes on.
             if await consumer.producerIsListening() {
                 return state.withLock { $0.machine.resumeWatching() }
             }
             end(throwing: ResumableStreamError.producerUnreachable)
-        case nil:
-            // Redis itself cannot be reached: whatever the producer does, this consumer may have missed chunks.
-            end(throwing: ResumableStreamError.interrupted)
         }
         state.withLock(\.reader)?.cancel()
     }
