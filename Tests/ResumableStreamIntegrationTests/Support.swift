@@ -218,9 +218,9 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
         counts.withLock { $0[channel, default: 0] += 1 }
         return try await base.publish(message, to: channel)
     }
-    func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?) {
+    func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Result<Int, any Error>) -> Void)?) {
         counts.withLock { $0[channel, default: 0] += 1 }
-        if failsEnqueued?(message, channel) == true { return onReceivers?(nil) ?? () }
+        if failsEnqueued?(message, channel) == true { return onReceivers?(.failure(RedisError.connectionLost("injected"))) ?? () }
         base.enqueuePublish(message, to: channel, onReceivers: onReceivers)
     }
     func subscriberCount(of channel: String) async throws -> Int { try await base.subscriberCount(of: channel) }

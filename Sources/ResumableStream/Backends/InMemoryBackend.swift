@@ -162,9 +162,9 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         deliver(message, to: channel)
     }
 
-    public func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?) {
+    public func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Result<Int, any Error>) -> Void)?) {
         let receivers = deliver(message, to: channel)
-        onReceivers?(receivers)
+        onReceivers?(.success(receivers))
     }
 
     public func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String)

@@ -166,17 +166,17 @@ extension RedisCommandConnection: ResumableStreamPublisher {
     }
 
     public nonisolated func enqueuePublish(
-        _ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?
+        _ message: String, to channel: String, onReceivers: (@Sendable (Result<Int, any Error>) -> Void)?
     ) {
         guard let onReceivers else { return publishWithoutWaiting(message, to: channel) }
-        publishWithoutWaiting(message, to: channel) { result in onReceivers(try? result.get()) }
+        publishWithoutWaiting(message, to: channel) { result in onReceivers(result.mapError { $0 }) }
     }
 
     public nonisolated func enqueuePublish(
-        _ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?
+        _ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Result<Int, any Error>) -> Void)?
     ) {
         guard let onReceivers else { return publishWithoutWaiting(message, toEach: channels) }
-        publishWithoutWaiting(message, toEach: channels) { channel, result in onReceivers(channel, try? result.get()) }
+        publishWithoutWaiting(message, toEach: channels) { channel, result in onReceivers(channel, result.mapError { $0 }) }
     }
 
     /// KEYS: log, fence. ARGV: id, offset, field (`t` for text, `e` for the end mark), text, expiry in

@@ -38,11 +38,11 @@ public protocol ResumableStreamPublisher: Sendable {
     /// `PUBLISH channel message`: the number of subscribers that received it.
     func publish(_ message: String, to channel: String) async throws -> Int
     /// `PUBLISH` without waiting, in order with the other requests of the caller; `onReceivers` gets the
-    /// number of receivers, or `nil` if the publish failed.
-    func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Int?) -> Void)?)
+    /// number of receivers, or why the publish failed.
+    func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Result<Int, any Error>) -> Void)?)
     /// ``enqueuePublish(_:to:onReceivers:)`` to each of `channels`, in that order; a backend can do it in one
     /// step. `onReceivers` gets each channel with its number of receivers.
-    func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?)
+    func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Result<Int, any Error>) -> Void)?)
     /// Checks that the backend answers (`PING`), or throws why not: a start-up check.
     func ping() async throws
     /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
@@ -72,7 +72,9 @@ extension ResumableStreamPublisher {
     public func ping() async throws {}
 
     /// One ``enqueuePublish(_:to:onReceivers:)`` per channel.
-    public func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Int?) -> Void)?) {
+    public func enqueuePublish(
+        _ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Result<Int, any Error>) -> Void)?
+    ) {
         for channel in channels {
             guard let onReceivers else {
                 enqueuePublish(message, to: channel, onReceivers: nil)

@@ -200,7 +200,7 @@ final class Relay: Sendable {
         consumer.publisher.enqueuePublish(confirmation, to: consumer.keys.requests) { [weak self] receivers in
             // Nobody receiving it is not a loss: the producer's request subscription is reconnecting, and the
             // gap it sees opens every window.
-            if receivers == nil { self?.state.withLock { $0.machine.confirmationLost() } }
+            if case .failure = receivers { self?.state.withLock { $0.machine.confirmationLost() } }
         }
     }
 

@@ -429,10 +429,17 @@ final class Producer: Sendable {
         // The end frame's failure is reported like any other: the end reaches the follower while the producer
         // lingers and Redis is there.
         let endFrame = ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation, ending: ending)
-        publisher.enqueuePublish(endFrame, to: delivery.channel) {
-            [weak self] receivers in
-            if receivers == nil { self?.reports.undelivered(delivery.channel, from: end) }
+        publisher.enqueuePublish(endFrame, to: delivery.channel) { [weak self] receivers in
+            if case .failure(let error) = receivers { self?.publishFailed(to: delivery.channel, from: end, error) }
         }
+    }
+
+    /// A publish to the framed listener on `channel`, of what starts at `offset`, failed: it is sent again.
+    private func publishFailed(to channel: String, from offset: Int, _ error: any Error) {
+        logger.debug(
+            "a publish to a follower failed: its text is sent again",
+            metadata: ["stream.listener": "\(channel)", "stream.offset": "\(offset)", "error": "\(error)"])
+        reports.undelivered(channel, from: offset)
     }
 
     /// Stops for a stop request aimed at this generation. Its stored copy needs no clean-up: it names this
@@ -451,8 +458,8 @@ final class Producer: Sendable {
         // On a cluster, 0 receivers on the node that ran the publish says nothing of the others.
         let forgetsUnheardListeners = publisher.countsEveryReceiver
         if !audience.plain.isEmpty {
-            let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
-                if receivers == 0, forgetsUnheardListeners { self?.reports.listenerGone(channel) }
+            let report: @Sendable (String, Result<Int, any Error>) -> Void = { [weak self] channel, receivers in
+                if case .success(0) = receivers, forgetsUnheardListeners { self?.reports.listenerGone(channel) }
             }
             for piece in pieces { publisher.enqueuePublish(piece, toEach: audience.plain, onReceivers: report) }
         }
@@ -461,11 +468,11 @@ final class Producer: Sendable {
             for piece in pieces {
                 let start = pieceOffset
                 pieceOffset += pieces.count == 1 ? characters ?? piece.utf16.count : piece.utf16.count
-                let report: @Sendable (String, Int?) -> Void = { [weak self] channel, receivers in
+                let report: @Sendable (String, Result<Int, any Error>) -> Void = { [weak self] channel, receivers in
                     switch receivers {
-                    case 0? where forgetsUnheardListeners: self?.reports.listenerGone(channel)
-                    case nil: self?.reports.undelivered(channel, from: start)
-                    default: break
+                    case .success(0) where forgetsUnheardListeners: self?.reports.listenerGone(channel)
+                    case .success: break
+                    case .failure(let error): self?.publishFailed(to: channel, from: start, error)
                     }
                 }
                 let frame = ChunkFrame.encodeText(piece, at: start, prefix: textFramePrefix)
