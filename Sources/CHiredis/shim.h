@@ -63,4 +63,23 @@ static inline void chiredis_async_handle_write(redisAsyncContext *ac) {
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
 
+/// For a connection that reads its replies itself (a subscriber: hiredis 0.14's async dispatch knows only
+/// classic pub/sub, and ends the process on a push it does not know): moves what the socket holds into the
+/// context's reader. REDIS_ERR on EOF or a read error, with the context's `err` and `errstr` set.
+static inline int chiredis_buffer_read(redisAsyncContext *ac) {
+    return redisBufferRead(&ac->c);
+}
+
+/// The next complete reply in the context's reader, or NULL in `*reply` if none is complete yet; the caller
+/// frees it with `freeReplyObject`. REDIS_ERR on a protocol error.
+static inline int chiredis_next_reply(redisAsyncContext *ac, void **reply) {
+    return redisGetReply(&ac->c, reply);
+}
+
+/// Appends a formatted command to the context's output buffer without a callback: its replies are read with
+/// `chiredis_next_reply`, not dispatched by hiredis.
+static inline int chiredis_append_formatted_command(redisAsyncContext *ac, const char *command, size_t length) {
+    return redisAppendFormattedCommand(&ac->c, command, length);
+}
+
 #endif

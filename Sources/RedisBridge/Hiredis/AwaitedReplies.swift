@@ -1,19 +1,25 @@
 import DequeModule
 
 /// What a connection waits for from Redis: the replies of the commands it sent, in order (Redis answers in
-/// order), and the confirmations of its `SUBSCRIBE`s and `UNSUBSCRIBE`s; and since when it has heard
-/// nothing, for the reply timeout (hiredis 0.14 has none).
+/// order), and the confirmations of its subscription commands, also in order (one per channel, or one error
+/// for the command); and since when it has heard nothing, for the reply timeout (hiredis 0.14 has none).
 struct AwaitedReplies {
+    /// A subscription command sent, with the channels whose confirmation has not come yet.
+    private struct SentSubscription {
+        let command: SubscriptionCommand
+        var channels: ArraySlice<String>
+    }
+
     private var replies = Deque<PendingReply>()
     /// The most replies awaited at once since the queue was last empty: after a burst of pipelined commands
     /// the queue's storage is given back rather than kept for the next one.
     private var highWater = 0
-    private var confirmations = 0
+    private var subscriptions = Deque<SentSubscription>()
     /// When the connection last heard from Redis, or started waiting (`DispatchTime` nanoseconds).
     private var lastProgress: UInt64 = 0
 
     /// Whether anything is awaited.
-    var isWaiting: Bool { !replies.isEmpty || confirmations > 0 }
+    var isWaiting: Bool { !replies.isEmpty || !subscriptions.isEmpty }
 
     /// A command was sent; its reply goes to `reply`.
     mutating func append(_ reply: PendingReply, now: UInt64) {
@@ -22,10 +28,11 @@ struct AwaitedReplies {
         highWater = max(highWater, replies.count)
     }
 
-    /// `count` subscription changes were sent; a confirmation push comes for each.
-    mutating func expectConfirmations(_ count: Int, now: UInt64) {
+    /// `command` was sent for `channels`: a confirmation push comes for each, or an error for the command.
+    mutating func subscriptionSent(_ command: SubscriptionCommand, channels: [String], now: UInt64) {
+        guard !channels.isEmpty else { return }
         startWaiting(now: now)
-        confirmations += count
+        subscriptions.append(SentSubscription(command: command, channels: channels[...]))
     }
 
     /// The next reply arrived: where it goes.
@@ -38,8 +45,20 @@ struct AwaitedReplies {
         return first
     }
 
-    mutating func confirmationReceived() {
-        confirmations = max(0, confirmations - 1)
+    /// A confirmation push of `command` for `channel` arrived: whether a command sent awaited it. Only a
+    /// `sunsubscribe` comes unasked: the server's own, when the channel's slot moved to another node.
+    mutating func confirmationReceived(_ command: SubscriptionCommand, channel: String) -> Bool {
+        guard var first = subscriptions.first, first.command == command, first.channels.first == channel else { return false }
+        first.channels.removeFirst()
+        if first.channels.isEmpty { subscriptions.removeFirst() } else { subscriptions[subscriptions.startIndex] = first }
+        return true
+    }
+
+    /// An error reply arrived for a subscription command (the server refused it): the channels it named that
+    /// were not confirmed.
+    mutating func subscriptionRefused() -> [String] {
+        guard let first = subscriptions.popFirst() else { return [] }
+        return Array(first.channels)
     }
 
     /// Bytes arrived from Redis.
@@ -55,7 +74,7 @@ struct AwaitedReplies {
     /// Empties the queue (the connection is gone): the replies nobody will get, in order.
     mutating func removeAll() -> Deque<PendingReply> {
         defer { replies = Deque() }
-        confirmations = 0
+        subscriptions = Deque()
         return replies
     }
 

@@ -9,6 +9,8 @@ import Darwin
 
 /// What the adapter reports to the connection that owns the hiredis context.
 protocol EventLoopAdapterDelegate: AnyObject {
+    /// A complete reply, read while ``EventLoopAdapter/readsRepliesItself``; valid only during the call.
+    func adapterDidRead(_ reply: UnsafePointer<redisReply>)
     /// One readiness event was fully processed (every reply of that read was dispatched).
     func adapterDidFinishReadEvent()
     /// hiredis is freeing the context (`ev.cleanup`): the one reliable "context is gone" signal. `reason` is
@@ -37,6 +39,9 @@ final class EventLoopAdapter {
     private let writeSource: DispatchSourceWrite
     private let readFD: Int32
     private var sources = EventLoopStateMachine()
+    /// Whether replies go to the delegate as they are read, rather than through hiredis's callback lists (for
+    /// a subscriber: hiredis 0.14 ends the process on a push it does not know, such as `smessage`).
+    var readsRepliesItself = false
 
     /// Attaches an adapter to a fresh context. Must run on `queue`, before `redisAsyncSetConnectCallback`
     /// (which calls addWrite at once). Returns `nil` if the fd could not be duplicated.
@@ -107,11 +112,36 @@ final class EventLoopAdapter {
         // that one read event delivers one batch, but bound the loop so other work on the queue still runs.
         var rounds = 0
         while let context {
-            redisAsyncHandleRead(context)
+            if readsRepliesItself { readReplies(context) } else { redisAsyncHandleRead(context) }
             rounds += 1
             guard self.context != nil, rounds < 64, chiredis_bytes_available(readFD) > 0 else { break }
         }
         delegate?.adapterDidFinishReadEvent()
+    }
+
+    /// What `redisAsyncHandleRead` does on a connected context, with each reply handed to the delegate: a read
+    /// error or EOF frees the context (cleanup reports hiredis's reason), as hiredis's own read does.
+    private func readReplies(_ context: UnsafeMutablePointer<redisAsyncContext>) {
+        guard chiredis_buffer_read(context) == REDIS_OK else { return redisAsyncFree(context) }
+        var reply: UnsafeMutableRawPointer?
+        // The delegate may end the connection: the context is gone once `self.context` is nil.
+        while self.context != nil {
+            guard chiredis_next_reply(context, &reply) == REDIS_OK else { return redisAsyncFree(context) }
+            guard let complete = reply else { return }
+            reply = nil
+            delegate?.adapterDidRead(complete.assumingMemoryBound(to: redisReply.self))
+            freeReplyObject(complete)
+        }
+    }
+
+    /// hiredis's addWrite, for a command appended without it (by a connection that reads its replies itself).
+    func requestWrite() {
+        guard let context else { return }
+        switch sources.writeRequested(isConnected: chiredis_context_is_connected(context) != 0) {
+        case .resumeWriteSource: writeSource.resume()
+        case .scheduleFlush: queue.async { [self] in flush() }
+        case .none: break
+        }
     }
 
     private func handleWritable() {
@@ -125,15 +155,6 @@ final class EventLoopAdapter {
 
     private func stopReading() {
         if sources.readStopped() == .suspend { readSource.suspend() }
-    }
-
-    private func requestWrite() {
-        guard let context else { return }
-        switch sources.writeRequested(isConnected: chiredis_context_is_connected(context) != 0) {
-        case .resumeWriteSource: writeSource.resume()
-        case .scheduleFlush: queue.async { [self] in flush() }
-        case .none: break
-        }
     }
 
     private func flush() {

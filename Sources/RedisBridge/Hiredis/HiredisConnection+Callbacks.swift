@@ -16,12 +16,3 @@ func hiredisReplyTrampoline(
     Unmanaged<HiredisConnection>.fromOpaque(privdata).takeUnretainedValue()
         .didReceiveReply(reply?.assumingMemoryBound(to: redisReply.self))
 }
-
-func hiredisPushTrampoline(
-    _ context: UnsafeMutablePointer<redisAsyncContext>?, _ reply: UnsafeMutableRawPointer?, _ privdata: UnsafeMutableRawPointer?
-) {
-    // A NULL reply means the context is going away; `ev.cleanup` reports that once for all channels.
-    guard let privdata, let reply else { return }
-    Unmanaged<HiredisConnection>.fromOpaque(privdata).takeUnretainedValue()
-        .didReceivePush(reply.assumingMemoryBound(to: redisReply.self))
-}

@@ -93,17 +93,26 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         enqueue(arguments, reply)
     }
 
-    /// Sends `SUBSCRIBE` or `UNSUBSCRIBE` for `channels`; confirmations arrive as ``PushMessage``s. Returns
+    /// Sends `command` for `channels`; confirmations, messages and refusals arrive as ``PushMessage``s. Returns
     /// `false` if the connection cannot send.
-    func sendSubscription(_ command: String, channels: [String]) -> Bool {
+    ///
+    /// From the first subscription on, the connection reads its replies itself instead of through hiredis's
+    /// callback lists (which know only classic pub/sub, and end the process on a push they do not know): only
+    /// subscription commands may be sent from then on, and nothing else may be awaited then.
+    func sendSubscription(_ command: SubscriptionCommand, channels: [String]) -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let context = state.readyLink?.context else { return false }
-        let arguments = [RESPArgument.string(command)] + channels.map(RESPArgument.string)
-        let status = encoder.withEncoded(arguments) { command, length in
-            redisAsyncFormattedCommand(context, hiredisPushTrampoline, Unmanaged.passUnretained(self).toOpaque(), command, length)
+        guard let link = state.readyLink else { return false }
+        if !link.adapter.readsRepliesItself {
+            precondition(!awaited.isWaiting, "a subscription on a connection that awaits a command's reply")
+            link.adapter.readsRepliesItself = true
+        }
+        let arguments = [RESPArgument.string(command.name)] + channels.map(RESPArgument.string)
+        let status = encoder.withEncoded(arguments) { formatted, length in
+            chiredis_append_formatted_command(link.context, formatted, length)
         }
         guard status == REDIS_OK else { return false }
-        awaited.expectConfirmations(channels.count, now: Self.now)
+        link.adapter.requestWrite()
+        awaited.subscriptionSent(command, channels: channels, now: Self.now)
         return true
     }
 
@@ -182,12 +191,6 @@ final class HiredisConnection: EventLoopAdapterDelegate {
         }
     }
 
-    func didReceivePush(_ reply: UnsafeMutablePointer<redisReply>) {
-        guard let push = PushMessage(copying: reply) else { return }
-        if push.isConfirmation { awaited.confirmationReceived() }
-        onPush(push)
-    }
-
     /// A primary that Sentinel demoted while this connection stayed up answers writes with `-READONLY`: drop
     /// the connection, so the next attempt asks the sentinels for the new primary.
     private func noticeDemotion(_ error: String) {
@@ -196,6 +199,26 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     }
 
     // MARK: EventLoopAdapterDelegate
+
+    func adapterDidRead(_ reply: UnsafePointer<redisReply>) {
+        if reply.pointee.type == REDIS_REPLY_ERROR {
+            let error = RedisValue.text(of: reply.pointee)
+            let channels = awaited.subscriptionRefused()
+            logger.debug("redis refused a subscription", metadata: ["redis.error": "\(error)", "redis.channels": "\(channels)"])
+            return onPush(.refused(channels: channels, error: error))
+        }
+        guard let push = PushReply(copying: reply) else {
+            return logger.debug("redis sent a reply a subscriber does not expect: ignored")
+        }
+        switch push.kind {
+        case .message:
+            onPush(.message(channel: push.channel, payload: push.payload))
+        case .confirmation(let command):
+            let wasAsked = awaited.confirmationReceived(command, channel: push.channel)
+            if !wasAsked, command == .shardUnsubscribe { return onPush(.unsubscribedByServer(channel: push.channel)) }
+            onPush(command.subscribes ? .subscribed(channel: push.channel) : .unsubscribed(channel: push.channel))
+        }
+    }
 
     func adapterDidFinishReadEvent() {
         awaited.progressed(now: Self.now)

@@ -75,13 +75,13 @@ final class SubscriptionRegistry {
     // MARK: private
 
     private func send(subscribeTo names: [String]) {
-        guard let connection = supervisor.readyConnection, connection.sendSubscription("SUBSCRIBE", channels: names) else {
+        guard let connection = supervisor.readyConnection, connection.sendSubscription(.subscribe, channels: names) else {
             return subscriptions.subscribeFailed(names)
         }
     }
 
     private func send(unsubscribeFrom name: String) {
-        guard let connection = supervisor.readyConnection, connection.sendSubscription("UNSUBSCRIBE", channels: [name]) else {
+        guard let connection = supervisor.readyConnection, connection.sendSubscription(.unsubscribe, channels: [name]) else {
             return subscriptions.unsubscribeFailed(name)
         }
     }
@@ -137,6 +137,10 @@ extension SubscriptionRegistry: ConnectionSupervisorDelegate {
                 send(subscribeTo: [resubscribe])
             }
             recordChannelCount()
+        case .unsubscribedByServer, .refused:
+            // Sharded pub/sub only: this connection sends classic SUBSCRIBE, which a server does not refuse
+            // for want of a slot.
+            break
         }
     }
 

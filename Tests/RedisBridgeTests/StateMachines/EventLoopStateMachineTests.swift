@@ -90,11 +90,27 @@ struct ConnectionBookkeepingTests {
         _ = awaited.popFirst()
         _ = awaited.popFirst()
         #expect(!awaited.isWaiting && awaited.popFirst() == nil)
-        awaited.expectConfirmations(2, now: 20 * second)
-        awaited.confirmationReceived()
+        awaited.subscriptionSent(.subscribe, channels: ["a", "b"], now: 20 * second)
+        _ = awaited.confirmationReceived(.subscribe, channel: "a")
         #expect(awaited.isOverdue(now: 22 * second, timeout: .seconds(1)))
-        awaited.confirmationReceived()
+        _ = awaited.confirmationReceived(.subscribe, channel: "b")
         #expect(!awaited.isWaiting)
+    }
+
+    @Test func subscriptionConfirmationsAndRefusalsAreMatchedToTheCommandsInOrder() {
+        var awaited = AwaitedReplies()
+        awaited.subscriptionSent(.shardSubscribe, channels: ["{a}x"], now: 0)
+        awaited.subscriptionSent(.shardSubscribe, channels: ["{b}y"], now: 0)
+        awaited.subscriptionSent(.shardUnsubscribe, channels: ["{c}z"], now: 0)
+        let first = awaited.confirmationReceived(.shardSubscribe, channel: "{a}x")
+        // The second was refused (MOVED): its error names no channel, the order does.
+        let refused = awaited.subscriptionRefused()
+        // A sunsubscribe nobody asked for (a slot moved away) is told apart from the one asked for.
+        let unasked = awaited.confirmationReceived(.shardUnsubscribe, channel: "{d}w")
+        let asked = awaited.confirmationReceived(.shardUnsubscribe, channel: "{c}z")
+        #expect(first && refused == ["{b}y"] && !unasked && asked)
+        let nothingLeft = awaited.subscriptionRefused()
+        #expect(!awaited.isWaiting && nothingLeft.isEmpty)
     }
 
     @Test func repliesAreMatchedInOrderAndTheRestFailWhenTheConnectionGoes() {
