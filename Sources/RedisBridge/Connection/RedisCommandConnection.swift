@@ -80,28 +80,30 @@ public actor RedisCommandConnection {
         onExecutor { $0.send([arguments]) { _ in completion.map { .callback($0) } ?? .discard } }
     }
 
-    /// `PUBLISH` without waiting for the reply; `onReceivers`, if given, gets the number of subscribers that
-    /// received the message. Publishes from one thread or task keep their order.
+    /// `PUBLISH` (`SPUBLISH` if `isShardChannel`) without waiting for the reply; `onReceivers`, if given, gets
+    /// the number of subscribers that received the message. Publishes from one thread or task keep their order.
     public nonisolated func publishWithoutWaiting(
         _ message: String,
         to channel: String,
+        isShardChannel: Bool = false,
         onReceivers: (@Sendable (Result<Int, RedisError>) -> Void)? = nil
     ) {
-        let command: [RESPArgument] = ["PUBLISH", .string(channel), .string(message)]
+        let command = Self.publishCommand(message, to: channel, isShardChannel: isShardChannel)
         guard let onReceivers else { return sendWithoutWaiting(command) }
         sendWithoutWaiting(command) { result in onReceivers(result.flatMap(Self.integer)) }
     }
 
-    /// `PUBLISH` of one message to each of `channels`, without waiting, in one hop to the connection's
-    /// executor (the fan-out of a chunk to its followers); in order with the caller's other publishes.
-    /// `onReceivers`, if given, gets each channel's number of receivers.
+    /// `PUBLISH` (`SPUBLISH` if `isShardChannel`) of one message to each of `channels`, without waiting, in one
+    /// hop to the connection's executor (the fan-out of a chunk to its followers); in order with the caller's
+    /// other publishes. `onReceivers`, if given, gets each channel's number of receivers.
     public nonisolated func publishWithoutWaiting(
         _ message: String,
         toEach channels: [String],
+        isShardChannel: Bool = false,
         onReceivers: (@Sendable (_ channel: String, Result<Int, RedisError>) -> Void)? = nil
     ) {
         onExecutor { connection in
-            connection.send(channels.map { ["PUBLISH", .string($0), .string(message)] }) { index in
+            connection.send(channels.map { Self.publishCommand(message, to: $0, isShardChannel: isShardChannel) }) { index in
                 guard let onReceivers else { return .discard }
                 let channel = channels[index]
                 return .callback { onReceivers(channel, $0.flatMap(Self.integer)) }
@@ -139,7 +141,18 @@ public actor RedisCommandConnection {
 
     /// `PUBLISH channel message`: the number of subscribers that received it.
     public func publish(_ message: String, to channel: String) async throws -> Int {
-        try Self.integer(try await send(["PUBLISH", .string(channel), .string(message)])).get()
+        try Self.integer(try await send(Self.publishCommand(message, to: channel, isShardChannel: false))).get()
+    }
+
+    /// `SPUBLISH shardchannel message` (Redis 7): the number of the shard channel's subscribers that received
+    /// it (``RedisSubscriberConnection/subscribe(toShardChannel:)``). On a cluster it goes to the primary that
+    /// serves the channel's hash slot, whose subscribers are all there is: the count is exact.
+    public func publish(_ message: String, toShardChannel channel: String) async throws -> Int {
+        try Self.integer(try await send(Self.publishCommand(message, to: channel, isShardChannel: true))).get()
+    }
+
+    private static func publishCommand(_ message: String, to channel: String, isShardChannel: Bool) -> [RESPArgument] {
+        [isShardChannel ? "SPUBLISH" : "PUBLISH", .string(channel), .string(message)]
     }
 
     /// `DEL key...`: the number of keys removed.

@@ -9,13 +9,19 @@ import Logging
 /// drop the connection reconnects, subscribes every active channel again, and yields
 /// ``RedisSubscriptionEvent/resubscribed`` to each subscriber, since messages published meanwhile were lost.
 ///
-/// The connection only ever sends `SUBSCRIBE` and `UNSUBSCRIBE` (and `AUTH`/`SELECT` when it connects):
-/// hiredis 0.14 mishandles anything else on a subscribed context.
+/// Shard channels (``subscribe(toShardChannel:)``, Redis 7's sharded pub/sub) go over connections of their own:
+/// on a cluster, one to each primary that serves a subscribed channel's slot.
+///
+/// The connection only ever sends subscription commands (and `AUTH`/`SELECT` when it connects): Redis answers
+/// nothing else on a subscribed connection in RESP2.
 public actor RedisSubscriberConnection {
     /// The configuration this connection uses.
     public nonisolated let configuration: RedisConfiguration
     private nonisolated let supervisor: ConnectionSupervisor
     private let registry: SubscriptionRegistry
+    private let logger: Logger
+    /// The shard channels' connections, from the first shard channel subscribed on.
+    private var shards: ShardedSubscriptions?
     private var nextSubscriberID = 0
 
     /// The connection's serial executor: the queue that also drives hiredis.
@@ -31,15 +37,17 @@ public actor RedisSubscriberConnection {
     /// Creates the connection with `role` in its logs, metrics and queue name.
     init(configuration: RedisConfiguration, logger: Logger, role: String) {
         self.configuration = configuration
+        self.logger = logger
         supervisor = ConnectionSupervisor(role: role, configuration: configuration, logger: logger)
         registry = SubscriptionRegistry(supervisor: supervisor)
     }
 
     deinit {
-        let (supervisor, registry) = (self.supervisor, self.registry)
+        let (supervisor, registry, shards) = (self.supervisor, self.registry, self.shards)
         supervisor.executor.queue.async {
             registry.closeAll()
             supervisor.close {}
+            shards?.close {}
         }
     }
 
@@ -47,22 +55,45 @@ public actor RedisSubscriberConnection {
     /// is received. Throws the connection error if Redis cannot be reached, ``RedisError/closed`` after
     /// ``close()``, and `CancellationError` if the task is cancelled first.
     public func subscribe(to channel: String) async throws -> RedisSubscription {
+        try await subscribe(to: channel, isShardChannel: false)
+    }
+
+    /// Subscribes to the shard channel `channel` (`SSUBSCRIBE`, Redis 7) and returns once Redis confirmed it; its
+    /// messages are those of ``RedisCommandConnection/publish(_:toShardChannel:)``. On a cluster it is subscribed
+    /// on the primary that serves its hash slot, and follows the slot when it moves (a migration, a failover):
+    /// the subscription then yields ``RedisSubscriptionEvent/resubscribed``, as after a reconnection.
+    public func subscribe(toShardChannel channel: String) async throws -> RedisSubscription {
+        try await subscribe(to: channel, isShardChannel: true)
+    }
+
+    private func subscribe(to channel: String, isShardChannel: Bool) async throws -> RedisSubscription {
         let id = nextSubscriberID
         nextSubscriberID += 1
         let (batches, continuation) = AsyncStream<[RedisSubscriptionEvent]>.makeStream()
         continuation.onTermination = { [weak self] _ in
-            self?.scheduleRemoval(of: id, from: channel, reason: CancellationError())
+            self?.scheduleRemoval(of: id, from: channel, isShardChannel: isShardChannel, reason: CancellationError())
         }
         let subscriber = SubscriptionRegistry.Subscriber(stream: continuation)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (confirmation: CheckedContinuation<Void, any Error>) in
                 subscriber.confirmation = confirmation
-                registry.add(subscriber, id: id, to: channel)
+                if isShardChannel {
+                    shardSubscriptions().add(subscriber, id: id, to: channel)
+                } else {
+                    registry.add(subscriber, id: id, to: channel)
+                }
             }
         } onCancel: { [weak self] in
-            self?.scheduleRemoval(of: id, from: channel, reason: CancellationError())
+            self?.scheduleRemoval(of: id, from: channel, isShardChannel: isShardChannel, reason: CancellationError())
         }
-        return RedisSubscription(channel: channel, subscriberID: id, batches: batches)
+        return RedisSubscription(channel: channel, isShardChannel: isShardChannel, subscriberID: id, batches: batches)
+    }
+
+    private func shardSubscriptions() -> ShardedSubscriptions {
+        if let shards { return shards }
+        let created = ShardedSubscriptions(configuration: configuration, logger: logger, executor: supervisor.executor)
+        shards = created
+        return created
     }
 
     /// Subscribes to `channel`, runs `body` with the subscription, and unsubscribes when `body` returns or
@@ -72,12 +103,13 @@ public actor RedisSubscriberConnection {
         _ body: (RedisSubscription) async throws -> Result
     ) async throws -> Result {
         let subscription = try await subscribe(to: channel)
-        defer { scheduleRemoval(of: subscription.subscriberID, from: channel, reason: CancellationError()) }
+        defer { scheduleRemoval(of: subscription.subscriberID, from: channel, isShardChannel: false, reason: CancellationError()) }
         return try await body(subscription)
     }
 
-    /// The number of channels this connection is subscribed to (or subscribing or unsubscribing).
-    public var channelCount: Int { registry.channelCount }
+    /// The number of channels and shard channels this connection is subscribed to (or subscribing or
+    /// unsubscribing).
+    public var channelCount: Int { registry.channelCount + (shards?.channelCount ?? 0) }
 
     /// Ends every subscription (their sequences finish) and closes the connection.
     public func close() async {
@@ -85,11 +117,21 @@ public actor RedisSubscriberConnection {
         await withCheckedContinuation { continuation in
             supervisor.close { continuation.resume() }
         }
+        guard let shards else { return }
+        await withCheckedContinuation { continuation in
+            shards.close { continuation.resume() }
+        }
     }
 
-    private nonisolated func scheduleRemoval(of id: Int, from channel: String, reason: any Error & Sendable) {
+    private nonisolated func scheduleRemoval(of id: Int, from channel: String, isShardChannel: Bool, reason: any Error & Sendable) {
         supervisor.executor.queue.async {
-            self.assumeIsolated { $0.registry.remove(subscriberID: id, from: channel, reason: reason) }
+            self.assumeIsolated { connection in
+                if isShardChannel {
+                    connection.shards?.remove(subscriberID: id, from: channel, reason: reason)
+                } else {
+                    connection.registry.remove(subscriberID: id, from: channel, reason: reason)
+                }
+            }
         }
     }
 }

@@ -8,6 +8,8 @@ public struct RedisSubscription: AsyncSequence, Sendable {
     public typealias Element = RedisSubscriptionEvent
     /// The channel.
     public let channel: String
+    /// Whether `channel` is a shard channel (``RedisSubscriberConnection/subscribe(toShardChannel:)``).
+    public let isShardChannel: Bool
     let subscriberID: Int
     // Messages arrive in batches, one per socket read event: a yield per message costs half the throughput.
     let batches: AsyncStream<[RedisSubscriptionEvent]>

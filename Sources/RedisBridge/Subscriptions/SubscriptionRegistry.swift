@@ -5,6 +5,9 @@ import Metrics
 /// supervisor's connection, resumes the `subscribe` calls it confirms, and hands messages to subscribers in one
 /// batch per read event.
 ///
+/// For sharded pub/sub it is the connection to one cluster node (``ShardedSubscriptions`` owns one per node):
+/// a channel whose slot another node serves leaves it with its members, through ``onChannelMoved``.
+///
 /// - Important: Confined to the subscriber connection's queue, like the supervisor it is the delegate of.
 final class SubscriptionRegistry {
     /// One local subscriber: where its events go.
@@ -18,23 +21,68 @@ final class SubscriptionRegistry {
         init(stream: AsyncStream<[RedisSubscriptionEvent]>.Continuation) {
             self.stream = stream
         }
+
+        /// Ends the subscription: a `subscribe` call still waiting throws `error`, and the sequence finishes.
+        func end(throwing error: any Error) {
+            confirmation?.resume(throwing: error)
+            confirmation = nil
+            stream.finish()
+        }
     }
 
-    private let supervisor: ConnectionSupervisor
+    typealias Member = SubscriptionStateMachine<Subscriber>.Member
+
+    /// The connection this registry drives.
+    let supervisor: ConnectionSupervisor
+    /// Whether it speaks sharded pub/sub (`SSUBSCRIBE`, one channel per command: each may be in another slot).
+    private let isSharded: Bool
     private var subscriptions = SubscriptionStateMachine<Subscriber>()
+    /// For sharded pub/sub: a channel left this node with its members (`MOVED`, or the server unsubscribed it
+    /// when its slot moved: then the owner is not named).
+    var onChannelMoved: ((_ channel: String, _ members: [Member], _ owner: RedisAddress?) -> Void)?
+    /// For sharded pub/sub: the node confirmed a channel.
+    var onChannelSubscribed: ((_ channel: String) -> Void)?
+    /// For sharded pub/sub: the connection dropped or could not connect (the node may have failed over).
+    var onConnectionTrouble: (() -> Void)?
     /// `redis.subscriber.channels`: the channels subscribed or being subscribed.
     private let channelGauge = Gauge(label: "redis.subscriber.channels")
     /// Subscribers with events in the current read event.
     private var batched: [Subscriber] = []
 
     /// Becomes `supervisor`'s delegate: the one place the registry is wired to its connection.
-    init(supervisor: ConnectionSupervisor) {
+    init(supervisor: ConnectionSupervisor, isSharded: Bool = false) {
         self.supervisor = supervisor
+        self.isSharded = isSharded
         supervisor.delegate = self
     }
 
     /// The number of channels with a server-side subscription or one under way.
     var channelCount: Int { subscriptions.channels.count }
+
+    /// The channels with a server-side subscription or one under way.
+    var channelNames: [String] { Array(subscriptions.channels.keys) }
+
+    /// Whether `name` has a server-side subscription or one under way on this connection.
+    func hasChannel(_ name: String) -> Bool { subscriptions.channels[name] != nil }
+
+    /// Takes `name` off this connection with its members, to subscribe it on another node.
+    func takeChannel(_ name: String) -> [Member] {
+        defer { recordChannelCount() }
+        return subscriptions.removeChannel(name)
+    }
+
+    /// Subscribes `members` of `name`, which come from another node's connection.
+    func adopt(_ members: [Member], to name: String) {
+        dispatchPrecondition(condition: .onQueue(supervisor.executor.queue))
+        switch subscriptions.adopt(members, to: name, isConnectionReady: supervisor.readyConnection != nil) {
+        case .subscribe(let name): send(subscribeTo: [name])
+        case .startConnecting: supervisor.start()
+        case .wait: break
+        case .active(let action): deliver(action)
+        case .finishClosed(let subscribers): for subscriber in subscribers { finish(subscriber, throwing: RedisError.closed) }
+        }
+        recordChannelCount()
+    }
 
     /// Adds `subscriber` to `name`; its `confirmation` resumes once the server confirmed the subscription.
     func add(_ subscriber: Subscriber, id: Int, to name: String) {
@@ -75,15 +123,37 @@ final class SubscriptionRegistry {
     // MARK: private
 
     private func send(subscribeTo names: [String]) {
-        guard let connection = supervisor.readyConnection, connection.sendSubscription(.subscribe, channels: names) else {
-            return subscriptions.subscribeFailed(names)
+        guard let connection = supervisor.readyConnection else { return subscriptions.subscribeFailed(names) }
+        guard isSharded else {
+            if !connection.sendSubscription(.subscribe, channels: names) { subscriptions.subscribeFailed(names) }
+            return
+        }
+        for name in names where !connection.sendSubscription(.shardSubscribe, channels: [name]) {
+            subscriptions.subscribeFailed([name])
         }
     }
 
     private func send(unsubscribeFrom name: String) {
-        guard let connection = supervisor.readyConnection, connection.sendSubscription(.unsubscribe, channels: [name]) else {
+        guard let connection = supervisor.readyConnection,
+            connection.sendSubscription(isSharded ? .shardUnsubscribe : .unsubscribe, channels: [name])
+        else {
             return subscriptions.unsubscribeFailed(name)
         }
+    }
+
+    private func deliver(_ action: SubscriptionStateMachine<Subscriber>.SubscribedAction) {
+        for subscriber in action.confirm { confirm(subscriber) }
+        for subscriber in action.resubscribed { enqueue(.resubscribed, for: subscriber) }
+        if let unsubscribe = action.unsubscribe { send(unsubscribeFrom: unsubscribe) }
+    }
+
+    /// `name` left this node (its members go to `owner`, or to the slot's owner if `nil`); without a router
+    /// (classic pub/sub) or for any refusal but `MOVED`, its members end with `error`.
+    private func channelLeft(_ name: String, owner: RedisAddress?, error: RedisError) {
+        let members = subscriptions.removeChannel(name)
+        recordChannelCount()
+        if let onChannelMoved { return onChannelMoved(name, members, owner) }
+        for member in members { finish(member.subscriber, throwing: error) }
     }
 
     private func recordChannelCount() {
@@ -101,9 +171,7 @@ final class SubscriptionRegistry {
     }
 
     private func finish(_ subscriber: Subscriber, throwing error: any Error) {
-        subscriber.confirmation?.resume(throwing: error)
-        subscriber.confirmation = nil
-        subscriber.stream.finish()
+        subscriber.end(throwing: error)
     }
 }
 
@@ -116,11 +184,13 @@ extension SubscriptionRegistry: ConnectionSupervisorDelegate {
     func supervisor(lostConnection error: RedisError) {
         for subscriber in subscriptions.connectionLost() { finish(subscriber, throwing: error) }
         recordChannelCount()
+        onConnectionTrouble?()
     }
 
     func supervisor(attemptFailed error: RedisError) {
         for subscriber in subscriptions.attemptFailed() { finish(subscriber, throwing: error) }
         recordChannelCount()
+        onConnectionTrouble?()
     }
 
     func supervisor(received push: PushMessage) {
@@ -128,19 +198,27 @@ extension SubscriptionRegistry: ConnectionSupervisorDelegate {
         case .message(let name, let payload):
             for subscriber in subscriptions.receivers(of: name) { enqueue(.message(payload), for: subscriber) }
         case .subscribed(let name):
-            let action = subscriptions.subscribed(name)
-            for subscriber in action.confirm { confirm(subscriber) }
-            for subscriber in action.resubscribed { enqueue(.resubscribed, for: subscriber) }
-            if let unsubscribe = action.unsubscribe { send(unsubscribeFrom: unsubscribe) }
+            deliver(subscriptions.subscribed(name))
+            onChannelSubscribed?(name)
         case .unsubscribed(let name):
             if let resubscribe = subscriptions.unsubscribed(name, isConnectionReady: supervisor.readyConnection != nil) {
                 send(subscribeTo: [resubscribe])
             }
             recordChannelCount()
-        case .unsubscribedByServer, .refused:
-            // Sharded pub/sub only: this connection sends classic SUBSCRIBE, which a server does not refuse
-            // for want of a slot.
-            break
+        case .unsubscribedByServer(let name):
+            channelLeft(name, owner: nil, error: .connectionLost("the server unsubscribed the channel: its slot moved"))
+        case .refused(let names, let error):
+            let owner: RedisAddress? = if case .moved(_, let owner)? = ClusterRedirect(error) { owner } else { nil }
+            for name in names {
+                // Anything but MOVED ends the channel's subscribers with the server's error (ACL's NOPERM, a
+                // cluster that is down).
+                guard let owner else {
+                    for member in subscriptions.removeChannel(name) { finish(member.subscriber, throwing: RedisError.server(error)) }
+                    continue
+                }
+                channelLeft(name, owner: owner, error: .server(error))
+            }
+            recordChannelCount()
         }
     }
 

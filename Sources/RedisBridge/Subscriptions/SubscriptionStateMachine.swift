@@ -132,6 +132,57 @@ struct SubscriptionStateMachine<Subscriber> {
         dropUnconfirmedSubscribers { $0.status == .pending }
     }
 
+    // MARK: sharded channels that move
+
+    /// A sharded channel's slot is served by another node now (the server refused it with `MOVED`, or
+    /// unsubscribed it when the slot moved, or this node failed): the channel leaves this connection, and its
+    /// members, confirmed or not, go to the connection of the node that serves it (``adopt(_:to:isConnectionReady:)``).
+    mutating func removeChannel(_ name: String) -> [Member] {
+        channels.removeValue(forKey: name)?.members ?? []
+    }
+
+    /// What to do for members that came from another node's connection.
+    enum AdoptAction {
+        /// Send `SUBSCRIBE` for the channel now.
+        case subscribe(String)
+        /// No ready connection: start connecting (the channel is subscribed once ready).
+        case startConnecting
+        /// The channel's subscription is under way: its confirmation serves them too.
+        case wait
+        /// The channel is active here already: confirm the unconfirmed members, and tell the confirmed ones
+        /// that messages may have been lost during the move.
+        case active(SubscribedAction)
+        /// The connection is closed: finish them with ``RedisError/closed``.
+        case finishClosed([Subscriber])
+    }
+
+    /// Takes in `members` of `name` from another node's connection: confirmed members stay confirmed, and are
+    /// told of the move (``SubscribedAction/resubscribed``) once this node confirms the channel.
+    mutating func adopt(_ members: [Member], to name: String, isConnectionReady: Bool) -> AdoptAction {
+        guard !isClosed else { return .finishClosed(members.map(\.subscriber)) }
+        guard var channel = channels[name] else {
+            var channel = Channel()
+            channel.members = members
+            if isConnectionReady { channel.status = .subscribing }
+            channels[name] = channel
+            return isConnectionReady ? .subscribe(name) : .startConnecting
+        }
+        guard channel.status == .active else {
+            channel.members += members
+            channels[name] = channel
+            return .wait
+        }
+        var action = SubscribedAction()
+        for var member in members {
+            if member.isConfirmed { action.resubscribed.append(member.subscriber) } else { action.confirm.append(member.subscriber) }
+            member.isConfirmed = true
+            channel.members.append(member)
+            channel.receivers.append(member.subscriber)
+        }
+        channels[name] = channel
+        return .active(action)
+    }
+
     // MARK: pushes
 
     /// The subscribers that receive a message published to `name`.

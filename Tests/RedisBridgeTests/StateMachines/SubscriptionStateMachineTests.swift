@@ -123,4 +123,36 @@ struct SubscriptionStateMachineTests {
         guard case .finishClosed = machine.add("d", id: 6, to: "ch", isConnectionReady: true) else { Issue.record("added after close"); return }
         #expect(machine.channels.isEmpty)
     }
+
+    /// A shard channel whose slot moved: its members leave one node's machine and join another's, where those
+    /// that were confirmed are told of the move (messages may have been lost) and the others are confirmed.
+    @Test func aMovedChannelTakesItsMembersToTheNodeThatServesIt() {
+        var old = active(["a", "b"])
+        _ = old.add("c", id: 2, to: "ch", isConnectionReady: true)  // confirmed at once: the channel is active
+        _ = old.add("d", id: 3, to: "other", isConnectionReady: true)
+        let members = old.removeChannel("ch")
+        #expect(members.map(\.subscriber) == ["a", "b", "c"] && old.channels["ch"] == nil && old.channels["other"] != nil)
+
+        var new = Machine()
+        guard case .subscribe("ch") = new.adopt(members, to: "ch", isConnectionReady: true) else { Issue.record("no SSUBSCRIBE"); return }
+        let confirmation = new.subscribed("ch")
+        #expect(confirmation.resubscribed == ["a", "b", "c"] && confirmation.confirm.isEmpty)
+        #expect(new.receivers(of: "ch") == ["a", "b", "c"])
+
+        // Onto a channel already active there: unconfirmed members are confirmed, confirmed ones told at once.
+        var unconfirmed = Machine()
+        _ = unconfirmed.add("e", id: 4, to: "ch", isConnectionReady: true)
+        guard case .active(let action) = new.adopt(unconfirmed.removeChannel("ch") + old.removeChannel("other"), to: "ch", isConnectionReady: true)
+        else { Issue.record("not active"); return }
+        #expect(action.confirm == ["e", "d"] && action.resubscribed.isEmpty)
+        #expect(new.receivers(of: "ch") == ["a", "b", "c", "e", "d"])
+
+        // Without a connection the channel waits for one; after close, members end.
+        var waiting = Machine()
+        guard case .startConnecting = waiting.adopt(members, to: "ch", isConnectionReady: false) else { Issue.record("no connect"); return }
+        _ = waiting.closeAll()
+        guard case .finishClosed(let ended) = waiting.adopt(members, to: "ch", isConnectionReady: true), ended.count == 3 else {
+            Issue.record("adopted after close"); return
+        }
+    }
 }
