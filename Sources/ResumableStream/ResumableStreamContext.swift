@@ -229,7 +229,7 @@ public final class ResumableStreamContext: Sendable {
         case .done: return .alreadyDone
         case .running(let generation): target = generation.flatMap { StreamGeneration(hex: $0) }
         }
-        let receivers = try await publisher.publish(RequestMessage.encodeStop(target: target), to: keys.requests)
+        let receivers = try await publisher.publishMessage(RequestMessage.encodeStop(target: target), to: keys.requests)
         return receivers > 0 ? .stopping : .awaitingProducer
     }
 

@@ -49,6 +49,9 @@ struct HashSlotTests {
         #expect(CommandKey.of(["EVAL", "return 1", "2", "a", "b"]) == Array("a".utf8))
         #expect(CommandKey.of(["EVAL", "return 1", "0"]) == nil)
         #expect(CommandKey.of(["PUBLISH", "channel", "m"]) == nil)
+        #expect(CommandKey.of(["SPUBLISH", "{s}:chunk", "m"]) == Array("{s}:chunk".utf8))
+        #expect(CommandKey.of(["PUBSUB", "SHARDNUMSUB", "{s}:chunk"]) == Array("{s}:chunk".utf8))
+        #expect(CommandKey.of(["PUBSUB", "NUMSUB", "channel"]) == nil)
         #expect(CommandKey.of(["PING"]) == nil)
     }
 
@@ -58,6 +61,12 @@ struct HashSlotTests {
         #expect(configuration.password == "pw")
         #expect(configuration.description == "redis-cluster://:***@10.0.0.1:7000,10.0.0.2:6379")
         #expect(throws: RedisError.self) { try RedisConfiguration(url: "redis-cluster://h1,h2/3") }
+        let sharded = try RedisConfiguration(url: "redis-cluster://10.0.0.1:7000?sharded_pubsub=yes")
+        #expect(sharded.shardedPubSub && !configuration.shardedPubSub)
+        #expect(sharded.description == "redis-cluster://10.0.0.1:7000?sharded_pubsub=yes")
+        #expect(try RedisConfiguration(url: sharded.description) == sharded)
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: "redis-cluster://h1?sharded_pubsub=maybe") }
+        #expect(HashSlot.hashTag(of: "p:rs:request:{chat-7}") == "{chat-7}" && HashSlot.hashTag(of: "p:rs:request:x") == nil)
     }
 }
 

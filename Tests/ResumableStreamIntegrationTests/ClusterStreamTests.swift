@@ -7,22 +7,27 @@ import Testing
 
 /// Streams on a real Redis Cluster (three primaries, three replicas): keys on every primary, a resume served
 /// by another process, a TypeScript producer with a braced id, a slot migrated mid-stream, and a primary killed
-/// mid-stream.
+/// mid-stream; with classic pub/sub, and with shard channels (`sharded_pubsub=yes`).
 @Suite("Streams on a Redis Cluster", .serialized, .enabled(if: !usesExternalRedis, "starts a cluster of its own"), .timeLimit(.minutes(1)))
 struct ClusterStreamTests {
-    private func context(_ cluster: ClusterGroup, prefix: String) throws -> ResumableStreamContext {
-        var redis = try RedisConfiguration(url: cluster.url)
+    private func context(_ cluster: ClusterGroup, prefix: String, shardedPubSub: Bool = false) throws -> ResumableStreamContext {
+        var redis = try RedisConfiguration(url: url(of: cluster, shardedPubSub: shardedPubSub))
         redis.connectTimeout = .milliseconds(500)
         return ResumableStreamContext(
             redis: redis, configuration: .init(keyPrefix: prefix, ackTimeout: handshakePatience, watchdogInterval: .milliseconds(500)))
     }
 
-    @Test func streamsLandOnEveryPrimaryAndAnotherProcessResumesThem() async throws {
+    private func url(of cluster: ClusterGroup, shardedPubSub: Bool) -> String {
+        shardedPubSub ? cluster.url + "?sharded_pubsub=yes" : cluster.url
+    }
+
+    @Test(arguments: [false, true])
+    func streamsLandOnEveryPrimaryAndAnotherProcessResumesThem(shardedPubSub: Bool) async throws {
         let cluster = try await ClusterGroup.start()
         defer { cluster.stop() }
         let prefix = testPrefix()
-        let producing = try context(cluster, prefix: prefix)
-        let following = try context(cluster, prefix: prefix)
+        let producing = try context(cluster, prefix: prefix, shardedPubSub: shardedPubSub)
+        let following = try context(cluster, prefix: prefix, shardedPubSub: shardedPubSub)
         let writers = (0..<30).map { _ in Writer() }
         var producers: [ResumableTextStream] = []
         var followers: [ResumableTextStream] = []
@@ -34,9 +39,24 @@ struct ClusterStreamTests {
         let text = (0..<50).map { "token \($0) · " }
         for writer in writers { writer.write(text[..<25].joined()) }
         let resumedElsewhere = Task {
-            try await rstream(["resume", "chat-7", "--redis", cluster.url], prefix: prefix)
+            try await rstream(["resume", "chat-7", "--redis", url(of: cluster, shardedPubSub: shardedPubSub)], prefix: prefix)
         }
         try await Task.sleep(for: .milliseconds(300))
+        if shardedPubSub {
+            // Pub/sub is spread as the keys are: each primary serves the channels of its streams, and nobody
+            // uses classic pub/sub.
+            for primary in try await cluster.primaries() {
+                let channels = try await primary.cli(["PUBSUB", "SHARDCHANNELS", "\(prefix):rs:*"]).split(separator: "\n")
+                #expect(channels.count >= 10, "primary \(primary.port) serves \(channels.count) shard channels")
+                for channel in channels {
+                    let owner = try await cluster.owner(of: HashSlot.of(channel))
+                    #expect(owner.port == primary.port, "\(channel) on \(primary.port), its slot on \(owner.port)")
+                    // A follower's channel carries its stream's hash tag: it lives beside the stream's keys.
+                    if channel.contains(":rs:chunk:") { #expect(channel.contains(":rs:chunk:{chat-"), "\(channel)") }
+                }
+                #expect(try await primary.cli(["PUBSUB", "CHANNELS", "\(prefix):*"]).isEmpty)
+            }
+        }
         for writer in writers {
             writer.write(text[25...].joined())
             writer.close()
@@ -53,29 +73,33 @@ struct ClusterStreamTests {
 
         // A TypeScript producer on the cluster writes its stream id with braces, `{ts-chat}`: its keys and request
         // channel are the ones a Swift consumer of `ts-chat` uses there. Spoken by hand, as the TypeScript package
-        // does: INCR the sentinel, listen for requests, answer on the listener's channel.
-        try await withConnections(try RedisConfiguration(url: cluster.url)) { commands, subscriber in
-            #expect(try await commands.incr("\(prefix):rs:sentinel:{ts-chat}") == 1)
-            let requests = try await subscriber.subscribe(to: "\(prefix):rs:request:{ts-chat}")
-            var incoming = requests.makeAsyncIterator()
-            async let consumer = following.resumeExistingStream("ts-chat")
-            guard case .message(let bytes) = await incoming.next() else {
-                Issue.record("no request")
-                return
+        // does: INCR the sentinel, listen for requests, answer on the listener's channel. (Classic pub/sub only:
+        // TypeScript speaks no shard channels.)
+        if !shardedPubSub {
+            try await withConnections(try RedisConfiguration(url: cluster.url)) { commands, subscriber in
+                #expect(try await commands.incr("\(prefix):rs:sentinel:{ts-chat}") == 1)
+                let requests = try await subscriber.subscribe(to: "\(prefix):rs:request:{ts-chat}")
+                var incoming = requests.makeAsyncIterator()
+                async let consumer = following.resumeExistingStream("ts-chat")
+                guard case .message(let bytes) = await incoming.next() else {
+                    Issue.record("no request")
+                    return
+                }
+                let listener = String(String(decoding: bytes, as: UTF8.self).dropFirst(15).prefix(36))
+                _ = try await commands.publish("from TypeScript", to: "\(prefix):rs:chunk:\(listener)")
+                _ = try await commands.publish(WireProtocol.doneMessage, to: "\(prefix):rs:chunk:\(listener)")
+                #expect(try await consumer.resumed().collect() == "from TypeScript")
             }
-            let listener = String(String(decoding: bytes, as: UTF8.self).dropFirst(15).prefix(36))
-            _ = try await commands.publish("from TypeScript", to: "\(prefix):rs:chunk:\(listener)")
-            _ = try await commands.publish(WireProtocol.doneMessage, to: "\(prefix):rs:chunk:\(listener)")
-            #expect(try await consumer.resumed().collect() == "from TypeScript")
         }
         await producing.shutdown(gracePeriod: .seconds(5))
         await following.shutdown(gracePeriod: .seconds(5))
     }
 
-    @Test func aSlotMigratedMidStreamIsFollowedThroughAskAndMoved() async throws {
+    @Test(arguments: [false, true])
+    func aSlotMigratedMidStreamIsFollowedThroughAskAndMoved(shardedPubSub: Bool) async throws {
         let cluster = try await ClusterGroup.start()
         defer { cluster.stop() }
-        let context = try context(cluster, prefix: testPrefix())
+        let context = try context(cluster, prefix: testPrefix(), shardedPubSub: shardedPubSub)
         let slot = HashSlot.of("{migrating}")
         let source = try await cluster.owner(of: slot)
         let target = try #require(try await cluster.primaries().first { $0.port != source.port })
@@ -95,6 +119,11 @@ struct ClusterStreamTests {
         let expected = "before the migration · during · after"
         #expect(try await producer.collect() == expected)
         #expect(try await follower.collect() == expected)
+        if shardedPubSub {
+            // The lingering producer's request channel moved with its slot.
+            let requests = "\(context.configuration.keyPrefix):rs:request:{migrating}"
+            #expect(try await target.cli(["PUBSUB", "SHARDCHANNELS", requests]) == requests)
+        }
         // The end was recorded on the slot's new owner (MOVED taught the router where it is).
         #expect(
             await eventually {
@@ -104,10 +133,11 @@ struct ClusterStreamTests {
         await context.shutdown(gracePeriod: .seconds(5))
     }
 
-    @Test func killingAPrimaryMidStreamLosesNothingSilentlyAndItsReplicaTakesOver() async throws {
+    @Test(arguments: [false, true])
+    func killingAPrimaryMidStreamLosesNothingSilentlyAndItsReplicaTakesOver(shardedPubSub: Bool) async throws {
         let cluster = try await ClusterGroup.start()
         defer { cluster.stop() }
-        let context = try context(cluster, prefix: testPrefix())
+        let context = try context(cluster, prefix: testPrefix(), shardedPubSub: shardedPubSub)
         // Ten streams, and an eleventh id for after the failover, in slots of a primary that is not the seed
         // where pub/sub runs (killing that one is the Redis restart the fault tests cover).
         let victim = try #require(try await cluster.primaries().first { $0.port != cluster.nodes[0].port })

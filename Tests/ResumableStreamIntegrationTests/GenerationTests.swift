@@ -156,7 +156,7 @@ struct GenerationTests {
                 ])
             else { throw RedisError.unexpectedReply("PUBSUB CHANNELS") }
             #expect(channels.count == 1)
-            for channel in channels.compactMap(\.string) { _ = try await contexts[1].publisher.publish(lost, to: channel) }
+            for channel in channels.compactMap(\.string) { _ = try await contexts[1].publisher.publishMessage(lost, to: channel) }
             var received = "first life "
             do {
                 while let chunk = try await reader.next() { received += chunk }

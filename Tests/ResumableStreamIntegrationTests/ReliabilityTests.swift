@@ -310,7 +310,7 @@ struct ReliabilityTests {
             let target = try #require(aimedAt.flatMap { StreamGeneration(hex: $0) })
             let second = Writer()
             let replacement = try await contexts[0].createNewResumableStream("regen", makeStream: second.source)
-            _ = try await contexts[1].publisher.publish(RequestMessage.encodeStop(target: target), to: keys.requests)
+            _ = try await contexts[1].publisher.publishMessage(RequestMessage.encodeStop(target: target), to: keys.requests)
             try await Task.sleep(for: .milliseconds(200))
             second.write("regenerated")
             second.close()

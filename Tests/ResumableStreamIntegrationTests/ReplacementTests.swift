@@ -80,7 +80,7 @@ struct ReplacementTests {
         let early = keys.chunks(for: "early")
         let backend = InstrumentedBackend { base, message, channel in
             guard case .generation? = RequestMessage.parse(message) else { return }
-            _ = try await base.publish(RequestMessage.encodeResume(listenerID: "early", skipCharacters: nil), to: channel)
+            _ = try await base.publishMessage(RequestMessage.encodeResume(listenerID: "early", skipCharacters: nil), to: channel)
         }
         let context = ResumableStreamContext(
             configuration: .init(keyPrefix: "race", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)

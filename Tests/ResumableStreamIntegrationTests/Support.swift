@@ -213,10 +213,10 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     }
     func setExpiry(of key: String, to duration: Duration) async throws { try await base.setExpiry(of: key, to: duration) }
     func delete(_ key: String) async throws { try await base.delete(key) }
-    func publish(_ message: String, to channel: String) async throws -> Int {
+    func publishMessage(_ message: String, to channel: String) async throws -> Int {
         try await beforePublish?(base, message, channel)
         counts.withLock { $0[channel, default: 0] += 1 }
-        return try await base.publish(message, to: channel)
+        return try await base.publishMessage(message, to: channel)
     }
     func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Result<Int, any Error>) -> Void)?) {
         counts.withLock { $0[channel, default: 0] += 1 }

@@ -107,7 +107,7 @@ struct WireProtocolTests {
             let channel = keys.chunks(for: "ts-consumer")
             let messages = try await context.subscriber.textSubscription(to: channel)
             let request = RequestMessage.encodeResume(listenerID: "ts-consumer", skipCharacters: 6)
-            #expect(try await context.publisher.publish(request, to: keys.requests) == 1)
+            #expect(try await context.publisher.publishMessage(request, to: keys.requests) == 1)
             writer.write("!")
             writer.close()
             var received: [String] = []

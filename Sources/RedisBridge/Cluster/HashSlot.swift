@@ -22,6 +22,13 @@ public enum HashSlot {
         hashTag(in: Array(key.utf8)) != nil
     }
 
+    /// The hash tag of `key` with its braces (`{user1000}` for `{user1000}.following`), if it has one: a name
+    /// that starts with it shares the key's slot.
+    public static func hashTag(of key: some StringProtocol) -> String? {
+        let bytes = Array(key.utf8)
+        return hashTag(in: bytes).map { "{" + String(decoding: $0, as: UTF8.self) + "}" }
+    }
+
     private static func hashTag(in key: [UInt8]) -> ArraySlice<UInt8>? {
         guard let open = key.firstIndex(of: UInt8(ascii: "{")),
             let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1

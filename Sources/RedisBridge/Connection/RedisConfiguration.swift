@@ -14,7 +14,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         /// The primary that Redis Sentinel names, found again after every drop (a failover).
         case sentinel(RedisSentinelConfiguration)
         /// A Redis Cluster, reached through these seed nodes: commands go to the primary of their key's slot,
-        /// pub/sub to the first seed that answers (classic pub/sub reaches every node of a cluster).
+        /// classic pub/sub to the first seed that answers (classic pub/sub reaches every node of a cluster), shard
+        /// channels to the primary of their slot.
         case cluster(seeds: [RedisAddress])
     }
 
@@ -38,6 +39,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// TLS to the server (`rediss://`, and to the primary for `rediss-sentinel://`); `nil` for a plain connection.
     /// Not for ``Endpoint/unixSocket(path:)``.
     public var tls: RedisTLSConfiguration?
+    /// Whether the resumable streams on this deployment use shard channels (`SSUBSCRIBE` and `SPUBLISH`, Redis 7)
+    /// rather than classic pub/sub (the URL's `sharded_pubsub=yes`). On a cluster each stream's channels then live
+    /// on the primary of its slot, beside its keys, so that pub/sub grows with the primaries instead of running
+    /// through one node. Only where every instance is this library: a TypeScript `resumable-stream` publishes and
+    /// subscribes classic channels, and would not hear these.
+    public var shardedPubSub = false
 
     /// A configuration with default timeouts: 5 s to connect, 10 s of silence for commands, reconnection
     /// after 50 ms doubling to at most 500 ms.
@@ -145,7 +152,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             let scheme = tls == nil && sentinel.tls == nil ? "redis-sentinel" : "rediss-sentinel"
             return "\(scheme)://\(credentials)\(hosts)/\(sentinel.primaryName)?db=\(database)"
         case .cluster(let seeds):
-            return "redis-cluster://\(credentials)\(seeds.map(\.description).joined(separator: ","))"
+            let query = shardedPubSub ? "?sharded_pubsub=yes" : ""
+            return "redis-cluster://\(credentials)\(seeds.map(\.description).joined(separator: ","))\(query)"
         }
     }
 
@@ -165,7 +173,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         (username, password) = Self.credentials(of: components)
     }
 
-    /// `redis-cluster://[user[:password]@]host1[:port],host2[:port]`: the seed nodes (port 6379 by default).
+    /// `redis-cluster://[user[:password]@]host1[:port],host2[:port][?sharded_pubsub=yes]`: the seed nodes (port
+    /// 6379 by default), and whether streams use shard channels (``shardedPubSub``).
     private init(clusterURL url: String) throws {
         let (seeds, components) = try Self.parseHostList(url, scheme: "redis-cluster", defaultPort: 6379)
         guard components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/")).isEmpty else {
@@ -173,12 +182,18 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
         self.init(endpoint: .cluster(seeds: seeds))
         (username, password) = Self.credentials(of: components)
+        switch components.queryItems?.first(where: { $0.name == "sharded_pubsub" })?.value?.lowercased() {
+        case nil, "no", "false", "0": shardedPubSub = false
+        case "yes", "true", "1": shardedPubSub = true
+        default: throw RedisError.invalidURL("sharded_pubsub takes yes or no")
+        }
     }
 
     /// Every URL form ``init(url:)`` accepts, for its errors.
     static let acceptedURLForms =
         "redis://host[:port][/db], rediss://host[:port][/db], unix:///path/to/redis.sock, "
-        + "redis-sentinel://host[:port],host[:port]/primary-name (rediss-sentinel:// with TLS) or redis-cluster://host[:port],host[:port]"
+        + "redis-sentinel://host[:port],host[:port]/primary-name (rediss-sentinel:// with TLS) or "
+        + "redis-cluster://host[:port],host[:port][?sharded_pubsub=yes]"
 
     /// The hosts of `scheme://[credentials@]host1[:port],host2[:port][/path][?query]`, and the rest as the
     /// components of a single-host URL (URLComponents cannot take several hosts, so they are cut out first).

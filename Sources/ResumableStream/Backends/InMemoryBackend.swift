@@ -158,7 +158,7 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         state.withLock { _ = $0.entries.removeValue(forKey: key) }
     }
 
-    public func publish(_ message: String, to channel: String) async throws -> Int {
+    public func publishMessage(_ message: String, to channel: String) async throws -> Int {
         deliver(message, to: channel)
     }
 

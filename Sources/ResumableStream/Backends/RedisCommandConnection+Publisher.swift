@@ -1,15 +1,24 @@
 import RedisBridge
 
 extension RedisCommandConnection: ResumableStreamPublisher {
-    /// False on a cluster, whose nodes count only their own subscribers.
+    /// False on a cluster with classic pub/sub, whose nodes count only their own subscribers; a shard channel's
+    /// subscribers are all on the node that publishes it.
     public nonisolated var countsEveryReceiver: Bool {
-        if case .cluster = configuration.endpoint { return false }
+        if case .cluster = configuration.endpoint { return configuration.shardedPubSub }
         return true
+    }
+
+    /// ``RedisConfiguration/shardedPubSub``.
+    public nonisolated var usesShardChannels: Bool { configuration.shardedPubSub }
+
+    /// `PUBLISH`, or `SPUBLISH` with ``RedisConfiguration/shardedPubSub``.
+    public func publishMessage(_ message: String, to channel: String) async throws -> Int {
+        try await configuration.shardedPubSub ? publish(message, toShardChannel: channel) : publish(message, to: channel)
     }
 
     /// KEYS: sentinel, generation key, then the stale keys. ARGV: mode (`n`: if absent, `r`: replacing, `k`:
     /// reclaiming), the generation, the expiry in milliseconds, the request channel, the announcement's text
-    /// before and after the generation. `{0, generation}`: claimed; `{1}`: running (the caller was counted, or
+    /// before and after the generation, the command that publishes it (`PUBLISH` or `SPUBLISH`). `{0, generation}`: claimed; `{1}`: running (the caller was counted, or
     /// for `k`: another producer holds the id); `{2}`: done; `{3, generation}`: claimed and announced.
     ///
     /// A new generation is the server's clock (seconds and microseconds, 13 hex digits) and the token's last 3
@@ -56,7 +65,7 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         redis.call('SET', KEYS[2], generation, 'PX', ARGV[3])
         for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
         if not holder then return {0, generation} end
-        redis.call('PUBLISH', ARGV[4], ARGV[5] .. generation .. ARGV[6])
+        redis.call(ARGV[7], ARGV[4], ARGV[5] .. generation .. ARGV[6])
         return {3, generation}
         """
 
@@ -66,6 +75,7 @@ extension RedisCommandConnection: ResumableStreamPublisher {
             arguments: [
                 .string(Self.scriptMode(claim.mode)), .string(claim.generation), .milliseconds(claim.expiresIn),
                 .string(claim.requests), .string(claim.announcementPrefix), .string(claim.announcementSuffix),
+                configuration.shardedPubSub ? "SPUBLISH" : "PUBLISH",
             ])
         guard case .array(let parts) = reply, let outcome = parts.first?.int else { throw RedisError.unexpectedReply("claim script") }
         switch (outcome, parts.count > 1 ? parts[1].string : nil) {
@@ -168,15 +178,19 @@ extension RedisCommandConnection: ResumableStreamPublisher {
     public nonisolated func enqueuePublish(
         _ message: String, to channel: String, onReceivers: (@Sendable (Result<Int, any Error>) -> Void)?
     ) {
-        guard let onReceivers else { return publishWithoutWaiting(message, to: channel) }
-        publishWithoutWaiting(message, to: channel) { result in onReceivers(result.mapError { $0 }) }
+        let sharded = configuration.shardedPubSub
+        guard let onReceivers else { return publishWithoutWaiting(message, to: channel, isShardChannel: sharded) }
+        publishWithoutWaiting(message, to: channel, isShardChannel: sharded) { result in onReceivers(result.mapError { $0 }) }
     }
 
     public nonisolated func enqueuePublish(
         _ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Result<Int, any Error>) -> Void)?
     ) {
-        guard let onReceivers else { return publishWithoutWaiting(message, toEach: channels) }
-        publishWithoutWaiting(message, toEach: channels) { channel, result in onReceivers(channel, result.mapError { $0 }) }
+        let sharded = configuration.shardedPubSub
+        guard let onReceivers else { return publishWithoutWaiting(message, toEach: channels, isShardChannel: sharded) }
+        publishWithoutWaiting(message, toEach: channels, isShardChannel: sharded) { channel, result in
+            onReceivers(channel, result.mapError { $0 })
+        }
     }
 
     /// KEYS: log, fence. ARGV: id, offset, field (`t` for text, `e` for the end mark), text, expiry in
@@ -225,10 +239,13 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         guard try await send(["PING"]).string == "PONG" else { throw RedisError.unexpectedReply("PING") }
     }
 
+    /// `PUBSUB NUMSUB`, or `PUBSUB SHARDNUMSUB` (on the node of the channel's slot) with
+    /// ``RedisConfiguration/shardedPubSub``.
     public func subscriberCount(of channel: String) async throws -> Int {
-        guard case .array(let reply) = try await send(["PUBSUB", "NUMSUB", .string(channel)]),
+        let question: RESPArgument = configuration.shardedPubSub ? "SHARDNUMSUB" : "NUMSUB"
+        guard case .array(let reply) = try await send(["PUBSUB", question, .string(channel)]),
             reply.count == 2, let count = reply[1].int
-        else { throw RedisError.unexpectedReply("PUBSUB NUMSUB") }
+        else { throw RedisError.unexpectedReply("PUBSUB \(question)") }
         return count
     }
 }

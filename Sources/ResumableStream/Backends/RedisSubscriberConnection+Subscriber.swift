@@ -2,7 +2,8 @@ import RedisBridge
 
 extension RedisSubscriberConnection: ResumableStreamSubscriber {
     public func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable {
-        let subscription: RedisSubscription = try await subscribe(to: channel)
+        let subscription =
+            try await configuration.shardedPubSub ? subscribe(toShardChannel: channel) : subscribe(to: channel)
         return RedisTextSubscription(base: subscription)
     }
 }

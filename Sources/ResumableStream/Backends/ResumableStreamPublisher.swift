@@ -35,8 +35,9 @@ public protocol ResumableStreamPublisher: Sendable {
     func setExpiry(of key: String, to duration: Duration) async throws
     /// `DEL key`.
     func delete(_ key: String) async throws
-    /// `PUBLISH channel message`: the number of subscribers that received it.
-    func publish(_ message: String, to channel: String) async throws -> Int
+    /// `PUBLISH channel message` (`SPUBLISH` with ``usesShardChannels``): the number of subscribers that received
+    /// it.
+    func publishMessage(_ message: String, to channel: String) async throws -> Int
     /// `PUBLISH` without waiting, in order with the other requests of the caller; `onReceivers` gets the
     /// number of receivers, or why the publish failed.
     func enqueuePublish(_ message: String, to channel: String, onReceivers: (@Sendable (Result<Int, any Error>) -> Void)?)
@@ -52,6 +53,10 @@ public protocol ResumableStreamPublisher: Sendable {
     /// a producer keeps publishing to a listener that seems gone (as TypeScript always does), and a consumer
     /// waits for the acknowledgement of a request nobody seemed to receive.
     var countsEveryReceiver: Bool { get }
+    /// Whether channels live in hash slots (Redis 7's shard channels): a follower's channel then carries its
+    /// stream's hash tag, so that it lives on the node of the stream's keys and request channel. The backend's
+    /// subscriber must use them too.
+    var usesShardChannels: Bool { get }
     /// Appends `entry` to the log at `key` (`XADD` with the entry's id, see ``StreamLogEntry``) and gives the
     /// log `expiresIn`, in one step, only while `fence` holds `generation`; returns whether it appended (false:
     /// another life of the stream id owns the log). An entry whose id is not past the log's last is there
@@ -67,6 +72,9 @@ public protocol ResumableStreamPublisher: Sendable {
 extension ResumableStreamPublisher {
     /// True: a backend of one server counts every subscriber.
     public var countsEveryReceiver: Bool { true }
+
+    /// False: classic channels.
+    public var usesShardChannels: Bool { false }
 
     /// Nothing to check: an in-process backend always answers.
     public func ping() async throws {}

@@ -1,4 +1,5 @@
 import Foundation
+import RedisBridge
 
 /// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel, retrying on
 /// a new listener id until the ack timeout, and hands the channel to a ``Relay``, the follower's task, once the
@@ -23,7 +24,7 @@ struct Consumer: Sendable {
         var wait = configuration.ackRetryInterval
         while true {
             // A fresh listener id per attempt (see `newListenerID()`).
-            let listenerID = Self.newListenerID()
+            let listenerID = newListenerID()
             let relay = try await Relay.start(consumer: self, listenerID: listenerID)
             let receivers: Int
             do {
@@ -123,9 +124,12 @@ struct Consumer: Sendable {
     }
 
     /// A fresh listener id: a TypeScript producer registers every request it gets, so a repeated id would
-    /// receive every chunk twice.
-    static func newListenerID() -> String {
-        UUID().uuidString.lowercased()
+    /// receive every chunk twice. With shard channels it starts with the stream's hash tag, so that its channel
+    /// lives on the node of the stream's keys and request channel.
+    func newListenerID() -> String {
+        let id = UUID().uuidString.lowercased()
+        guard publisher.usesShardChannels, let tag = HashSlot.hashTag(of: keys.requests) else { return id }
+        return tag + id
     }
 
     /// Publishes the resume request for `listenerID` (from `skipCharacters`, asking for frames within the
@@ -133,7 +137,7 @@ struct Consumer: Sendable {
     func askForStream(on listenerID: String, from skipCharacters: Int?) async throws -> Int {
         let framing = FrameRequest(window: configuration.followerWindow)
         let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
-        return try await publisher.publish(request, to: keys.requests)
+        return try await publisher.publishMessage(request, to: keys.requests)
     }
 
     /// The stream's identity, which a Swift producer's frames carry.

@@ -165,7 +165,7 @@ final class Relay: Sendable {
     private func resubscribe(from offset: Int) async -> Subscription? {
         let deadline = consumer.clock.now() + consumer.configuration.ackTimeout
         repeat {
-            let listenerID = Consumer.newListenerID()
+            let listenerID = consumer.newListenerID()
             if let subscription = try? await consumer.subscriber.textSubscription(to: consumer.keys.chunks(for: listenerID)) {
                 state.withLock { $0.machine.recovering(on: listenerID, from: offset) }
                 if let receivers = try? await consumer.askForStream(on: listenerID, from: offset),
@@ -259,7 +259,7 @@ final class Relay: Sendable {
     /// means the subscription was intact since the last chunk.
     private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
         let channel = consumer.keys.chunks(for: state.withLock(\.machine.listenerID))
-        guard (try? await consumer.publisher.publish(probe, to: channel)) != nil else { return false }
+        guard (try? await consumer.publisher.publishMessage(probe, to: channel)) != nil else { return false }
         let deadline = consumer.clock.now() + patience
         while consumer.clock.now() < deadline {
             if state.withLock(\.machine.isProbeReceived) { return true }
