@@ -127,6 +127,7 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures, only: String? = n
         ("9", "1 follower, 20-char chunks, against the Python port", pythonPeer),
         ("10", "1 follower, 20-char chunks, over TLS", tlsRelay),
         ("11", "a 3-primary cluster against 1 node", clusterComparison),
+        ("12", "pub/sub per primary, classic against shard channels", pubSubShare),
     ]
     var rows: [Row] = []
     for (scenario, figure, run) in scenarios where only == nil || only == scenario {

@@ -8,10 +8,10 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         return true
     }
 
-    /// ``RedisConfiguration/shardedPubSub``.
+    /// The configuration's `shardedPubSub`.
     public nonisolated var usesShardChannels: Bool { configuration.shardedPubSub }
 
-    /// `PUBLISH`, or `SPUBLISH` with ``RedisConfiguration/shardedPubSub``.
+    /// `PUBLISH`, or `SPUBLISH` with the configuration's `shardedPubSub`.
     public func publishMessage(_ message: String, to channel: String) async throws -> Int {
         try await configuration.shardedPubSub ? publish(message, toShardChannel: channel) : publish(message, to: channel)
     }
@@ -239,8 +239,8 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         guard try await send(["PING"]).string == "PONG" else { throw RedisError.unexpectedReply("PING") }
     }
 
-    /// `PUBSUB NUMSUB`, or `PUBSUB SHARDNUMSUB` (on the node of the channel's slot) with
-    /// ``RedisConfiguration/shardedPubSub``.
+    /// `PUBSUB NUMSUB`, or `PUBSUB SHARDNUMSUB` (on the node of the channel's slot) with the configuration's
+    /// `shardedPubSub`.
     public func subscriberCount(of channel: String) async throws -> Int {
         let question: RESPArgument = configuration.shardedPubSub ? "SHARDNUMSUB" : "NUMSUB"
         guard case .array(let reply) = try await send(["PUBSUB", question, .string(channel)]),

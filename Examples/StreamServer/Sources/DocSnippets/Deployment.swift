@@ -26,3 +26,11 @@ func redisCluster() throws -> ResumableStreamContext {
     // snippet: end
     return streams
 }
+
+/// Deployment.md, "Shard channels: pub/sub that grows with the primaries".
+func redisClusterWithShardChannels() throws -> ResumableStreamContext {
+    // snippet: begin
+    let streams = ResumableStreamContext(redis: try .init(url: "redis-cluster://node-1:6379,node-2:6379?sharded_pubsub=yes"))
+    // snippet: end
+    return streams
+}
