@@ -15,6 +15,25 @@ struct SubscriberConnectionTests {
         }
     }
 
+    /// Shard channels on one server (Redis 7): their own connection, beside the classic one; the same name on
+    /// both is two channels, and each hears only its own kind of publish.
+    @Test func shardChannelsWorkOnOneServerBesideClassicChannels() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            var shard = try await subscriber.subscribe(toShardChannel: channel).makeAsyncIterator()
+            var classic = try await subscriber.subscribe(to: channel).makeAsyncIterator()
+            #expect(await subscriber.channelCount == 2)
+            #expect(try await commands.publish("sharded", toShardChannel: channel) == 1)
+            #expect(try await commands.publish("classic", to: channel) == 1)
+            #expect(await shard.next() == .message(Array("sharded".utf8)))
+            #expect(await classic.next() == .message(Array("classic".utf8)))
+            for index in 0..<1000 { commands.publishWithoutWaiting(String(index), to: channel, isShardChannel: true) }
+            var received: [String] = []
+            while received.count < 1000, case .message(let bytes)? = await shard.next() { received.append(String(decoding: bytes, as: UTF8.self)) }
+            #expect(received == (0..<1000).map(String.init))
+        }
+    }
+
     @Test func hundredThousandMessagesArriveInOrder() async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             let channel = uniqueName()

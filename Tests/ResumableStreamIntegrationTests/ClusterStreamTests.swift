@@ -56,6 +56,8 @@ struct ClusterStreamTests {
                 }
                 #expect(try await primary.cli(["PUBSUB", "CHANNELS", "\(prefix):*"]).isEmpty)
             }
+            // The producer-liveness check asks the node of the request channel's slot (PUBSUB SHARDNUMSUB).
+            #expect(try await following.publisher.subscriberCount(of: "\(prefix):rs:request:{chat-0}") == 1)
         }
         for writer in writers {
             writer.write(text[25...].joined())
