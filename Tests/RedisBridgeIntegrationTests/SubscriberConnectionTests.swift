@@ -34,6 +34,15 @@ struct SubscriberConnectionTests {
         }
     }
 
+    /// After close(), a shard channel is refused as a classic one is: no connection is made for it.
+    @Test func aClosedSubscriberRefusesShardChannels() async throws {
+        let subscriber = RedisSubscriberConnection(configuration: try sharedConfiguration())
+        await subscriber.close()
+        await #expect(throws: RedisError.closed) { try await subscriber.subscribe(toShardChannel: uniqueName()) }
+        await #expect(throws: RedisError.closed) { try await subscriber.subscribe(to: uniqueName()) }
+        #expect(await subscriber.channelCount == 0)
+    }
+
     @Test func hundredThousandMessagesArriveInOrder() async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             let channel = uniqueName()

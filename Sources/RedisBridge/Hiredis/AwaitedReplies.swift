@@ -55,9 +55,14 @@ struct AwaitedReplies {
     }
 
     /// An error reply arrived for a subscription command (the server refused it): the channels it named that
-    /// were not confirmed.
-    mutating func subscriptionRefused() -> [String] {
-        guard let first = subscriptions.popFirst() else { return [] }
+    /// were not confirmed. A redirect (`MOVED`) names the slot it is about: one that is not the slot of the
+    /// first command's channel answers a command whose confirmation was taken already (a node that gave a slot
+    /// away unsubscribes its channels itself, and then refuses a `SUNSUBSCRIBE` of them that crossed), and is
+    /// dropped.
+    mutating func subscriptionRefused(redirectedSlot: Int?) -> [String] {
+        guard let first = subscriptions.first else { return [] }
+        if let redirectedSlot, let channel = first.channels.first, HashSlot.of(channel) != redirectedSlot { return [] }
+        subscriptions.removeFirst()
         return Array(first.channels)
     }
 

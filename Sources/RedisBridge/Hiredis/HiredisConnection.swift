@@ -89,7 +89,9 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// Sends a command once ready; before that (or after the context is gone) `reply` fails at once.
     func send(_ arguments: [RESPArgument], _ reply: PendingReply) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard state.readyLink != nil else { return reply.complete(.failure(state.sendFailure)) }
+        guard let link = state.readyLink else { return reply.complete(.failure(state.sendFailure)) }
+        // Its reply would never be matched: the connection reads pushes only.
+        precondition(!link.adapter.readsRepliesItself, "a command on a connection that subscribed")
         enqueue(arguments, reply)
     }
 
@@ -101,7 +103,7 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     /// subscription commands may be sent from then on, and nothing else may be awaited then.
     func sendSubscription(_ command: SubscriptionCommand, channels: [String]) -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let link = state.readyLink else { return false }
+        guard let link = state.readyLink, !channels.isEmpty else { return false }
         if !link.adapter.readsRepliesItself {
             precondition(!awaited.isWaiting, "a subscription on a connection that awaits a command's reply")
             link.adapter.readsRepliesItself = true
@@ -203,7 +205,11 @@ final class HiredisConnection: EventLoopAdapterDelegate {
     func adapterDidRead(_ reply: UnsafePointer<redisReply>) {
         if reply.pointee.type == REDIS_REPLY_ERROR {
             let error = RedisValue.text(of: reply.pointee)
-            let channels = awaited.subscriptionRefused()
+            let redirect: Int? = if case .moved(let slot, _)? = ClusterRedirect(error) { slot } else { nil }
+            let channels = awaited.subscriptionRefused(redirectedSlot: redirect)
+            guard !channels.isEmpty else {
+                return logger.debug("redis refused a subscription command already answered: ignored", metadata: ["redis.error": "\(error)"])
+            }
             logger.debug("redis refused a subscription", metadata: ["redis.error": "\(error)", "redis.channels": "\(channels)"])
             return onPush(.refused(channels: channels, error: error))
         }

@@ -22,6 +22,8 @@ public actor RedisSubscriberConnection {
     private let logger: Logger
     /// The shard channels' connections, from the first shard channel subscribed on.
     private var shards: ShardedSubscriptions?
+    /// Set by ``close()``: no shard channel's connection is made after it.
+    private var isClosed = false
     private var nextSubscriberID = 0
 
     /// The connection's serial executor: the queue that also drives hiredis.
@@ -92,6 +94,8 @@ public actor RedisSubscriberConnection {
     private func shardSubscriptions() -> ShardedSubscriptions {
         if let shards { return shards }
         let created = ShardedSubscriptions(configuration: configuration, logger: logger, executor: supervisor.executor)
+        // Made after close(), it only ends its subscribers with `closed`.
+        if isClosed { created.close {} }
         shards = created
         return created
     }
@@ -113,6 +117,7 @@ public actor RedisSubscriberConnection {
 
     /// Ends every subscription (their sequences finish) and closes the connection.
     public func close() async {
+        isClosed = true
         registry.closeAll()
         await withCheckedContinuation { continuation in
             supervisor.close { continuation.resume() }

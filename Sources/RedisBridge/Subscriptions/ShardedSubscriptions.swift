@@ -54,6 +54,11 @@ final class ShardedSubscriptions {
     /// Adds `subscriber` to `channel` on the node that serves it.
     func add(_ subscriber: SubscriptionRegistry.Subscriber, id: Int, to channel: String) {
         guard !isClosed else { return subscriber.end(throwing: RedisError.closed) }
+        // A channel waiting to move takes its new subscriber along: it is never on two nodes.
+        guard waitingToMove[channel] == nil else {
+            waitingToMove[channel]?.append(SubscriptionRegistry.Member(id: id, subscriber: subscriber))
+            return
+        }
         (registry(holding: channel) ?? registry(for: owner(of: channel))).add(subscriber, id: id, to: channel)
     }
 
@@ -63,7 +68,9 @@ final class ShardedSubscriptions {
             waitingToMove[channel]?.remove(at: index)
             return waiting[index].subscriber.end(throwing: reason)
         }
-        registry(holding: channel)?.remove(subscriberID: subscriberID, from: channel, reason: reason)
+        for registry in registries.values where registry.hasChannel(channel) {
+            registry.remove(subscriberID: subscriberID, from: channel, reason: reason)
+        }
     }
 
     /// Ends every subscription and closes every connection; `completion` runs when all are closed.
@@ -193,8 +200,8 @@ final class ShardedSubscriptions {
                 move(channel, registry.takeChannel(channel), to: .address(owner))
             }
         }
-        // Moves of channels that ended before a node confirmed them.
-        moves = moves.filter { registry(holding: $0.key) != nil }
+        // Moves of channels that ended before a node confirmed them (not of those waiting to move).
+        moves = moves.filter { waitingToMove[$0.key] != nil || registry(holding: $0.key) != nil }
         // A node that serves no slot and carries no channel (a failed primary): its connection goes.
         let serving = slots.primaries
         for (node, registry) in registries where registry.channelCount == 0 {

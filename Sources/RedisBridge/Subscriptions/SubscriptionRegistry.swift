@@ -65,10 +65,17 @@ final class SubscriptionRegistry {
     /// Whether `name` has a server-side subscription or one under way on this connection.
     func hasChannel(_ name: String) -> Bool { subscriptions.channels[name] != nil }
 
-    /// Takes `name` off this connection with its members, to subscribe it on another node.
+    /// Takes `name` off this connection with its members, to subscribe it on another node; its subscription
+    /// here, if the server may have one, ends (the server refuses that with `MOVED` if it gave the slot away, which
+    /// changes nothing).
     func takeChannel(_ name: String) -> [Member] {
         defer { recordChannelCount() }
-        return subscriptions.removeChannel(name)
+        let status = subscriptions.channels[name]?.status
+        let members = subscriptions.removeChannel(name)
+        if status == .active || status == .subscribing, let connection = supervisor.readyConnection {
+            _ = connection.sendSubscription(isSharded ? .shardUnsubscribe : .unsubscribe, channels: [name])
+        }
+        return members
     }
 
     /// Subscribes `members` of `name`, which come from another node's connection.
@@ -198,8 +205,9 @@ extension SubscriptionRegistry: ConnectionSupervisorDelegate {
         case .message(let name, let payload):
             for subscriber in subscriptions.receivers(of: name) { enqueue(.message(payload), for: subscriber) }
         case .subscribed(let name):
+            let isHeld = hasChannel(name)
             deliver(subscriptions.subscribed(name))
-            onChannelSubscribed?(name)
+            if isHeld { onChannelSubscribed?(name) }
         case .unsubscribed(let name):
             if let resubscribe = subscriptions.unsubscribed(name, isConnectionReady: supervisor.readyConnection != nil) {
                 send(subscribeTo: [resubscribe])

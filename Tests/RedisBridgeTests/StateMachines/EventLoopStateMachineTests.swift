@@ -104,13 +104,21 @@ struct ConnectionBookkeepingTests {
         awaited.subscriptionSent(.shardUnsubscribe, channels: ["{c}z"], now: 0)
         let first = awaited.confirmationReceived(.shardSubscribe, channel: "{a}x")
         // The second was refused (MOVED): its error names no channel, the order does.
-        let refused = awaited.subscriptionRefused()
+        let refused = awaited.subscriptionRefused(redirectedSlot: HashSlot.of("{b}y"))
         // A sunsubscribe nobody asked for (a slot moved away) is told apart from the one asked for.
         let unasked = awaited.confirmationReceived(.shardUnsubscribe, channel: "{d}w")
         let asked = awaited.confirmationReceived(.shardUnsubscribe, channel: "{c}z")
         #expect(first && refused == ["{b}y"] && !unasked && asked)
-        let nothingLeft = awaited.subscriptionRefused()
+        let nothingLeft = awaited.subscriptionRefused(redirectedSlot: nil)
         #expect(!awaited.isWaiting && nothingLeft.isEmpty)
+        // A node gave "{c}"'s slot away: its own sunsubscribe came first, then it refuses our SUNSUBSCRIBE with
+        // MOVED, which must not be taken for the refusal of the next command.
+        awaited.subscriptionSent(.shardUnsubscribe, channels: ["{c}z"], now: 0)
+        awaited.subscriptionSent(.shardSubscribe, channels: ["{e}v"], now: 0)
+        let early = awaited.confirmationReceived(.shardUnsubscribe, channel: "{c}z")
+        let crossed = awaited.subscriptionRefused(redirectedSlot: HashSlot.of("{c}z"))
+        let next = awaited.confirmationReceived(.shardSubscribe, channel: "{e}v")
+        #expect(early && crossed.isEmpty && next && !awaited.isWaiting)
     }
 
     @Test func repliesAreMatchedInOrderAndTheRestFailWhenTheConnectionGoes() {
