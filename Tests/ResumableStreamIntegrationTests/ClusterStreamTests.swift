@@ -167,6 +167,38 @@ struct ClusterStreamTests {
         #expect(context.activeProducerCount == 0)
     }
 
+    /// Shard channels under both faults at once: 30 streams with followers over the three primaries, the slot of
+    /// one of them migrated mid-stream, then another primary killed mid-stream. Every producer's reader gets every
+    /// byte, every follower every byte or a clear error after an exact prefix.
+    @Test func thirtyStreamsOnShardChannelsRideOutAMigrationAndAKilledPrimary() async throws {
+        let cluster = try await ClusterGroup.start()
+        defer { cluster.stop() }
+        let context = try context(cluster, prefix: testPrefix(), shardedPubSub: true)
+        let ids = (0..<30).map { "mixed-\($0)" }
+        var owners: Set<Int> = []
+        for id in ids { owners.insert(try await cluster.owner(of: HashSlot.of("{\(id)}")).port) }
+        #expect(owners.count == 3, "the streams are not on every primary")
+        var streams = try await StreamsWithFollowers(ids, on: context)
+        streams.write((0..<20).map { "before \($0) · " }.joined())
+        try await Task.sleep(for: .milliseconds(200))
+
+        let slot = HashSlot.of("{mixed-0}")
+        let source = try await cluster.owner(of: slot)
+        let target = try #require(try await cluster.primaries().first { $0.port != source.port })
+        try await cluster.beginMigration(of: slot, to: target)
+        try await cluster.moveKeys(of: slot, to: target)
+        try await cluster.finishMigration(of: slot, to: target)
+        streams.write((0..<20).map { "during \($0) · " }.joined())
+        try await Task.sleep(for: .milliseconds(200))
+
+        let victim = try #require(try await cluster.primaries().first { $0.port != cluster.nodes[0].port && $0.port != target.port })
+        try await victim.kill()
+        streams.write((0..<20).map { "after \($0) · " }.joined())
+        await streams.closeAndCheck()
+        await context.shutdown(gracePeriod: .seconds(5))
+        #expect(context.activeProducerCount == 0)
+    }
+
     /// `PUBLISH` on a cluster counts the receivers of the node it ran on only. A TypeScript consumer whose
     /// cluster client subscribed through another node than this process's pub/sub node gets every chunk and
     /// the end, not the replay and then nothing.
