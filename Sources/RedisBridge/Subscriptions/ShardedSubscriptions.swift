@@ -112,7 +112,8 @@ final class ShardedSubscriptions {
         if case .address(let address) = node { nodeConfiguration.endpoint = .tcp(host: address.host, port: address.port) }
         let supervisor = ConnectionSupervisor(
             role: "subscriber", configuration: nodeConfiguration, logger: logger, executor: executor)
-        let registry = SubscriptionRegistry(supervisor: supervisor, isSharded: true)
+        let name = if case .address(let address) = node { "\(address)" } else { "\(configuration)" }
+        let registry = SubscriptionRegistry(supervisor: supervisor, isSharded: true, node: name)
         if case .address = node {
             registry.onChannelMoved = { [unowned self] channel, members, owner in
                 move(channel, members, to: owner.map(Node.address))

@@ -44,15 +44,17 @@ final class SubscriptionRegistry {
     var onChannelSubscribed: ((_ channel: String) -> Void)?
     /// For sharded pub/sub: the connection dropped or could not connect (the node may have failed over).
     var onConnectionTrouble: (() -> Void)?
-    /// `redis.subscriber.channels`: the channels subscribed or being subscribed.
-    private let channelGauge = Gauge(label: "redis.subscriber.channels")
+    /// `redis.subscriber.channels`: the channels subscribed or being subscribed (for shard channels, on one node:
+    /// dimension `redis.node`).
+    private let channelGauge: Gauge
     /// Subscribers with events in the current read event.
     private var batched: [Subscriber] = []
 
     /// Becomes `supervisor`'s delegate: the one place the registry is wired to its connection.
-    init(supervisor: ConnectionSupervisor, isSharded: Bool = false) {
+    init(supervisor: ConnectionSupervisor, isSharded: Bool = false, node: String? = nil) {
         self.supervisor = supervisor
         self.isSharded = isSharded
+        channelGauge = Gauge(label: "redis.subscriber.channels", dimensions: node.map { [("redis.node", $0)] } ?? [])
         supervisor.delegate = self
     }
 
