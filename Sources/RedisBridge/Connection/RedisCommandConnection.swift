@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Synchronization
 
 /// A Redis connection for commands (the "publisher" of the resumable-stream design).
 ///
@@ -19,6 +20,10 @@ public actor RedisCommandConnection {
     private nonisolated let supervisor: ConnectionSupervisor
     /// For a cluster endpoint: routes each command to its slot's primary (`supervisor` is the seed node).
     private nonisolated let cluster: ClusterRouter?
+    /// Commands sent without waiting from outside the executor (the publishes of every stream), in the order they
+    /// came: one hop to the executor runs all that came meanwhile, so a burst from many streams wakes the queue
+    /// once, not once per command.
+    private nonisolated let submissions = Mutex<[@Sendable (isolated RedisCommandConnection) -> Void]>([])
 
     /// The connection's serial executor: the queue that also drives hiredis.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -209,7 +214,20 @@ public actor RedisCommandConnection {
 
     /// Runs `body` on the connection's executor, isolated to this actor, from any context.
     private nonisolated func onExecutor(_ body: @escaping @Sendable (isolated RedisCommandConnection) -> Void) {
-        supervisor.executor.queue.async { self.assumeIsolated(body) }
+        let isFirst = submissions.withLock { submissions in
+            submissions.append(body)
+            return submissions.count == 1
+        }
+        guard isFirst else { return }
+        supervisor.executor.queue.async {
+            self.assumeIsolated { connection in
+                let batch = connection.submissions.withLock { submissions in
+                    defer { submissions.removeAll(keepingCapacity: true) }
+                    return submissions
+                }
+                for body in batch { body(connection) }
+            }
+        }
     }
 
     private static func integer(_ value: RedisValue) -> Result<Int, RedisError> {
