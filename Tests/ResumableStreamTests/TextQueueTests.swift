@@ -1,3 +1,4 @@
+import RedisBridge
 import Testing
 
 @testable import ResumableStream

@@ -1,6 +1,5 @@
 import Dispatch
 import Logging
-import Synchronization
 
 /// A Redis connection for commands (the "publisher" of the resumable-stream design).
 ///
@@ -23,7 +22,7 @@ public actor RedisCommandConnection {
     /// Commands sent without waiting from outside the executor (the publishes of every stream), in the order they
     /// came: one hop to the executor runs all that came meanwhile, so a burst from many streams wakes the queue
     /// once, not once per command.
-    private nonisolated let submissions = Mutex<[@Sendable (isolated RedisCommandConnection) -> Void]>([])
+    private nonisolated let submissions = Locked<[@Sendable (isolated RedisCommandConnection) -> Void]>([])
 
     /// The connection's serial executor: the queue that also drives hiredis.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {

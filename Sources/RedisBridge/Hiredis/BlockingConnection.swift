@@ -1,6 +1,5 @@
 import CHiredis
 import Dispatch
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -82,7 +81,7 @@ struct BlockingConnection: ~Copyable {
     ) throws(RedisError) -> (tunnel: TLSTunnel, context: UnsafeMutablePointer<redisContext>?) {
         let address = try HostResolver.address(of: host).get()
         let tunnel = try TLSTunnel(context: tls, host: host, queue: queue)
-        let outcome = Mutex<Result<HandedOverContext, RedisError>?>(nil)
+        let outcome = Locked<Result<HandedOverContext, RedisError>?>(nil)
         let done = DispatchSemaphore(value: 0)
         queue.async {
             tunnel.connect(address: address, port: port, onFailure: { _ in }) { error in

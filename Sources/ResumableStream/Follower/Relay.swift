@@ -1,4 +1,5 @@
 import Foundation
+import RedisBridge
 
 /// A follower's relay: a task that reads its listener channel into the follower's output, watched by the
 /// context's watchdog (``FollowerWatchdog``) for a producer that went silent. With a Swift producer (frames,

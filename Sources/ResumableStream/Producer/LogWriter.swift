@@ -1,4 +1,5 @@
 import Logging
+import RedisBridge
 
 /// Appends a producer's text to its durable log (``ResumableStreamConfiguration/DurableLog``), in a task of its
 /// own: woken by the first chunk after it slept, it waits the linger (unless a batch filled up), then appends

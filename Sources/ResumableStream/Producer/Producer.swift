@@ -1,4 +1,5 @@
 import Logging
+import RedisBridge
 
 /// The producer of one stream: reads the source, buffers it, serves it to its own reader, answers resume
 /// requests with the replay and then the live chunks, and finalises the sentinel when the source ends.

@@ -1,4 +1,5 @@
 import Foundation
+import RedisBridge
 
 /// A resumable stream as server-sent events (`text/event-stream`) that a browser's `EventSource` resumes by
 /// itself: each event's `id:` is the stream's offset after that event, in UTF-16 code units, so the

@@ -1,3 +1,4 @@
+import RedisBridge
 /// The work a context does beyond its callers' own tasks: its producers, their durable-log writers, its
 /// followers' relays, the periodic sweeps and the watchdog's conclusions. All of it runs as children of one
 /// task group, in the context's one root task, so that nothing outlives the context:

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import ResumableStream
+@testable import RedisBridge
 
 @Suite("The lock that guards shared state", .timeLimit(.minutes(1)))
 struct LockedTests {

@@ -9,14 +9,15 @@ import Darwin
 /// This stands in for `Synchronization.Mutex` on purpose: on Linux, `Mutex` hands a contended lock over inside
 /// the kernel (`FUTEX_LOCK_PI`), so ThreadSanitizer never sees the unlock happen before the next lock and reports
 /// every contended critical section as a race. `pthread_mutex_lock` is intercepted by the sanitizers, which keeps
-/// `make test-tsan` meaningful.
-final class Locked<Value: Sendable>: @unchecked Sendable {
+/// `make test-tsan` meaningful. Package-wide: the bridge and the streams share it.
+package final class Locked<Value: Sendable>: @unchecked Sendable {
     // @unchecked: `value` is only read or written between `pthread_mutex_lock` and `pthread_mutex_unlock` on
     // `mutex`, so no two threads touch it at once.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    init(_ value: Value) {
+    /// Guards `value`.
+    package init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
@@ -39,7 +40,7 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the value.
-    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+    package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
