@@ -1,4 +1,3 @@
-import RedisTestSupport
 import Testing
 
 @testable import RedisBridge
