@@ -45,13 +45,7 @@ final class ClusterRouter {
         isClosed = true
         let all = Array(nodes.values) + [seed]
         nodes = [:]
-        var remaining = all.count
-        for supervisor in all {
-            supervisor.close {
-                remaining -= 1
-                if remaining == 0 { completion() }
-            }
-        }
+        ConnectionSupervisor.close(all, then: completion)
     }
 
     // MARK: private

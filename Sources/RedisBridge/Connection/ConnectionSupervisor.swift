@@ -120,6 +120,19 @@ final class ConnectionSupervisor {
         }
     }
 
+    /// Closes every one of `supervisors` (as `close(_:)`), then runs `completion` once, when the last is freed
+    /// (at once if there are none). The supervisors share one executor, this one's caller's.
+    static func close(_ supervisors: [ConnectionSupervisor], then completion: @escaping () -> Void) {
+        var remaining = supervisors.count
+        guard remaining > 0 else { return completion() }
+        for supervisor in supervisors {
+            supervisor.close {
+                remaining -= 1
+                if remaining == 0 { completion() }
+            }
+        }
+    }
+
     // MARK: private
 
     private func resolve() {

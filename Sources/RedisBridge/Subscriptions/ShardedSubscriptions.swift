@@ -80,14 +80,7 @@ final class ShardedSubscriptions {
         for registry in registries.values { registry.closeAll() }
         for member in waitingToMove.values.joined() { member.subscriber.end(throwing: RedisError.closed) }
         (registries, moves, waitingToMove, slotsConnection) = ([:], [:], [:], nil)
-        var remaining = supervisors.count
-        guard remaining > 0 else { return completion() }
-        for supervisor in supervisors {
-            supervisor.close {
-                remaining -= 1
-                if remaining == 0 { completion() }
-            }
-        }
+        ConnectionSupervisor.close(supervisors, then: completion)
     }
 
     // MARK: private

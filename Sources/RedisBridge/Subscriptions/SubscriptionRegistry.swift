@@ -74,9 +74,7 @@ final class SubscriptionRegistry {
         defer { recordChannelCount() }
         let status = subscriptions.channels[name]?.status
         let members = subscriptions.removeChannel(name)
-        if status == .active || status == .subscribing, let connection = supervisor.readyConnection {
-            _ = connection.sendSubscription(isSharded ? .shardUnsubscribe : .unsubscribe, channels: [name])
-        }
+        if status == .active || status == .subscribing { send(unsubscribeFrom: name) }
         return members
     }
 
