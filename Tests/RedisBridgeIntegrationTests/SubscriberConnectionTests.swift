@@ -147,6 +147,44 @@ struct SubscriberConnectionTests {
         }
     }
 
+    /// The callback form the follower relays use: every message in order, batch by batch, on the connection's
+    /// queue; after the cancel, one `nil` and no more, and the server has no subscriber left.
+    @Test func aCallbackSubscriptionGetsEveryMessageInOrderThenOneEndAtItsCancel() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let channel = uniqueName()
+            let received = Locked<(messages: [String], ends: Int)>(([], 0))
+            let subscription = try await subscriber.subscribe(to: channel, isShardChannel: false) { events in
+                received.withLock { received in
+                    guard let events else { return received.ends += 1 }
+                    for case .message(let payload) in events { received.messages.append(String(decoding: payload, as: UTF8.self)) }
+                }
+            }
+            let count = 10_000
+            for index in 0..<count { commands.publishWithoutWaiting(String(index), to: channel) }
+            #expect(await eventually { received.withLock(\.messages.count) == count })
+            #expect(received.withLock(\.messages) == (0..<count).map(String.init))
+            subscription.cancel()
+            subscription.cancel()
+            #expect(await eventually { (try? await subscriberCount(channel, via: commands)) == 0 })
+            #expect(await eventually { await subscriber.channelCount == 0 })
+            #expect(received.withLock(\.ends) == 1)
+            #expect(try await commands.publish("after", to: channel) == 0)
+            #expect(received.withLock(\.messages.count) == count)
+        }
+    }
+
+    @Test func closeEndsACallbackSubscriptionOnce() async throws {
+        let subscriber = RedisSubscriberConnection(configuration: try sharedConfiguration())
+        let ends = Locked(0)
+        let subscription = try await subscriber.subscribe(to: uniqueName(), isShardChannel: false) { events in
+            if events == nil { ends.withLock { $0 += 1 } }
+        }
+        await subscriber.close()
+        subscription.cancel()
+        #expect(await eventually { ends.withLock { $0 } == 1 })
+        #expect(ends.withLock { $0 } == 1)
+    }
+
     @Test func closeEndsEverySubscription() async throws {
         let configuration = try sharedConfiguration()
         let subscriber = RedisSubscriberConnection(configuration: configuration)

@@ -75,7 +75,32 @@ public actor RedisSubscriberConnection {
         continuation.onTermination = { [weak self] _ in
             self?.scheduleRemoval(of: id, from: channel, isShardChannel: isShardChannel, reason: CancellationError())
         }
-        let subscriber = SubscriptionRegistry.Subscriber(stream: continuation)
+        try await subscribe(to: channel, isShardChannel: isShardChannel, id: id) { batch in
+            if let batch { continuation.yield(batch) } else { continuation.finish() }
+        }
+        return RedisSubscription(channel: channel, isShardChannel: isShardChannel, subscriberID: id, batches: batches)
+    }
+
+    /// Subscribes to `channel` (a shard channel if `isShardChannel`) and returns once Redis confirmed it, like
+    /// ``subscribe(to:)``, but hands its events to `receive` on this connection's queue, as they are read: one
+    /// batch per socket read, in order, then `nil` once, when the subscription ended. No task runs between the
+    /// read and `receive`, so `receive` must not block; it may cancel the subscription. The subscription lasts
+    /// until ``RedisSubscriptionHandle/cancel()`` or the connection's close.
+    package func subscribe(
+        to channel: String, isShardChannel: Bool, receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void
+    ) async throws -> RedisSubscriptionHandle {
+        let id = nextSubscriberID
+        nextSubscriberID += 1
+        try await subscribe(to: channel, isShardChannel: isShardChannel, id: id, receive: receive)
+        return RedisSubscriptionHandle { [weak self] in
+            self?.scheduleRemoval(of: id, from: channel, isShardChannel: isShardChannel, reason: CancellationError())
+        }
+    }
+
+    private func subscribe(
+        to channel: String, isShardChannel: Bool, id: Int, receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void
+    ) async throws {
+        let subscriber = SubscriptionRegistry.Subscriber(receive: receive)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (confirmation: CheckedContinuation<Void, any Error>) in
                 subscriber.confirmation = confirmation
@@ -88,7 +113,6 @@ public actor RedisSubscriberConnection {
         } onCancel: { [weak self] in
             self?.scheduleRemoval(of: id, from: channel, isShardChannel: isShardChannel, reason: CancellationError())
         }
-        return RedisSubscription(channel: channel, isShardChannel: isShardChannel, subscriberID: id, batches: batches)
     }
 
     private func shardSubscriptions() -> ShardedSubscriptions {

@@ -12,21 +12,32 @@ import Metrics
 final class SubscriptionRegistry {
     /// One local subscriber: where its events go.
     final class Subscriber {
-        let stream: AsyncStream<[RedisSubscriptionEvent]>.Continuation
+        /// Takes its events, on the connection's queue: one batch per read event, then `nil` once, at its end.
+        private let receive: @Sendable ([RedisSubscriptionEvent]?) -> Void
+        private var isEnded = false
         /// The `subscribe` call waiting for the server's confirmation.
         var confirmation: CheckedContinuation<Void, any Error>?
-        /// Events of the current read event, yielded as one batch at its end.
+        /// Events of the current read event, handed over as one batch at its end.
         var batch: [RedisSubscriptionEvent] = []
 
-        init(stream: AsyncStream<[RedisSubscriptionEvent]>.Continuation) {
-            self.stream = stream
+        init(receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void) {
+            self.receive = receive
         }
 
-        /// Ends the subscription: a `subscribe` call still waiting throws `error`, and the sequence finishes.
+        /// Hands over the current read event's batch, unless the subscription ended meanwhile.
+        func deliverBatch() {
+            let events = batch
+            batch.removeAll()
+            if !isEnded { receive(events) }
+        }
+
+        /// Ends the subscription: a `subscribe` call still waiting throws `error`, and the receiver gets `nil`.
         func end(throwing error: any Error) {
             confirmation?.resume(throwing: error)
             confirmation = nil
-            stream.finish()
+            guard !isEnded else { return }
+            isEnded = true
+            receive(nil)
         }
     }
 
@@ -231,10 +242,7 @@ extension SubscriptionRegistry: ConnectionSupervisorDelegate {
     }
 
     func supervisorDidFinishReadEvent() {
-        for subscriber in batched {
-            subscriber.stream.yield(subscriber.batch)
-            subscriber.batch.removeAll()
-        }
+        for subscriber in batched { subscriber.deliverBatch() }
         batched.removeAll(keepingCapacity: true)
     }
 }

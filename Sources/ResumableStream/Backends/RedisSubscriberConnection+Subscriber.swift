@@ -1,10 +1,30 @@
 import RedisBridge
 
-extension RedisSubscriberConnection: ResumableStreamSubscriber {
+extension RedisSubscriberConnection: CallbackSubscriber {
     public func textSubscription(to channel: String) async throws -> any AsyncSequence<ResumableStreamMessage, Never> & Sendable {
         let subscription =
             try await configuration.shardedPubSub ? subscribe(toShardChannel: channel) : subscribe(to: channel)
         return RedisTextSubscription(base: subscription)
+    }
+
+    func callbackSubscription(
+        to channel: String, receive: @escaping @Sendable (ResumableStreamMessage?) -> Void
+    ) async throws -> CallbackSubscription {
+        let subscription = try await subscribe(to: channel, isShardChannel: configuration.shardedPubSub) { events in
+            guard let events else { return receive(nil) }
+            for event in events { receive(ResumableStreamMessage(event)) }
+        }
+        return CallbackSubscription(cancel: subscription.cancel)
+    }
+}
+
+extension ResumableStreamMessage {
+    /// A subscription's event as text: a message's bytes as UTF-8, a resubscription as a gap.
+    init(_ event: RedisSubscriptionEvent) {
+        switch event {
+        case .message(let bytes): self = .message(String(decoding: bytes, as: UTF8.self))
+        case .resubscribed: self = .gap
+        }
     }
 }
 
@@ -24,11 +44,7 @@ struct RedisTextSubscription: AsyncSequence, Sendable {
         }
 
         mutating func next(isolation actor: isolated (any Actor)?) async -> ResumableStreamMessage? {
-            switch await base.next(isolation: actor) {
-            case .message(let bytes): .message(String(decoding: bytes, as: UTF8.self))
-            case .resubscribed: .gap
-            case nil: nil
-            }
+            await base.next(isolation: actor).map(ResumableStreamMessage.init)
         }
     }
 }

@@ -1,15 +1,50 @@
 import Foundation
 import RedisBridge
 
-/// A follower's relay: a task that reads its listener channel into the follower's output, watched by the
-/// context's watchdog (``FollowerWatchdog``) for a producer that went silent. With a Swift producer (frames,
-/// see ``FrameSequencer``), text missed in a reconnect is asked for again on a fresh listener channel, from the
+/// A follower's relay: reads its listener channel into the follower's output, watched by the context's
+/// watchdog (``FollowerWatchdog``) for a producer that went silent. With a Swift producer (frames, see
+/// ``FrameSequencer``), text missed in a reconnect is asked for again on a fresh listener channel, from the
 /// follower's own offset, and the reader sees no gap and no error.
+///
+/// The messages are relayed as the subscriber connection reads them (``CallbackSubscriber``), with no task of
+/// the relay's own in between: a chunk costs one task wake-up, the reader's. Only a recovery and the look at
+/// the sentinel for a TypeScript producer's end run in tasks.
 final class Relay: Sendable {
-    /// The relay's state, and the task that reads the channel (set once it starts).
+    /// The relay's state, and the subscriptions and task it owns.
     private struct State {
         var machine: RelayStateMachine
-        var reader: BackgroundTask<Void>?
+        /// The listener channel's subscription, and its number (see ``Reading/subscription``); a recovery's
+        /// replaces it.
+        var subscription: (number: Int, CallbackSubscription)?
+        /// The recovery under way, if any.
+        var recovery: BackgroundTask<Void>?
+        /// Set by ``cancel()``: no subscription is taken or recovery started after it.
+        var isCancelled = false
+    }
+
+    /// The reading of the messages, one at a time (the subscriptions' callbacks take turns under its lock).
+    private struct Reading {
+        var sequencer: FrameSequencer
+        /// The number of the subscription whose messages are read; an older one's are ignored.
+        var subscription = 0
+        /// The messages stopped being read: the relay ended, or a recovery moves to a fresh channel.
+        var isStopped = false
+        /// Since when frames come past the offset: the producer's re-send has the ack timeout to fill the gap.
+        var gapSince: ContinuousClock.Instant?
+        /// The offset of the last recovery, and how many in a row were made from it.
+        var lastRecovery: (offset: Int, count: Int)?
+    }
+
+    /// What a message leads to.
+    private enum Step {
+        /// Go on reading.
+        case next
+        /// The relay ended (its output finished or failed).
+        case ended
+        /// Text is missing from this offset on: ask for it on a fresh channel.
+        case recover(from: Int)
+        /// A TypeScript producer's end: the sentinel says how the stream ended.
+        case endAsTheSentinelSays
     }
 
     /// What the reader reads: the relayed chunks.
@@ -23,9 +58,11 @@ final class Relay: Sendable {
     private let ack: AsyncStream<Void>.Continuation
     private let acks: AsyncStream<Void>
     private let state: Locked<State>
+    private let reading: Locked<Reading>
 
     private init(listenerID: String, consumer: Consumer) {
         state = Locked(State(machine: RelayStateMachine(listenerID: listenerID, startedAt: consumer.clock.now())))
+        reading = Locked(Reading(sequencer: FrameSequencer(identity: consumer.identity)))
         self.consumer = consumer
         output = TextQueue(byteLimit: consumer.configuration.followerBacklogLimit)
         stream = ResumableTextStream(chunks: output, startOffset: nil)
@@ -36,11 +73,8 @@ final class Relay: Sendable {
     /// relaying it.
     static func start(consumer: Consumer, listenerID: String) async throws -> Relay {
         let relay = Relay(listenerID: listenerID, consumer: consumer)
-        let subscription = try await consumer.subscriber.textSubscription(to: consumer.keys.chunks(for: listenerID))
-        let reader = consumer.work.start { await relay.relay(subscription) }
-        relay.state.withLock { $0.reader = reader }
-        // The reader dropping its subscription is what unsubscribes; a reader of the output that goes away
-        // ends the relay's task and its watch.
+        relay.install(try await relay.subscribe(to: listenerID, number: 0), number: 0)
+        // A reader of the output that goes away ends the relay, which unsubscribes.
         relay.output.onTermination { [weak relay] in relay?.cancel() }
         return relay
     }
@@ -57,129 +91,174 @@ final class Relay: Sendable {
         } ?? false
     }
 
-    /// Stops relaying and unsubscribes.
+    /// Stops relaying and unsubscribes; a reader still reading gets ``ResumableStreamError/interrupted``.
     func cancel() {
-        state.withLock(\.reader)?.cancel()
+        output.finish(throwing: ResumableStreamError.interrupted)
+        let (subscription, recovery) = state.withLock { state in
+            state.isCancelled = true
+            defer { (state.subscription, state.recovery) = (nil, nil) }
+            return (state.subscription, state.recovery)
+        }
+        subscription?.1.cancel()
+        recovery?.cancel()
         consumer.watchdog.remove(self)
         ack.finish()
     }
 
-    private typealias Subscription = any AsyncSequence<ResumableStreamMessage, Never> & Sendable
+    // MARK: reading
 
-    /// How a subscription's messages stopped coming.
-    private enum Interruption {
-        /// The relay ended (its output finished or failed).
-        case ended
-        /// Text is missing from this offset on.
-        case missing(from: Int)
+    /// Subscribes to the channel of `listenerID`, whose messages are read as subscription `number`'s. The
+    /// subscription holds the relay until it ends.
+    private func subscribe(to listenerID: String, number: Int) async throws -> CallbackSubscription {
+        try await consumer.subscriber.subscribe(to: consumer.keys.chunks(for: listenerID), work: consumer.work) { message in
+            self.receive(message, onSubscription: number)
+        }
     }
 
-    /// Relays subscription after subscription: a recovery from missing text moves to a fresh listener channel.
-    /// Recoveries from the same offset end it after a few in a row (the producer cannot give that text).
-    private func relay(_ first: Subscription) async {
-        var sequencer = FrameSequencer(identity: consumer.identity)
-        var subscription = first
-        var lastRecovery: (offset: Int, count: Int)?
-        while case .missing(let offset) = await relayMessages(of: subscription, with: &sequencer) {
-            let fruitless = lastRecovery?.offset == offset ? (lastRecovery?.count ?? 0) + 1 : 0
-            lastRecovery = (offset, fruitless)
-            guard !Task.isCancelled, fruitless < Self.maximumFruitlessRecoveries, let next = await resubscribe(from: offset)
-            else { return end(throwing: ResumableStreamError.interrupted) }
-            subscription = next
+    /// Makes `subscription` the relay's own, unless the relay was cancelled or a later one is there already
+    /// (then it ends it); an earlier one ends.
+    private func install(_ subscription: CallbackSubscription, number: Int) {
+        let replaced = state.withLock { state -> CallbackSubscription? in
+            guard !state.isCancelled, number >= state.subscription?.number ?? 0 else { return subscription }
+            defer { state.subscription = (number, subscription) }
+            return state.subscription?.1
+        }
+        replaced?.cancel()
+    }
+
+    private func receive(_ message: ResumableStreamMessage?, onSubscription number: Int) {
+        let step = reading.withLock { reading -> Step in
+            guard number == reading.subscription, !reading.isStopped else { return .next }
+            var step = read(message, &reading)
+            if case .recover(let offset) = step {
+                let fruitless = reading.lastRecovery?.offset == offset ? (reading.lastRecovery?.count ?? 0) + 1 : 0
+                reading.lastRecovery = (offset, fruitless)
+                if fruitless >= Self.maximumFruitlessRecoveries {
+                    end(throwing: ResumableStreamError.interrupted)
+                    step = .ended
+                }
+            }
+            if case .next = step {} else { reading.isStopped = true }
+            return step
+        }
+        switch step {
+        case .next, .ended: break
+        case .recover(let offset): startRecovery(from: offset)
+        case .endAsTheSentinelSays: consumer.work.start { [self] in end(with: await consumer.sentinel.ending()) }
         }
     }
 
     /// Recoveries in a row from one offset before the consumer gives up with `interrupted`.
     private static let maximumFruitlessRecoveries = 5
 
-    private func relayMessages(of subscription: Subscription, with sequencer: inout FrameSequencer) async -> Interruption {
-        // Since when frames come past the offset: the producer's re-send has the ack timeout to fill the gap.
-        var gapSince: ContinuousClock.Instant?
-        for await message in subscription {
-            switch message {
-            case .gap:
-                // Messages published while the subscriber reconnected are gone. A framed consumer asks again
-                // from its offset; otherwise better an error than a hole (even if the sentinel says DONE: the
-                // last chunks may have been lost with the DONE message).
-                if let offset = sequencer.nextOffset { return .missing(from: offset) }
-                end(throwing: ResumableStreamError.interrupted)
-                return .ended
-            case .message(let text) where text == probe:
-                state.withLock { $0.machine.probeReceived() }
-            case .message(let text):
-                let wasUndecided = sequencer.mode == .undecided
-                let outcome = sequencer.receive(text)
-                if wasUndecided, sequencer.mode == .framed, let start = sequencer.startOffset {
-                    state.withLock { $0.machine.framesBegan(at: start) }
-                }
-                // After the sequencer, so that the handshake knows where the text starts.
-                if state.withLock({ $0.machine.messageReceived(at: consumer.clock.now()) }) == .acknowledgeAndJoinWatchdog {
-                    ack.yield()
-                    ack.finish()
-                    consumer.watchdog.insert(self)
-                }
-                switch outcome {
-                case .end(let ending?):
-                    // A Swift producer's end frame says how its own generation ended: the meta key may be a newer
-                    // one's by now.
-                    end(with: ending)
-                    return .ended
-                case .end(nil):
-                    await end(with: consumer.sentinel.ending())
-                    return .ended
-                case .incomplete(let offset):
-                    return .missing(from: offset)
-                case .otherGeneration:
-                    end(throwing: ResumableStreamError.streamReplaced)
-                    return .ended
-                case .ahead(let offset):
-                    let since = gapSince ?? consumer.clock.now()
-                    if consumer.clock.now() - since >= consumer.configuration.ackTimeout { return .missing(from: offset) }
-                    gapSince = since
-                case .ignore, .deliver(""):
-                    break
-                case .deliver(let text):
-                    gapSince = nil
-                    guard output.push(text) else {
-                        // Returning drops the subscription: the producer sees nobody on the channel and
-                        // forgets this listener. The reader gets what it was handed, then the error.
-                        consumer.metrics.slowFollowers.increment()
-                        end(throwing: ResumableStreamError.followerTooSlow(output.byteLimit ?? 0))
-                        return .ended
-                    }
-                    consumer.metrics.relayedChunks.increment()
-                    consumer.metrics.relayedBytes.increment(by: text.utf8.count)
-                    if let offset = sequencer.nextOffset { confirmIfDue(upTo: offset) }
-                }
+    /// Reads one message of the current subscription; `nil` says the subscription ended.
+    private func read(_ message: ResumableStreamMessage?, _ reading: inout Reading) -> Step {
+        switch message {
+        case nil:
+            // The subscription ended without DONE: the subscriber connection closed, or this relay was cancelled
+            // (then nobody reads the output any more).
+            end(throwing: ResumableStreamError.interrupted)
+            return .ended
+        case .gap?:
+            // Messages published while the subscriber reconnected are gone. A framed consumer asks again from its
+            // offset; otherwise better an error than a hole (even if the sentinel says DONE: the last chunks may
+            // have been lost with the DONE message).
+            if let offset = reading.sequencer.nextOffset { return .recover(from: offset) }
+            end(throwing: ResumableStreamError.interrupted)
+            return .ended
+        case .message(let text)? where text == probe:
+            state.withLock { $0.machine.probeReceived() }
+            return .next
+        case .message(let text)?:
+            let wasUndecided = reading.sequencer.mode == .undecided
+            let outcome = reading.sequencer.receive(text)
+            if wasUndecided, reading.sequencer.mode == .framed, let start = reading.sequencer.startOffset {
+                state.withLock { $0.machine.framesBegan(at: start) }
             }
+            // After the sequencer, so that the handshake knows where the text starts.
+            if state.withLock({ $0.machine.messageReceived(at: consumer.clock.now()) }) == .acknowledgeAndJoinWatchdog {
+                ack.yield()
+                ack.finish()
+                consumer.watchdog.insert(self)
+            }
+            switch outcome {
+            case .end(let ending?):
+                // A Swift producer's end frame says how its own generation ended: the meta key may be a newer
+                // one's by now.
+                end(with: ending)
+                return .ended
+            case .end(nil):
+                return .endAsTheSentinelSays
+            case .incomplete(let offset):
+                return .recover(from: offset)
+            case .otherGeneration:
+                end(throwing: ResumableStreamError.streamReplaced)
+                return .ended
+            case .ahead(let offset):
+                let since = reading.gapSince ?? consumer.clock.now()
+                if consumer.clock.now() - since >= consumer.configuration.ackTimeout { return .recover(from: offset) }
+                reading.gapSince = since
+            case .ignore, .deliver(""):
+                break
+            case .deliver(let text):
+                reading.gapSince = nil
+                guard output.push(text) else {
+                    // The end unsubscribes: the producer sees nobody on the channel and forgets this listener.
+                    // The reader gets what it was handed, then the error.
+                    consumer.metrics.slowFollowers.increment()
+                    end(throwing: ResumableStreamError.followerTooSlow(output.byteLimit ?? 0))
+                    return .ended
+                }
+                consumer.metrics.relayedChunks.increment()
+                consumer.metrics.relayedBytes.increment(by: text.utf8.count)
+                if let offset = reading.sequencer.nextOffset { confirmIfDue(upTo: offset) }
+            }
+            return .next
         }
-        // The subscription ended without DONE: the subscriber connection closed, or this relay was cancelled
-        // (then nobody reads the output any more).
-        end(throwing: ResumableStreamError.interrupted)
-        return .ended
+    }
+
+    // MARK: recovery
+
+    private func startRecovery(from offset: Int) {
+        let recovery = consumer.work.start { [self] in await recover(from: offset) }
+        let isCancelled = state.withLock { state in
+            if !state.isCancelled { state.recovery = recovery }
+            return state.isCancelled
+        }
+        if isCancelled { recovery.cancel() }
     }
 
     /// Asks the producer again for the stream from `offset`, on a fresh listener channel (the old one may
-    /// still carry stale text; dropping its subscription makes the producer forget it), retrying until the
-    /// ack timeout while Redis cannot be reached or nobody listens for requests (the producer's own
-    /// subscription may be coming back from the same reconnect). `nil` if that lasts the whole ack timeout.
-    private func resubscribe(from offset: Int) async -> Subscription? {
+    /// still carry stale text; ending its subscription makes the producer forget it), retrying until the ack
+    /// timeout while Redis cannot be reached or nobody listens for requests (the producer's own subscription
+    /// may be coming back from the same reconnect). Ends the relay with `interrupted` if that lasts the whole
+    /// ack timeout.
+    private func recover(from offset: Int) async {
         let deadline = consumer.clock.now() + consumer.configuration.ackTimeout
         repeat {
             let listenerID = consumer.newListenerID()
-            if let subscription = try? await consumer.subscriber.textSubscription(to: consumer.keys.chunks(for: listenerID)) {
+            // The fresh channel's messages are read from now on; the old one's no more.
+            let number = reading.withLock { reading in
+                reading.subscription += 1
+                (reading.isStopped, reading.gapSince) = (false, nil)
+                return reading.subscription
+            }
+            if let subscription = try? await subscribe(to: listenerID, number: number) {
                 state.withLock { $0.machine.recovering(on: listenerID, from: offset) }
                 if let receivers = try? await consumer.askForStream(on: listenerID, from: offset),
                     receivers > 0 || !consumer.publisher.countsEveryReceiver
                 {
                     state.withLock { $0.machine.recoveryRequested(at: consumer.clock.now()) }
                     consumer.metrics.recoveries.increment()
-                    return subscription
+                    return install(subscription, number: number)
                 }
+                // Its end is not the relay's.
+                reading.withLock { $0.subscription += 1 }
+                subscription.cancel()
             }
             try? await consumer.clock.sleep(consumer.configuration.ackRetryInterval)
         } while consumer.clock.now() < deadline && !Task.isCancelled
-        return nil
+        end(throwing: ResumableStreamError.interrupted)
     }
 
     /// Confirms to a framed producer that the stream arrived up to `offset`, once that is half a window past
@@ -228,9 +307,7 @@ final class Relay: Sendable {
             sentinelState = try await sentinel.state()
         } catch {
             // Redis itself cannot be reached: whatever the producer does, this consumer may have missed chunks.
-            end(throwing: ResumableStreamError.interrupted.causedBy(error))
-            state.withLock(\.reader)?.cancel()
-            return
+            return end(throwing: ResumableStreamError.interrupted.causedBy(error))
         }
         switch sentinelState {
         case .done where state.withLock(\.machine.startOffset) != nil:
@@ -251,7 +328,6 @@ final class Relay: Sendable {
             }
             end(throwing: ResumableStreamError.producerUnreachable)
         }
-        state.withLock(\.reader)?.cancel()
     }
 
     /// The stream is done but its DONE message never came: was only that message lost, or chunks too (the
@@ -269,13 +345,15 @@ final class Relay: Sendable {
         return false
     }
 
+    /// Ends the output with `ending`, and the relay (its subscription, its watch).
     private func end(with ending: StreamEnding) {
         output.finish(ending)
-        consumer.watchdog.remove(self)
+        cancel()
     }
 
+    /// Ends the output with `error`, and the relay.
     private func end(throwing error: any Error) {
         output.finish(throwing: error)
-        consumer.watchdog.remove(self)
+        cancel()
     }
 }
