@@ -138,11 +138,3 @@ func llmShapedStreams(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [
             ratio: run.cpu / sourcesAlone.cpu, target: "", met: nil, correct: run.result.allSatisfy(\.correct))
     ]
 }
-
-/// What `body` returned, the share of one core this process used while it ran, and how long it ran.
-private func measuringCPU<Result>(_ body: () async throws -> Result) async rethrows -> (result: Result, cpu: Double, seconds: Double) {
-    let (cpuBefore, started) = (Measure.processCPUSeconds(), ContinuousClock.now)
-    let result = try await body()
-    let seconds = Measure.seconds(ContinuousClock.now - started)
-    return (result, (Measure.processCPUSeconds() - cpuBefore) / seconds, seconds)
-}

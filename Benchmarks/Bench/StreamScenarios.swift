@@ -128,6 +128,8 @@ func runStreamScenarios(_ bench: Bench, bridge: BridgeFigures, only: String? = n
         ("10", "1 follower, 20-char chunks, over TLS", tlsRelay),
         ("11", "a 3-primary cluster against 1 node", clusterComparison),
         ("12", "pub/sub per primary, classic against shard channels", pubSubShare),
+        ("13", "a chat server's load: what the library adds", chatServerLoad),
+        ("14", "100,000 live streams", hundredThousandStreams),
     ]
     var rows: [Row] = []
     for (scenario, figure, run) in scenarios where only == nil || only == scenario {

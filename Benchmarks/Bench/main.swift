@@ -44,13 +44,21 @@ final class Bench: Sendable {
     }
 }
 
-/// Scenario 5 runs in a child process of its own, with a fresh heap: in this one the earlier scenarios'
-/// freed memory would be reused and hide the per-stream cost.
-func runConcurrencyScenarioInChildProcess(_ bench: Bench) throws -> Row {
+/// A measurement that runs in a child process of its own, with a fresh heap: in this one the earlier
+/// scenarios' freed memory would be reused and hide the per-stream cost.
+enum ChildMeasurement: Codable {
+    /// Scenario 5's.
+    case concurrency
+    /// A chat server's load, through the library or not (scenarios 13 and 14).
+    case chatLoad(ChatLoad)
+}
+
+/// Runs `measurement` in a child process (`BENCH_CHILD`) against this bench's server, and decodes what it found.
+func runInChildProcess<Result: Decodable>(_ bench: Bench, _ measurement: ChildMeasurement) throws -> Result {
     let child = Process()
     child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
     var environment = ProcessInfo.processInfo.environment
-    environment["BENCH_ONLY"] = "memory"
+    environment["BENCH_CHILD"] = String(decoding: try JSONEncoder().encode(measurement), as: UTF8.self)
     environment["REDIS_URL"] = bench.redis.description
     child.environment = environment
     let output = Pipe()
@@ -59,19 +67,23 @@ func runConcurrencyScenarioInChildProcess(_ bench: Bench) throws -> Row {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     child.waitUntilExit()
     guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-        let row = try? JSONDecoder().decode(Row.self, from: Data(line.utf8))
-    else { throw BenchmarkFailure("the memory scenario's process failed (exit \(child.terminationStatus))") }
-    return row
+        let result = try? JSONDecoder().decode(Result.self, from: Data(line.utf8))
+    else { throw BenchmarkFailure("the child process measuring \(measurement) failed (exit \(child.terminationStatus))") }
+    return result
 }
 
 let quick = ProcessInfo.processInfo.environment["QUICK"].map { !$0.isEmpty && $0 != "0" } ?? false
 if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "soak" {
     exit(try await runSoak(try await Bench(quick: quick)) ? 0 : 1)
 }
-if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "memory" {
+if let child = ProcessInfo.processInfo.environment["BENCH_CHILD"] {
     let bench = try await Bench(quick: quick)
-    let row = try await runConcurrencyScenario(bench)
-    print(String(decoding: try JSONEncoder().encode(row), as: UTF8.self))
+    let output =
+        switch try JSONDecoder().decode(ChildMeasurement.self, from: Data(child.utf8)) {
+        case .concurrency: try JSONEncoder().encode(try await runConcurrencyScenario(bench))
+        case .chatLoad(let load): try JSONEncoder().encode(try await load.run(bench))
+        }
+    print(String(decoding: output, as: UTF8.self))
     exit(0)
 }
 let command = quick ? "make bench QUICK=1" : "make bench"
@@ -83,7 +95,7 @@ let (bridgeRows, bridgeFigures) = try await runBridgeScenarios(bench)
 // BENCH_ONLY=N runs the bridge (the baselines) and stream scenario N only, and writes no BENCHMARKS.md.
 let only = ProcessInfo.processInfo.environment["BENCH_ONLY"].flatMap { $0.isEmpty ? nil : $0 }
 let streamRows = await runStreamScenarios(bench, bridge: bridgeFigures, only: only)
-let concurrency = only == nil || only == "5" ? [try runConcurrencyScenarioInChildProcess(bench)] : []
+let concurrency: [Row] = only == nil || only == "5" ? [try runInChildProcess(bench, .concurrency)] : []
 let rows = bridgeRows + streamRows.sorted { Int($0.scenario) ?? 0 < Int($1.scenario) ?? 0 } + concurrency
 let elapsed = Measure.seconds(clock.now - runStarted)
 await bench.commands.close()
@@ -112,7 +124,7 @@ let markdown = """
 
     Measured by `\(command)` on \(Measure.machine()), Redis \(version), \(Date().formatted(.iso8601)); the whole run took \(Int(elapsed)) s.
     Every figure stands next to a baseline measured in the same run: these machines are shared and absolute
-    times drift, so compare the ratios. Rows B1–B3 measure the Redis bridge alone; 1–11 are the scenarios of
+    times drift, so compare the ratios. Rows B1–B3 measure the Redis bridge alone; 1–14 are the scenarios of
     the resumable-stream benchmark.
 
     | \(header.joined(separator: " | ")) |
