@@ -157,7 +157,8 @@ func hundredThousandStreams(_ bench: Bench, _ bridge: BridgeFigures) async throw
             scenario: "14",
             figure: "\(load.streams) live streams, a follower each, 1 token/s each, \(load.tokens) tokens",
             measured: String(
-                format: "%.1f KB a stream at peak (%.1f KB set up, idle); token to follower p50 %.1f ms, p99 %.1f ms; CPU %.0f %% of a core; %d connections",
+                format: "%.1f KB a stream at peak (%.1f KB set up, idle); token to follower p50 %.1f ms, p99 %.1f ms; "
+                    + "CPU %.0f %% of a core; %d connections",
                 bytesPerStream / 1024, idlePerStream / 1024, (library.latencyP50 ?? 0) / 1e3, p99 / 1e3,
                 library.cpuSeconds / library.seconds * 100, library.connections ?? 0),
             baseline: String(
