@@ -43,7 +43,8 @@ public final class ResumableStreamContext: Sendable {
     private let watchdog: PeriodicSweep<Relay>
     /// A span for each call that makes or follows a stream.
     private let tracing: StreamTracing
-    /// Every task of the context's own (producers, log writers, relays, sweeps), in one task group.
+    /// Every task of the context's own (producers, log writers, relays' recoveries, sweeps), counted, so that
+    /// the shutdown waits for all of them.
     let work = BackgroundWork()
     /// The time the context's waits and checks run on (a test's clock in tests that move time themselves).
     let clock: StreamClock
@@ -265,8 +266,8 @@ public final class ResumableStreamContext: Sendable {
     /// still running (their streams end as stopped), lets finished ones send their followers what those
     /// followers' windows still held back (within the same grace period), stops them, ends the followers of
     /// streams other instances produce (their readers get ``ResumableStreamError/interrupted``), closes the Redis
-    /// connections the context opened, and returns once every task of the context has ended: producers, their
-    /// durable-log writers, relays and sweeps all run as children of one task group.
+    /// connections the context opened, and returns once every task of the context has ended: its producers,
+    /// their durable-log writers, its relays' recoveries and its sweeps.
     public func shutdown(gracePeriod: Duration) async {
         let deadline = clock.now() + gracePeriod
         registry.withLock { $0.beginShutdown() }

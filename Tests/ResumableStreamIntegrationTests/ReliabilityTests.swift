@@ -447,8 +447,8 @@ struct ReliabilityTests {
         }
     }
 
-    /// Every task of a context (producers and their log writers, relays, the sweeps, the watchdog's
-    /// conclusions) runs in its one task group: shutdown returns once all of them ended, and a follower of a
+    /// Every task of a context (producers and their log writers, relays' recoveries, the sweeps, the watchdog's
+    /// conclusions) is counted by its background work: shutdown returns once all of them ended, and a follower of a
     /// stream another instance still produces ends then, with an error, instead of reading on.
     @Test(arguments: Backend.allCases)
     func shutdownReturnsOnlyOnceEveryTaskOfTheContextEnded(_ backend: Backend) async throws {
