@@ -148,14 +148,23 @@ public final class ResumableStreamContext: Sendable {
         makeStream: @escaping @Sendable () async throws -> Source
     ) async throws -> ResumableStreamResult where Source.Element == String {
         // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
-        let requests = try await subscriber.textSubscription(to: keys.requests)
-        switch try await sentinel(keys).claim(.ifAbsent) {
+        let requests = try await RequestInbox.subscribe(to: keys.requests, on: subscriber, work: work)
+        let claim: StreamSentinel.Claimed
+        do {
+            claim = try await sentinel(keys).claim(.ifAbsent)
+        } catch {
+            requests.close()
+            throw error
+        }
+        switch claim {
         case .claimed(let generation, let announced):
             return .created(startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream))
         case .done:
+            // Only a producer listens for requests (UNSUBSCRIBE).
+            requests.close()
             return try await consumer(keys).finishedStream(from: skipCharacters)
         case .running:
-            // A follower does not listen for requests: the subscription ends with this scope (UNSUBSCRIBE).
+            requests.close()
             return try await consumer(keys).follow(skipCharacters: skipCharacters)
         }
     }
@@ -183,8 +192,16 @@ public final class ResumableStreamContext: Sendable {
         // claim announces the generation on the request channel in the same step that sets the sentinel: a
         // producer of this id that runs already stops answering at the announcement (in channel order), and a
         // consumer that sees the new sentinel asks after it, so exactly one producer answers it.
-        let requests = try await subscriber.textSubscription(to: keys.requests)
-        guard case .claimed(let generation, let announced) = try await sentinel(keys).claim(.replacing) else {
+        let requests = try await RequestInbox.subscribe(to: keys.requests, on: subscriber, work: work)
+        let claim: StreamSentinel.Claimed
+        do {
+            claim = try await sentinel(keys).claim(.replacing)
+        } catch {
+            requests.close()
+            throw error
+        }
+        guard case .claimed(let generation, let announced) = claim else {
+            requests.close()
             throw RedisError.unexpectedReply("a replacing claim that claimed nothing")
         }
         return startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream)
@@ -331,7 +348,7 @@ public final class ResumableStreamContext: Sendable {
         _ keys: StreamKeys,
         generation: StreamGeneration,
         announced: Bool,
-        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        requests: RequestInbox,
         _ makeStream: @escaping @Sendable () async throws -> Source
     ) -> ResumableTextStream where Source.Element == String {
         let chunks = TextQueue()

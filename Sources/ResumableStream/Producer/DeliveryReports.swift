@@ -4,23 +4,22 @@ import RedisBridge
 /// reach (their text is sent again from the first offset they may have missed).
 ///
 /// A lock of its own, apart from the producer's state: a backend may report while the producer holds that
-/// state (the in-process one does), so a report never takes it. A re-send is signalled on ``resendsDue``
-/// instead, which the producer's task serves.
+/// state (the in-process one does), so a report never takes it. A re-send that is due is handed to the
+/// producer's ``onResendDue(_:)`` instead, which serves it in a task.
 final class DeliveryReports: Sendable {
     private struct Reports {
         var gone: Set<String> = []
         var undelivered: [String: Int] = [:]
-        /// Whether a signal on `resendsDue` is on its way.
+        /// Whether a re-send was handed over and not served yet: several reports before it make one.
         var isResendDue = false
+        var onResendDue: (@Sendable () -> Void)?
     }
 
     private let reports = Locked(Reports())
-    /// One element per re-send that is due; several reports before it is served make one.
-    let resendsDue: AsyncStream<Void>
-    private let resendDue: AsyncStream<Void>.Continuation
 
-    init() {
-        (resendsDue, resendDue) = AsyncStream<Void>.makeStream()
+    /// Sets what a re-send that is due calls: once per re-send, outside any lock.
+    func onResendDue(_ handler: @escaping @Sendable () -> Void) {
+        reports.withLock { $0.onResendDue = handler }
     }
 
     /// The publish to `channel` reached no subscriber: its listener went away.
@@ -31,12 +30,12 @@ final class DeliveryReports: Sendable {
     /// A publish failed to reach the framed listener on `channel` (the command connection dropped with it in
     /// flight): its text from `offset` on is sent again as soon as possible, since the follower waits for it.
     func undelivered(_ channel: String, from offset: Int) {
-        let signal = reports.withLock { reports in
+        let resend = reports.withLock { reports -> (@Sendable () -> Void)? in
             reports.undelivered[channel] = min(reports.undelivered[channel] ?? offset, offset)
             defer { reports.isResendDue = true }
-            return !reports.isResendDue
+            return reports.isResendDue ? nil : reports.onResendDue
         }
-        if signal { resendDue.yield() }
+        resend?()
     }
 
     /// Everything reported since the last call, for an append.

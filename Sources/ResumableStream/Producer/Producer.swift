@@ -22,6 +22,8 @@ final class Producer: Sendable {
         var machine: ProducerStateMachine
         var task: BackgroundTask<Void>?
         var source: BackgroundTask<StreamEnding>?
+        /// When announcements of other generations are checked against the generation key.
+        var generationChecks = GenerationCheckBudget()
     }
 
     let keys: StreamKeys
@@ -87,7 +89,7 @@ final class Producer: Sendable {
     /// listening.
     func start<Source: AsyncSequence & SendableMetatype>(
         source makeSource: @escaping @Sendable () async throws -> Source,
-        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        requests: RequestInbox,
         onFinish: @escaping @Sendable () -> Void,
         onEnd: @escaping @Sendable () -> Void
     ) where Source.Element == String {
@@ -95,6 +97,11 @@ final class Producer: Sendable {
         let pumpSource: @Sendable () async -> StreamEnding = { [self] in await pump(makeSource) }
         logWriter?.start { [state] in
             state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters) }
+        }
+        // Re-sends are rare: a task is started for one only when it is due.
+        reports.onResendDue { [weak self] in
+            guard let self else { return }
+            work.start { self.resendUndelivered() }
         }
         let task = work.start {
             await self.run(pumpSource, requests: requests, onFinish: onFinish)
@@ -122,22 +129,17 @@ final class Producer: Sendable {
 
     private func run(
         _ pumpSource: @escaping @Sendable () async -> StreamEnding,
-        requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable,
+        requests: RequestInbox,
         onFinish: @Sendable () -> Void
     ) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.serve(requests) }
-            group.addTask {
-                for await _ in self.reports.resendsDue { self.resendUndelivered() }
-            }
-            let ending = await readSource(pumpSource)
-            await finish(ending)
-            onFinish()
-            // A stop that came before the end was finalised skips the linger; a later one cancels this task.
-            if !isStopRequested { await linger() }
-            // Ends the request subscription (UNSUBSCRIBE) and the re-sends.
-            group.cancelAll()
-        }
+        requests.serve { [self] message in await serve(message) }
+        let ending = await readSource(pumpSource)
+        await finish(ending)
+        onFinish()
+        // A stop that came before the end was finalised skips the linger; a later one cancels this task.
+        if !isStopRequested { await linger() }
+        // Ends the request subscription (UNSUBSCRIBE) and the serving.
+        requests.close()
     }
 
     /// Reads the source to its end, in a task of its own that ``stop()`` cancels: only the reading is
@@ -222,77 +224,77 @@ final class Producer: Sendable {
 
     // MARK: requests
 
-    /// Answers the request channel until the stream ends, or until a newer producer of the id took over
-    /// (returning drops the subscription, which unsubscribes).
-    private func serve(_ requests: any AsyncSequence<ResumableStreamMessage, Never> & Sendable) async {
-        var generationChecks = GenerationCheckBudget()
-        for await message in requests {
-            switch message {
-            case .gap:
+    /// Answers one message of the request channel: `false` once a newer producer of the id took over (the
+    /// inbox then closes, which unsubscribes).
+    private func serve(_ message: ResumableStreamMessage) async -> Bool {
+        switch message {
+        case .gap:
+            logger.debug(
+                "resume requests may have been lost in a Redis reconnect; consumers ask again",
+                metadata: ["stream.id": "\(keys.id)"])
+            // So may confirmations of framed followers: none may wait for one that will never come.
+            state.withLock { state in
+                for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
+            }
+            // Announcements may have been lost too: the generation key says who runs the id now, and an
+            // announced producer that missed its own announcement makes another. Asked again a few times
+            // if Redis gives no answer: a newer generation may have claimed the id unannounced meanwhile
+            // (Redis had lost the keys), and Redis may lose its keys too before the next gap.
+            var isReplaced = await checkGeneration()
+            var delay = Self.generationCheckRetryDelay
+            for _ in 0..<Self.generationCheckRetries where isReplaced == nil {
+                guard (try? await clock.sleep(delay)) != nil else { break }
+                delay *= 2
+                isReplaced = await checkGeneration()
+            }
+            if isReplaced == true { return replaced() }
+            if state.withLock(\.machine.isAwaitingOwnAnnouncement) {
+                publisher.enqueuePublish(RequestMessage.encodeGeneration(generation), to: keys.requests, onReceivers: nil)
+            }
+            // And a stop request: it was stored for this generation before it was published.
+            if (try? await sentinel.isStopStored(for: generation)) == true { obeyStopRequest() }
+        case .message(let text):
+            switch RequestMessage.parse(text) {
+            case nil:
                 logger.debug(
-                    "resume requests may have been lost in a Redis reconnect; consumers ask again",
-                    metadata: ["stream.id": "\(keys.id)"])
-                // So may confirmations of framed followers: none may wait for one that will never come.
+                    "ignoring a malformed resume request",
+                    metadata: [
+                        "stream.id": "\(keys.id)", "request.bytes": "\(text.utf8.count)",
+                    ])
+            case .stop(let target) where target == nil || target == generation:
+                obeyStopRequest()
+            case .stop(let target):
+                logger.debug(
+                    "ignoring a stop request for another life of this id",
+                    metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
+            case .generation(let announced) where announced == generation:
+                state.withLock { $0.machine.ownAnnouncementReceived() }
+            case .generation(let announced):
+                // Claims mint ever larger generations: an announcement of an older one is stale or forged,
+                // and changes nothing.
+                guard generation < announced else { return true }
+                state.withLock { $0.machine.newerGenerationAnnounced() }
+                // Forged or stale announcements change nothing: the generation key must agree. Checked at
+                // most once an interval, so that a flood of forged ones costs little; a check put off is
+                // made before the next request is answered.
+                guard state.withLock({ $0.generationChecks.announcementArrived(at: clock.now()) }) else {
+                    metrics.deferredGenerationChecks.increment()
+                    return true
+                }
+                if await checkGeneration() == true { return replaced() }
+            case .resume(let listenerID, let skipCharacters, let framing):
+                if state.withLock({ $0.generationChecks.requestArrived(at: clock.now()) }), await checkGeneration() == true {
+                    return replaced()
+                }
+                answer(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
+            case .received(let listenerID, let offset):
+                let channel = keys.chunks(for: listenerID)
                 state.withLock { state in
-                    for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
-                }
-                // Announcements may have been lost too: the generation key says who runs the id now, and an
-                // announced producer that missed its own announcement makes another. Asked again a few times
-                // if Redis gives no answer: a newer generation may have claimed the id unannounced meanwhile
-                // (Redis had lost the keys), and Redis may lose its keys too before the next gap.
-                var isReplaced = await checkGeneration()
-                var delay = Self.generationCheckRetryDelay
-                for _ in 0..<Self.generationCheckRetries where isReplaced == nil {
-                    guard (try? await clock.sleep(delay)) != nil else { break }
-                    delay *= 2
-                    isReplaced = await checkGeneration()
-                }
-                if isReplaced == true { return replaced() }
-                if state.withLock(\.machine.isAwaitingOwnAnnouncement) {
-                    publisher.enqueuePublish(RequestMessage.encodeGeneration(generation), to: keys.requests, onReceivers: nil)
-                }
-                // And a stop request: it was stored for this generation before it was published.
-                if (try? await sentinel.isStopStored(for: generation)) == true { obeyStopRequest() }
-            case .message(let text):
-                switch RequestMessage.parse(text) {
-                case nil:
-                    logger.debug(
-                        "ignoring a malformed resume request",
-                        metadata: [
-                            "stream.id": "\(keys.id)", "request.bytes": "\(text.utf8.count)",
-                        ])
-                case .stop(let target) where target == nil || target == generation:
-                    obeyStopRequest()
-                case .stop(let target):
-                    logger.debug(
-                        "ignoring a stop request for another life of this id",
-                        metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
-                case .generation(let announced) where announced == generation:
-                    state.withLock { $0.machine.ownAnnouncementReceived() }
-                case .generation(let announced):
-                    // Claims mint ever larger generations: an announcement of an older one is stale or forged,
-                    // and changes nothing.
-                    guard generation < announced else { continue }
-                    state.withLock { $0.machine.newerGenerationAnnounced() }
-                    // Forged or stale announcements change nothing: the generation key must agree. Checked at
-                    // most once an interval, so that a flood of forged ones costs little; a check put off is
-                    // made before the next request is answered.
-                    guard generationChecks.announcementArrived(at: clock.now()) else {
-                        metrics.deferredGenerationChecks.increment()
-                        continue
-                    }
-                    if await checkGeneration() == true { return replaced() }
-                case .resume(let listenerID, let skipCharacters, let framing):
-                    if generationChecks.requestArrived(at: clock.now()), await checkGeneration() == true { return replaced() }
-                    answer(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
-                case .received(let listenerID, let offset):
-                    let channel = keys.chunks(for: listenerID)
-                    state.withLock { state in
-                        if let delivery = state.machine.received(on: channel, upTo: offset) { send(delivery, framed: true) }
-                    }
+                    if let delivery = state.machine.received(on: channel, upTo: offset) { send(delivery, framed: true) }
                 }
             }
         }
+        return true
     }
 
     /// How often a generation check after a gap that got no answer is made again, the first time after
@@ -394,9 +396,12 @@ final class Producer: Sendable {
         }
     }
 
-    private func replaced() {
+    /// Stops answering requests: a newer producer answers them. `false`, for ``serve(_:)``.
+    @discardableResult
+    private func replaced() -> Bool {
         state.withLock { $0.machine.replaced() }
         logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.id)"])
+        return false
     }
 
     private func answer(listenerID: String, skipCharacters: Int, framing: FrameRequest?) {
