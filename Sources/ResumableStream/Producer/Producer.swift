@@ -435,13 +435,17 @@ final class Producer: Sendable {
         // The end frame's failure is reported like any other: the end reaches the follower while the producer
         // lingers and Redis is there.
         let endFrame = ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation, ending: ending)
-        publisher.enqueuePublish(endFrame, to: delivery.channel) { [weak self] receivers in
-            if case .failure(let error) = receivers { self?.publishFailed(to: delivery.channel, from: end, error) }
+        publisher.enqueuePublish(endFrame, to: delivery.channel) { [reports, logger] receivers in
+            if case .failure(let error) = receivers {
+                Self.publishFailed(to: delivery.channel, from: end, error, reports: reports, logger: logger)
+            }
         }
     }
 
     /// A publish to the framed listener on `channel`, of what starts at `offset`, failed: it is sent again.
-    private func publishFailed(to channel: String, from offset: Int, _ error: any Error) {
+    private static func publishFailed(
+        to channel: String, from offset: Int, _ error: any Error, reports: DeliveryReports, logger: Logger
+    ) {
         logger.debug(
             "a publish to a follower failed: its text is sent again",
             metadata: ["stream.listener": "\(channel)", "stream.offset": "\(offset)", "error": "\(error)"])
@@ -463,9 +467,11 @@ final class Producer: Sendable {
         let pieces = text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters)
         // On a cluster, 0 receivers on the node that ran the publish says nothing of the others.
         let forgetsUnheardListeners = publisher.countsEveryReceiver
+        // The reports capture what they use, not the producer: no weak reference to form per publish.
+        let (reports, logger) = (self.reports, self.logger)
         if !audience.plain.isEmpty {
-            let report: @Sendable (String, Result<Int, any Error>) -> Void = { [weak self] channel, receivers in
-                if case .success(0) = receivers, forgetsUnheardListeners { self?.reports.listenerGone(channel) }
+            let report: @Sendable (String, Result<Int, any Error>) -> Void = { channel, receivers in
+                if case .success(0) = receivers, forgetsUnheardListeners { reports.listenerGone(channel) }
             }
             for piece in pieces { publisher.enqueuePublish(piece, toEach: audience.plain, onReceivers: report) }
         }
@@ -474,11 +480,11 @@ final class Producer: Sendable {
             for piece in pieces {
                 let start = pieceOffset
                 pieceOffset += pieces.count == 1 ? characters ?? piece.utf16.count : piece.utf16.count
-                let report: @Sendable (String, Result<Int, any Error>) -> Void = { [weak self] channel, receivers in
+                let report: @Sendable (String, Result<Int, any Error>) -> Void = { channel, receivers in
                     switch receivers {
-                    case .success(0) where forgetsUnheardListeners: self?.reports.listenerGone(channel)
+                    case .success(0) where forgetsUnheardListeners: reports.listenerGone(channel)
                     case .success: break
-                    case .failure(let error): self?.publishFailed(to: channel, from: start, error)
+                    case .failure(let error): Self.publishFailed(to: channel, from: start, error, reports: reports, logger: logger)
                     }
                 }
                 let frame = ChunkFrame.encodeText(piece, at: start, prefix: textFramePrefix)
