@@ -173,6 +173,19 @@ struct SubscriberConnectionTests {
         }
     }
 
+    /// A subscription that never began (Redis cannot be reached) throws, and its receiver hears nothing: a
+    /// `nil` would tell it that an active subscription ended.
+    @Test func aCallbackSubscriptionThatNeverBeganCallsNothing() async throws {
+        let subscriber = RedisSubscriberConnection(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(try RedisServer.freePort())"))
+        let calls = Locked(0)
+        await #expect(throws: RedisError.self) {
+            _ = try await subscriber.subscribe(to: uniqueName(), isShardChannel: false) { _ in calls.withLock { $0 += 1 } }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(calls.withLock { $0 } == 0)
+        await subscriber.close()
+    }
+
     @Test func closeEndsACallbackSubscriptionOnce() async throws {
         let subscriber = RedisSubscriberConnection(configuration: try sharedConfiguration())
         let ends = Locked(0)

@@ -81,6 +81,41 @@ struct GapFreeTests {
         }
     }
 
+    /// The followers' connections keep dropping for a while (through a proxy that cuts them every 20 ms or so),
+    /// so their re-subscriptions fail too: each follower asks again until one holds, and reads on from its
+    /// offset.
+    @Test func aFollowerAsksAgainWhileItsConnectionsKeepDropping() async throws {
+        let server = try await RedisServer.start()
+        defer { try? server.stop() }
+        let proxy = try FaultProxy(forwardingTo: server.port)
+        defer { proxy.stop() }
+        var redis = try RedisConfiguration(url: server.url)
+        redis.reconnectInitialDelay = .milliseconds(10)
+        redis.reconnectMaximumDelay = .milliseconds(20)
+        var proxied = try RedisConfiguration(url: proxy.url)
+        (proxied.reconnectInitialDelay, proxied.reconnectMaximumDelay) = (redis.reconnectInitialDelay, redis.reconnectMaximumDelay)
+        let configuration = ResumableStreamConfiguration(keyPrefix: "gap-free", ackTimeout: .seconds(5), watchdogInterval: .seconds(1))
+        let producing = ResumableStreamContext(redis: redis, configuration: configuration)
+        let following = ResumableStreamContext(redis: proxied, configuration: configuration)
+        let writer = Writer()
+        let own = try await producing.resumableStream("s", makeStream: writer.source).created()
+        let readers = startReading([
+            try await following.resumeExistingStream("s").resumed(), try await following.resumeExistingStream("s").resumed(),
+        ])
+        // Text goes on between the drops: each recovery asks from a further offset (recoveries from one offset
+        // that give nothing end a follower after a few).
+        for part in 0..<6 {
+            for line in lines[(part * 500)..<(part * 500 + 500)] { writer.write(line) }
+            try await Task.sleep(for: .milliseconds(20))
+            proxy.inject(.dropAll)
+        }
+        writer.close()
+        await expectExact(readers)
+        #expect(try await own.collect() == lines.joined())
+        await producing.shutdown(gracePeriod: .seconds(5))
+        await following.shutdown(gracePeriod: .seconds(5))
+    }
+
     /// Anyone who may publish on stream A's request channel and saw B's follower's listener id can make A's
     /// producer publish A's text into B's follower's channel. B's follower takes only frames of its own stream.
     @Test func anotherStreamsTextInjectedWithAForgedRequestIsIgnored() async throws {

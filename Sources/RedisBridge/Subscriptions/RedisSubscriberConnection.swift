@@ -83,9 +83,10 @@ public actor RedisSubscriberConnection {
 
     /// Subscribes to `channel` (a shard channel if `isShardChannel`) and returns once Redis confirmed it, like
     /// ``subscribe(to:)``, but hands its events to `receive` on this connection's queue, as they are read: one
-    /// batch per socket read, in order, then `nil` once, when the subscription ended. No task runs between the
-    /// read and `receive`, so `receive` must not block; it may cancel the subscription. The subscription lasts
-    /// until ``RedisSubscriptionHandle/cancel()`` or the connection's close.
+    /// batch per socket read, in order, then `nil` once, when the subscription ended (a subscription that never
+    /// began, because this call threw, gets nothing). No task runs between the read and `receive`, so `receive`
+    /// must not block; it may cancel the subscription. The subscription lasts until
+    /// ``RedisSubscriptionHandle/cancel()`` or the connection's close.
     package func subscribe(
         to channel: String, isShardChannel: Bool, receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void
     ) async throws -> RedisSubscriptionHandle {

@@ -31,12 +31,15 @@ final class SubscriptionRegistry {
             if !isEnded { receive(events) }
         }
 
-        /// Ends the subscription: a `subscribe` call still waiting throws `error`, and the receiver gets `nil`.
+        /// Ends the subscription: a `subscribe` call still waiting throws `error` (its receiver gets nothing: the
+        /// subscription never began), and a confirmed one's receiver gets `nil`.
         func end(throwing error: any Error) {
-            confirmation?.resume(throwing: error)
-            confirmation = nil
             guard !isEnded else { return }
             isEnded = true
+            if let confirmation {
+                self.confirmation = nil
+                return confirmation.resume(throwing: error)
+            }
             receive(nil)
         }
     }

@@ -8,7 +8,8 @@ struct CallbackSubscription: Sendable {
 /// follower's relay then costs no task wake-up per message. `RedisSubscriberConnection` is one.
 protocol CallbackSubscriber: ResumableStreamSubscriber {
     /// Subscribes to `channel` and returns once the subscription is active; `receive` gets its messages in
-    /// order, from one caller at a time, then `nil` once when it ended. `receive` must not block.
+    /// order, from one caller at a time, then `nil` once when it ended (nothing if this call threw). `receive`
+    /// must not block.
     func callbackSubscription(
         to channel: String, receive: @escaping @Sendable (ResumableStreamMessage?) -> Void
     ) async throws -> CallbackSubscription
