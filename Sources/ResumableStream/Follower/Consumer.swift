@@ -2,8 +2,8 @@ import Foundation
 import RedisBridge
 
 /// The consumer side of the protocol: asks the producer for the stream on a fresh listener channel, retrying on
-/// a new listener id until the ack timeout, and hands the channel to a ``Relay``, the follower's task, once the
-/// producer acknowledged; or serves a finished (or orphaned) stream from what Redis keeps of it.
+/// a new listener id until the ack timeout, and hands the channel to a ``Relay``, which relays it to the
+/// follower, once the producer acknowledged; or serves a finished (or orphaned) stream from what Redis keeps of it.
 struct Consumer: Sendable {
     let keys: StreamKeys
     let configuration: ResumableStreamConfiguration
@@ -12,7 +12,7 @@ struct Consumer: Sendable {
     let metrics: StreamMetrics
     /// The context's watchdog, which every relay joins once acknowledged.
     let watchdog: PeriodicSweep<Relay>
-    /// The context's background work, where relays run.
+    /// The context's background work, where relays recover.
     let work: BackgroundWork
     /// The time the ack wait and the relays' recovery run on.
     let clock: StreamClock

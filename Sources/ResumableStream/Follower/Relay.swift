@@ -7,8 +7,9 @@ import RedisBridge
 /// follower's own offset, and the reader sees no gap and no error.
 ///
 /// The messages are relayed as the subscriber connection reads them (``CallbackSubscriber``), with no task of
-/// the relay's own in between: a chunk costs one task wake-up, the reader's. Only a recovery and the look at
-/// the sentinel for a TypeScript producer's end run in tasks.
+/// the relay's own in between: a chunk costs one task wake-up, the reader's (a subscriber that cannot call back
+/// is read by a task). Only a recovery and the look at the sentinel for a TypeScript producer's end run in
+/// tasks.
 final class Relay: Sendable {
     /// The relay's state, and the subscriptions and task it owns.
     private struct State {
@@ -128,7 +129,8 @@ final class Relay: Sendable {
 
     private func receive(_ message: ResumableStreamMessage?, onSubscription number: Int) {
         let step = reading.withLock { reading -> Step in
-            guard number == reading.subscription, !reading.isStopped else { return .next }
+            // A cancelled relay reads nothing more, though its subscription ends a moment later.
+            guard number == reading.subscription, !reading.isStopped, !state.withLock(\.isCancelled) else { return .next }
             var step = read(message, &reading)
             if case .recover(let offset) = step {
                 let fruitless = reading.lastRecovery?.offset == offset ? (reading.lastRecovery?.count ?? 0) + 1 : 0
@@ -219,12 +221,15 @@ final class Relay: Sendable {
 
     // MARK: recovery
 
+    /// Starts a recovery from `offset`, in place of one still under way (whose fresh channel already missed
+    /// text).
     private func startRecovery(from offset: Int) {
         let recovery = consumer.work.start { [self] in await recover(from: offset) }
-        let isCancelled = state.withLock { state in
-            if !state.isCancelled { state.recovery = recovery }
-            return state.isCancelled
+        let (isCancelled, previous) = state.withLock { state in
+            defer { if !state.isCancelled { state.recovery = recovery } }
+            return (state.isCancelled, state.recovery)
         }
+        previous?.cancel()
         if isCancelled { recovery.cancel() }
     }
 
@@ -232,10 +237,10 @@ final class Relay: Sendable {
     /// still carry stale text; ending its subscription makes the producer forget it), retrying until the ack
     /// timeout while Redis cannot be reached or nobody listens for requests (the producer's own subscription
     /// may be coming back from the same reconnect). Ends the relay with `interrupted` if that lasts the whole
-    /// ack timeout.
+    /// ack timeout; a cancelled recovery (the relay ended, or a later recovery took over) just stops.
     private func recover(from offset: Int) async {
         let deadline = consumer.clock.now() + consumer.configuration.ackTimeout
-        repeat {
+        while !Task.isCancelled {
             let listenerID = consumer.newListenerID()
             // The fresh channel's messages are read from now on; the old one's no more.
             let number = reading.withLock { reading in
@@ -244,21 +249,24 @@ final class Relay: Sendable {
                 return reading.subscription
             }
             if let subscription = try? await subscribe(to: listenerID, number: number) {
+                guard !Task.isCancelled else { return subscription.cancel() }
                 state.withLock { $0.machine.recovering(on: listenerID, from: offset) }
                 if let receivers = try? await consumer.askForStream(on: listenerID, from: offset),
-                    receivers > 0 || !consumer.publisher.countsEveryReceiver
+                    receivers > 0 || !consumer.publisher.countsEveryReceiver, !Task.isCancelled
                 {
                     state.withLock { $0.machine.recoveryRequested(at: consumer.clock.now()) }
                     consumer.metrics.recoveries.increment()
                     return install(subscription, number: number)
                 }
                 // Its end is not the relay's.
-                reading.withLock { $0.subscription += 1 }
+                reading.withLock { reading in
+                    if reading.subscription == number { reading.subscription += 1 }
+                }
                 subscription.cancel()
             }
+            guard consumer.clock.now() < deadline else { return end(throwing: ResumableStreamError.interrupted) }
             try? await consumer.clock.sleep(consumer.configuration.ackRetryInterval)
-        } while consumer.clock.now() < deadline && !Task.isCancelled
-        end(throwing: ResumableStreamError.interrupted)
+        }
     }
 
     /// Confirms to a framed producer that the stream arrived up to `offset`, once that is half a window past

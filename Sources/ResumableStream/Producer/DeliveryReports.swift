@@ -17,8 +17,9 @@ final class DeliveryReports: Sendable {
 
     private let reports = Locked(Reports())
 
-    /// Sets what a re-send that is due calls: once per re-send, outside any lock.
-    func onResendDue(_ handler: @escaping @Sendable () -> Void) {
+    /// Sets what a re-send that is due calls (once per re-send, outside the reports' lock); `nil` once the
+    /// producer ended.
+    func onResendDue(_ handler: (@Sendable () -> Void)?) {
         reports.withLock { $0.onResendDue = handler }
     }
 

@@ -83,10 +83,10 @@ final class Producer: Sendable {
         self.output = output
     }
 
-    /// Starts the producer's task, which the context owns: it reads the source, serves requests, calls
-    /// `onFinish` once the stream is finalised, goes on answering requests for
-    /// ``ResumableStreamConfiguration/lingerAfterFinish`` (unless stopped), and calls `onEnd` when it stopped
-    /// listening.
+    /// Starts the producer's task, which the context owns: it reads the source while `requests` are served (in
+    /// a task of their own only while some wait), calls `onFinish` once the stream is finalised, goes on
+    /// answering requests for ``ResumableStreamConfiguration/lingerAfterFinish`` (unless stopped), and calls
+    /// `onEnd` when it stopped listening and the last request it was serving was answered.
     func start<Source: AsyncSequence & SendableMetatype>(
         source makeSource: @escaping @Sendable () async throws -> Source,
         requests: RequestInbox,
@@ -138,8 +138,9 @@ final class Producer: Sendable {
         onFinish()
         // A stop that came before the end was finalised skips the linger; a later one cancels this task.
         if !isStopRequested { await linger() }
-        // Ends the request subscription (UNSUBSCRIBE) and the serving.
-        requests.close()
+        // Ends the request subscription (UNSUBSCRIBE) and the serving, and the re-sends.
+        await requests.closeAndWait()
+        reports.onResendDue(nil)
     }
 
     /// Reads the source to its end, in a task of its own that ``stop()`` cancels: only the reading is

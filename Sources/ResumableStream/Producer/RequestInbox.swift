@@ -45,6 +45,19 @@ final class RequestInbox: Sendable {
     /// Ends the subscription (the last local subscriber of the channel unsubscribes) and the serving; the
     /// messages not served yet are dropped.
     func close() {
+        _ = closed()
+    }
+
+    /// Closes the inbox, and returns once the message being served, if any, was served: its server may still
+    /// answer, and what runs the server ends after it.
+    func closeAndWait() async {
+        await closed()?.value
+    }
+
+    // MARK: private
+
+    /// Closes the inbox: the serving task, cancelled, if one runs.
+    private func closed() -> BackgroundTask<Void>? {
         let (subscription, serving) = state.withLock { state in
             state.isClosed = true
             defer { (state.pending, state.server, state.subscription, state.serving) = ([], nil, nil, nil) }
@@ -52,9 +65,8 @@ final class RequestInbox: Sendable {
         }
         subscription?.cancel()
         serving?.cancel()
+        return serving
     }
-
-    // MARK: private
 
     /// A message, or the end of the subscription (`nil`: the connection closed, or ``close()`` ended it).
     private func receive(_ message: ResumableStreamMessage?) {

@@ -1,8 +1,9 @@
 import RedisBridge
 
 /// The work a context does beyond its callers' own tasks: its producers, their durable-log writers, its
-/// followers' recoveries, the periodic sweeps and the watchdog's conclusions. Nothing of it outlives the
-/// context: ``ResumableStreamContext/shutdown(gracePeriod:)`` returns only once every piece has ended.
+/// followers' recoveries, the periodic sweeps and the watchdog's conclusions, counted so that
+/// ``ResumableStreamContext/shutdown(gracePeriod:)`` returns only once every piece has ended (the shutdown starts
+/// nothing after its wait).
 ///
 /// Each piece of work is one task, detached from its starter's task-locals (a stream outlives the request that
 /// started it), at the priority of the context's creation, and gets a ``BackgroundTask``, a handle that cancels
@@ -27,7 +28,7 @@ final class BackgroundWork: Sendable {
     func start<Success: Sendable>(_ work: @escaping @Sendable () async -> Success) -> BackgroundTask<Success> {
         state.withLock { $0.running += 1 }
         return BackgroundTask(
-            Task(priority: priority) { [self] in
+            Task.detached(priority: priority) { [self] in
                 let result = await work()
                 ended()
                 return result
