@@ -19,6 +19,9 @@ public actor RedisSubscriberConnection {
     public nonisolated let configuration: RedisConfiguration
     private nonisolated let supervisor: ConnectionSupervisor
     private let registry: SubscriptionRegistry
+    /// Hands every subscription's events to its receiver (the classic and the shard channels' alike, so that a
+    /// channel's order holds across them).
+    private nonisolated let delivery: SubscriberDelivery
     private let logger: Logger
     /// The shard channels' connections, from the first shard channel subscribed on.
     private var shards: ShardedSubscriptions?
@@ -41,7 +44,8 @@ public actor RedisSubscriberConnection {
         self.configuration = configuration
         self.logger = logger
         supervisor = ConnectionSupervisor(role: role, configuration: configuration, logger: logger)
-        registry = SubscriptionRegistry(supervisor: supervisor)
+        delivery = SubscriberDelivery(label: "redis.\(role).delivery")
+        registry = SubscriptionRegistry(supervisor: supervisor, delivery: delivery)
     }
 
     deinit {
@@ -82,10 +86,12 @@ public actor RedisSubscriberConnection {
     }
 
     /// Subscribes to `channel` (a shard channel if `isShardChannel`) and returns once Redis confirmed it, like
-    /// ``subscribe(to:)``, but hands its events to `receive` on this connection's queue, as they are read: one
-    /// batch per socket read, in order, then `nil` once, when the subscription ended (a subscription that never
-    /// began, because this call threw, gets nothing). No task runs between the read and `receive`, so `receive`
-    /// must not block; it may cancel the subscription. The subscription lasts until
+    /// ``subscribe(to:)``, but hands its events to `receive` as they are read: one batch per socket read, in
+    /// order and one call at a time, then `nil` once, when the subscription ended (a subscription that never
+    /// began, because this call threw, gets nothing). No task runs in between: the calls come from this
+    /// connection's queue, or, after a read that brought a burst, from a delivery queue of its own (so that the
+    /// receivers' work never holds back the socket's reading). `receive` must not block; it may cancel the
+    /// subscription. The subscription lasts until
     /// ``RedisSubscriptionHandle/cancel()`` or the connection's close.
     package func subscribe(
         to channel: String, isShardChannel: Bool, receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void
@@ -101,7 +107,7 @@ public actor RedisSubscriberConnection {
     private func subscribe(
         to channel: String, isShardChannel: Bool, id: Int, receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void
     ) async throws {
-        let subscriber = SubscriptionRegistry.Subscriber(receive: receive)
+        let subscriber = SubscriptionRegistry.Subscriber(delivery: delivery, receive: receive)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (confirmation: CheckedContinuation<Void, any Error>) in
                 subscriber.confirmation = confirmation
@@ -118,7 +124,7 @@ public actor RedisSubscriberConnection {
 
     private func shardSubscriptions() -> ShardedSubscriptions {
         if let shards { return shards }
-        let created = ShardedSubscriptions(configuration: configuration, logger: logger, executor: supervisor.executor)
+        let created = ShardedSubscriptions(configuration: configuration, logger: logger, executor: supervisor.executor, delivery: delivery)
         // Made after close(), it only ends its subscribers with `closed`.
         if isClosed { created.close {} }
         shards = created

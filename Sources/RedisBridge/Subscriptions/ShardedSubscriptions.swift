@@ -30,6 +30,8 @@ final class ShardedSubscriptions {
     private let configuration: RedisConfiguration
     private let logger: Logger
     private let executor: ConnectionExecutor
+    /// Where the registries hand their batches over: the subscriber connection's.
+    private let delivery: SubscriberDelivery
     private var registries: [Node: SubscriptionRegistry] = [:]
     /// The channels moving from node to node, with how many moves each made since a node last confirmed it.
     private var moves: [String: Int] = [:]
@@ -42,10 +44,11 @@ final class ShardedSubscriptions {
     private var isRefreshDue = false
     private var isClosed = false
 
-    init(configuration: RedisConfiguration, logger: Logger, executor: ConnectionExecutor) {
+    init(configuration: RedisConfiguration, logger: Logger, executor: ConnectionExecutor, delivery: SubscriberDelivery) {
         self.configuration = configuration
         self.logger = logger
         self.executor = executor
+        self.delivery = delivery
     }
 
     /// The number of channels subscribed or being subscribed, over every node.
@@ -106,7 +109,7 @@ final class ShardedSubscriptions {
         let supervisor = ConnectionSupervisor(
             role: "subscriber", configuration: nodeConfiguration, logger: logger, executor: executor)
         let name = if case .address(let address) = node { "\(address)" } else { "\(configuration)" }
-        let registry = SubscriptionRegistry(supervisor: supervisor, isSharded: true, node: name)
+        let registry = SubscriptionRegistry(supervisor: supervisor, delivery: delivery, isSharded: true, node: name)
         if case .address = node {
             registry.onChannelMoved = { [unowned self] channel, members, owner in
                 move(channel, members, to: owner.map(Node.address))

@@ -12,23 +12,24 @@ import Metrics
 final class SubscriptionRegistry {
     /// One local subscriber: where its events go.
     final class Subscriber {
-        /// Takes its events, on the connection's queue: one batch per read event, then `nil` once, at its end.
+        /// Takes its events, through `delivery`: one batch per read event, then `nil` once, at its end.
         private let receive: @Sendable ([RedisSubscriptionEvent]?) -> Void
+        private let delivery: SubscriberDelivery
         private var isEnded = false
         /// The `subscribe` call waiting for the server's confirmation.
         var confirmation: CheckedContinuation<Void, any Error>?
         /// Events of the current read event, handed over as one batch at its end.
         var batch: [RedisSubscriptionEvent] = []
 
-        init(receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void) {
+        init(delivery: SubscriberDelivery, receive: @escaping @Sendable ([RedisSubscriptionEvent]?) -> Void) {
+            self.delivery = delivery
             self.receive = receive
         }
 
-        /// Hands over the current read event's batch, unless the subscription ended meanwhile.
-        func deliverBatch() {
-            let events = batch
-            batch.removeAll()
-            if !isEnded { receive(events) }
+        /// The current read event's batch and where it goes, unless the subscription ended meanwhile.
+        func takeBatch() -> (receive: @Sendable ([RedisSubscriptionEvent]?) -> Void, events: [RedisSubscriptionEvent])? {
+            defer { batch.removeAll() }
+            return isEnded ? nil : (receive, batch)
         }
 
         /// Ends the subscription: a `subscribe` call still waiting throws `error` (its receiver gets nothing: the
@@ -40,7 +41,7 @@ final class SubscriptionRegistry {
                 self.confirmation = nil
                 return confirmation.resume(throwing: error)
             }
-            receive(nil)
+            delivery.deliver(isSmall: true) { [receive] in receive(nil) }
         }
     }
 
@@ -63,10 +64,13 @@ final class SubscriptionRegistry {
     private let channelGauge: Gauge
     /// Subscribers with events in the current read event.
     private var batched: [Subscriber] = []
+    /// Where the batches go at the end of each read event: the connection's, shared by its shard registries.
+    private let delivery: SubscriberDelivery
 
     /// Becomes `supervisor`'s delegate: the one place the registry is wired to its connection.
-    init(supervisor: ConnectionSupervisor, isSharded: Bool = false, node: String? = nil) {
+    init(supervisor: ConnectionSupervisor, delivery: SubscriberDelivery, isSharded: Bool = false, node: String? = nil) {
         self.supervisor = supervisor
+        self.delivery = delivery
         self.isSharded = isSharded
         channelGauge = Gauge(label: "redis.subscriber.channels", dimensions: node.map { [("redis.node", $0)] } ?? [])
         supervisor.delegate = self
@@ -245,8 +249,13 @@ extension SubscriptionRegistry: ConnectionSupervisorDelegate {
     }
 
     func supervisorDidFinishReadEvent() {
-        for subscriber in batched { subscriber.deliverBatch() }
+        guard !batched.isEmpty else { return }
+        let handOvers = batched.compactMap { $0.takeBatch() }
         batched.removeAll(keepingCapacity: true)
+        let count = handOvers.reduce(0) { $0 + $1.events.count }
+        delivery.deliver(isSmall: count <= SubscriberDelivery.inlineLimit) {
+            for (receive, events) in handOvers { receive(events) }
+        }
     }
 }
 
