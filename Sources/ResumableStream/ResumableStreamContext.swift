@@ -147,15 +147,7 @@ public final class ResumableStreamContext: Sendable {
         skipCharacters: Int?,
         makeStream: @escaping @Sendable () async throws -> Source
     ) async throws -> ResumableStreamResult where Source.Element == String {
-        // Listen for resume requests before the sentinel exists, so no consumer can ask before anyone listens.
-        let requests = try await RequestInbox.subscribe(to: keys.requests, on: subscriber, work: work)
-        let claim: StreamSentinel.Claimed
-        do {
-            claim = try await sentinel(keys).claim(.ifAbsent)
-        } catch {
-            requests.close()
-            throw error
-        }
+        let (requests, claim) = try await listenAndClaim(keys, .ifAbsent)
         switch claim {
         case .claimed(let generation, let announced):
             return .created(startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream))
@@ -192,19 +184,25 @@ public final class ResumableStreamContext: Sendable {
         // claim announces the generation on the request channel in the same step that sets the sentinel: a
         // producer of this id that runs already stops answering at the announcement (in channel order), and a
         // consumer that sees the new sentinel asks after it, so exactly one producer answers it.
-        let requests = try await RequestInbox.subscribe(to: keys.requests, on: subscriber, work: work)
-        let claim: StreamSentinel.Claimed
-        do {
-            claim = try await sentinel(keys).claim(.replacing)
-        } catch {
-            requests.close()
-            throw error
-        }
+        let (requests, claim) = try await listenAndClaim(keys, .replacing)
         guard case .claimed(let generation, let announced) = claim else {
             requests.close()
             throw RedisError.unexpectedReply("a replacing claim that claimed nothing")
         }
         return startProducer(keys, generation: generation, announced: announced, requests: requests, makeStream)
+    }
+
+    /// Listens for resume requests, then claims the id with `mode`: listening first, so that no consumer can ask
+    /// before anyone listens. The inbox is closed if the claim throws; otherwise the caller closes it or hands it
+    /// to the producer.
+    private func listenAndClaim(_ keys: StreamKeys, _ mode: StreamClaim.Mode) async throws -> (RequestInbox, StreamSentinel.Claimed) {
+        let requests = try await RequestInbox.subscribe(to: keys.requests, on: subscriber, work: work)
+        do {
+            return (requests, try await sentinel(keys).claim(mode))
+        } catch {
+            requests.close()
+            throw error
+        }
     }
 
     /// Follows an existing stream (the TypeScript `resumeExistingStream`): ``ResumableStreamResult/notFound``

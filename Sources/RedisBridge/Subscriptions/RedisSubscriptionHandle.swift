@@ -7,8 +7,8 @@ package struct RedisSubscriptionHandle: Sendable {
         self.onCancel = onCancel
     }
 
-    /// Ends the subscription (the last local subscriber of its channel unsubscribes): its receiver gets `nil`,
-    /// soon, on the connection's queue. Calling it again does nothing more.
+    /// Ends the subscription (the last local subscriber of its channel unsubscribes): its receiver gets `nil`
+    /// soon, after its events handed over before. Calling it again does nothing more.
     package func cancel() {
         onCancel()
     }
