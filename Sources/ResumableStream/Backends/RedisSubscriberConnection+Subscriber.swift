@@ -8,11 +8,10 @@ extension RedisSubscriberConnection: CallbackSubscriber {
     }
 
     func callbackSubscription(
-        to channel: String, receive: @escaping @Sendable (ResumableStreamMessage?) -> Void
+        to channel: String, receive: @escaping @Sendable ([ResumableStreamMessage]?) -> Void
     ) async throws -> CallbackSubscription {
         let subscription = try await subscribe(to: channel, isShardChannel: configuration.shardedPubSub) { events in
-            guard let events else { return receive(nil) }
-            for event in events { receive(ResumableStreamMessage(event)) }
+            receive(events?.map(ResumableStreamMessage.init))
         }
         return CallbackSubscription(cancel: subscription.cancel)
     }

@@ -111,8 +111,8 @@ final class Relay: Sendable {
     /// Subscribes to the channel of `listenerID`, whose messages are read as subscription `number`'s. The
     /// subscription holds the relay until it ends.
     private func subscribe(to listenerID: String, number: Int) async throws -> CallbackSubscription {
-        try await consumer.subscriber.subscribe(to: consumer.keys.chunks(for: listenerID), work: consumer.work) { message in
-            self.receive(message, onSubscription: number)
+        try await consumer.subscriber.subscribe(to: consumer.keys.chunks(for: listenerID), work: consumer.work) { messages in
+            self.receive(messages, onSubscription: number)
         }
     }
 
@@ -127,11 +127,29 @@ final class Relay: Sendable {
         replaced?.cancel()
     }
 
-    private func receive(_ message: ResumableStreamMessage?, onSubscription number: Int) {
-        let step = reading.withLock { reading -> Step in
+    /// What one hand-over of messages relayed, counted once for all of them.
+    private struct Batch {
+        var heardFromProducer = false
+        var chunks = 0
+        var bytes = 0
+    }
+
+    /// Reads the messages one read of the subscription brought (`nil`: it ended); the watchdog, the metrics and
+    /// the flow control hear of them once for all.
+    private func receive(_ messages: [ResumableStreamMessage]?, onSubscription number: Int) {
+        var batch = Batch()
+        let (step, nextOffset) = reading.withLock { reading -> (Step, Int?) in
             // A cancelled relay reads nothing more, though its subscription ends a moment later.
-            guard number == reading.subscription, !reading.isStopped, !state.withLock(\.isCancelled) else { return .next }
-            var step = read(message, &reading)
+            guard number == reading.subscription, !reading.isStopped, !state.withLock(\.isCancelled) else { return (.next, nil) }
+            var step = Step.next
+            if let messages {
+                for message in messages {
+                    step = read(message, &reading, &batch)
+                    guard case .next = step else { break }
+                }
+            } else {
+                step = read(nil, &reading, &batch)
+            }
             if case .recover(let offset) = step {
                 let fruitless = reading.lastRecovery?.offset == offset ? (reading.lastRecovery?.count ?? 0) + 1 : 0
                 reading.lastRecovery = (offset, fruitless)
@@ -141,7 +159,12 @@ final class Relay: Sendable {
                 }
             }
             if case .next = step {} else { reading.isStopped = true }
-            return step
+            return (step, reading.sequencer.nextOffset)
+        }
+        if batch.chunks > 0 {
+            consumer.metrics.relayedChunks.increment(by: batch.chunks)
+            consumer.metrics.relayedBytes.increment(by: batch.bytes)
+            if case .next = step, let nextOffset { confirmIfDue(upTo: nextOffset) }
         }
         switch step {
         case .next, .ended: break
@@ -154,7 +177,7 @@ final class Relay: Sendable {
     private static let maximumFruitlessRecoveries = 5
 
     /// Reads one message of the current subscription; `nil` says the subscription ended.
-    private func read(_ message: ResumableStreamMessage?, _ reading: inout Reading) -> Step {
+    private func read(_ message: ResumableStreamMessage?, _ reading: inout Reading, _ batch: inout Batch) -> Step {
         switch message {
         case nil:
             // The subscription ended without DONE: the subscriber connection closed, or this relay was cancelled
@@ -177,11 +200,15 @@ final class Relay: Sendable {
             if wasUndecided, reading.sequencer.mode == .framed, let start = reading.sequencer.startOffset {
                 state.withLock { $0.machine.framesBegan(at: start) }
             }
-            // After the sequencer, so that the handshake knows where the text starts.
-            if state.withLock({ $0.machine.messageReceived(at: consumer.clock.now()) }) == .acknowledgeAndJoinWatchdog {
-                ack.yield()
-                ack.finish()
-                consumer.watchdog.insert(self)
+            // After the sequencer, so that the handshake knows where the text starts; once a batch is enough for
+            // the watchdog.
+            if !batch.heardFromProducer {
+                batch.heardFromProducer = true
+                if state.withLock({ $0.machine.messageReceived(at: consumer.clock.now()) }) == .acknowledgeAndJoinWatchdog {
+                    ack.yield()
+                    ack.finish()
+                    consumer.watchdog.insert(self)
+                }
             }
             switch outcome {
             case .end(let ending?):
@@ -211,9 +238,8 @@ final class Relay: Sendable {
                     end(throwing: ResumableStreamError.followerTooSlow(output.byteLimit ?? 0))
                     return .ended
                 }
-                consumer.metrics.relayedChunks.increment()
-                consumer.metrics.relayedBytes.increment(by: text.utf8.count)
-                if let offset = reading.sequencer.nextOffset { confirmIfDue(upTo: offset) }
+                batch.chunks += 1
+                batch.bytes += text.utf8.count
             }
             return .next
         }

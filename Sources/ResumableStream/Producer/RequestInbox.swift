@@ -28,7 +28,7 @@ final class RequestInbox: Sendable {
     /// ``close()``, which its owner must call.
     static func subscribe(to channel: String, on subscriber: any ResumableStreamSubscriber, work: BackgroundWork) async throws -> RequestInbox {
         let inbox = RequestInbox(work: work)
-        let subscription = try await subscriber.subscribe(to: channel, work: work) { message in inbox.receive(message) }
+        let subscription = try await subscriber.subscribe(to: channel, work: work) { messages in inbox.receive(messages) }
         inbox.state.withLock { $0.subscription = subscription }
         return inbox
     }
@@ -68,12 +68,12 @@ final class RequestInbox: Sendable {
         return serving
     }
 
-    /// A message, or the end of the subscription (`nil`: the connection closed, or ``close()`` ended it).
-    private func receive(_ message: ResumableStreamMessage?) {
-        guard let message else { return }
+    /// Messages, or the end of the subscription (`nil`: the connection closed, or ``close()`` ended it).
+    private func receive(_ messages: [ResumableStreamMessage]?) {
+        guard let messages else { return }
         state.withLock { state in
             guard !state.isClosed else { return }
-            state.pending.append(message)
+            state.pending.append(contentsOf: messages)
             startServing(&state)
         }
     }

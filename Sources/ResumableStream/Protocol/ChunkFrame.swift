@@ -45,41 +45,37 @@ struct ChunkFrame: Equatable, Sendable {
 
     /// The frame in `message`, or `nil` if it is not one (a TypeScript producer's plain text, or garbage).
     static func parse(_ message: String) -> ChunkFrame? {
-        let bytes = message.utf8
-        var index = bytes.startIndex
-        func next() -> UInt8? {
-            guard index < bytes.endIndex else { return nil }
-            defer { index = bytes.index(after: index) }
-            return bytes[index]
+        var message = message
+        return message.withUTF8 { parse($0) }
+    }
+
+    /// The frame in `bytes`, UTF-8 (one pass over the header, with no allocation but the text's).
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> ChunkFrame? {
+        // The start, the marker, 8 + 16 hex digits, one digit of the offset and the colon.
+        guard bytes.count >= 28, bytes[0] == start, bytes[1] == textMarker || bytes[1] == endMarker else { return nil }
+        var identity: UInt64 = 0
+        var generation: UInt64 = 0
+        for index in 2..<26 {
+            guard let digit = hexValue(bytes[index]) else { return nil }
+            if index < 10 { identity = identity << 4 | UInt64(digit) } else { generation = generation << 4 | UInt64(digit) }
         }
-        guard next() == start, let marker = next(), marker == textMarker || marker == endMarker else { return nil }
-        func hex(digits: Int) -> UInt64? {
-            var value: UInt64 = 0
-            for _ in 0..<digits {
-                guard let digit = next().flatMap(hexValue) else { return nil }
-                value = value << 4 | UInt64(digit)
-            }
-            return value
-        }
-        guard let identity = hex(digits: 8), let generation = hex(digits: 16) else { return nil }
+        var index = 26
         var offset = 0
-        var digits = 0
-        while true {
-            guard let byte = next() else { return nil }
-            if byte == UInt8(ascii: ":") { break }
+        while index < bytes.count, bytes[index] != UInt8(ascii: ":") {
             // 18 digits at most: no overflow, and no offset a real stream reaches.
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte), digits < 18 else { return nil }
-            offset = offset * 10 + Int(byte - UInt8(ascii: "0"))
-            digits += 1
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]), index - 26 < 18 else { return nil }
+            offset = offset * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            index += 1
         }
-        guard digits > 0 else { return nil }
+        guard index > 26, index < bytes.count else { return nil }
+        let rest = String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)...]), as: UTF8.self)
         let kind: Kind
-        if marker == textMarker {
-            kind = .text(String(message[index...]))
-        } else if index == bytes.endIndex {
+        if bytes[1] == textMarker {
+            kind = .text(rest)
+        } else if rest.isEmpty {
             kind = .end(.completed)
         } else {
-            guard let ending = StreamEnding(json: String(message[index...])), ending != .completed else { return nil }
+            guard let ending = StreamEnding(json: rest), ending != .completed else { return nil }
             kind = .end(ending)
         }
         return ChunkFrame(
