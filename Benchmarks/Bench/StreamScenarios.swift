@@ -398,7 +398,7 @@ func bufferedResume(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Ro
         Row(
             scenario: "4", figure: "resume of 10,000 buffered chunks", measured: String(format: "p50 %.0f µs, p99 %.0f µs", p50, p99),
             baseline: String(format: "bridge INCR p50 %.0f µs", bridge.incrP50), ratio: p50 / bridge.incrP50,
-            target: "p50 <= 1 ms, p99 <= 5 ms", met: p50 <= 1000 && p99 <= 5000, correct: correct))
+            target: "p50 <= 0.5 ms, p99 <= 5 ms", met: p50 <= 500 && p99 <= 5000, correct: correct))
     return rows
 }
 

@@ -210,11 +210,7 @@ public final class ResumableStreamContext: Sendable {
     public func resumeExistingStream(_ streamID: String, skipCharacters: Int? = nil) async throws -> ResumableStreamResult {
         let keys = try streamKeys(streamID)
         return try await tracing.span("resumeExistingStream", kind: .consumer, keys: keys, skipCharacters: skipCharacters, outcome: \.outcome) {
-            switch try await sentinel(keys).state() {
-            case .absent: .notFound
-            case .done: try await consumer(keys).finishedStream(from: skipCharacters)
-            case .running: try await consumer(keys).follow(skipCharacters: skipCharacters)
-            }
+            try await consumer(keys).resume(skipCharacters: skipCharacters)
         }
     }
 

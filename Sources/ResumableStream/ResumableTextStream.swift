@@ -5,13 +5,16 @@
 /// A reader that keeps up gets the chunks as they were produced; one that fell behind gets what accumulated
 /// meanwhile as one chunk (the same bytes, in the same order).
 ///
-/// Cancelling the task that reads it, or dropping it, never stops the producer.
+/// Cancelling the task that reads it, or dropping it, never stops the producer. A follower's stream that is
+/// dropped (with every copy and iterator of it) before its end stops following: it unsubscribes, as a
+/// cancelled reader does.
 public struct ResumableTextStream: AsyncSequence, Sendable {
     /// A chunk of text.
     public typealias Element = String
     /// What iteration can throw.
     public typealias Failure = any Error
-    let chunks: TextQueue
+    private let reader: Reader
+    var chunks: TextQueue { reader.chunks }
     /// Where the first chunk starts in the whole stream, in UTF-16 code units, when that is known: 0 for a
     /// producer's own stream; the producer's answer for a follower of a Swift producer and for the rest of a
     /// finished stream (a `skipCharacters` past the end starts at the end). `nil` for a follower of a
@@ -20,24 +23,22 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
     public let startOffset: Int?
 
     init(chunks: TextQueue, startOffset: Int?) {
-        self.chunks = chunks
+        reader = Reader(chunks: chunks)
         self.startOffset = startOffset
     }
 
     /// A stream of `text` that is all there (if any), then ends with `error`, or cleanly.
     init(of text: String, startOffset: Int?, endingWith error: (any Error)?) {
-        chunks = TextQueue()
+        self.init(chunks: TextQueue(), startOffset: startOffset)
         chunks.push(text)
         chunks.finish(throwing: error)
-        self.startOffset = startOffset
     }
 
     /// A stream of `text` that is all there (if any), then ends as `ending` says.
     init(of text: String, startOffset: Int?, ending: StreamEnding) {
-        chunks = TextQueue()
+        self.init(chunks: TextQueue(), startOffset: startOffset)
         chunks.push(text)
         chunks.finish(ending)
-        self.startOffset = startOffset
     }
 
     /// Whether the stream ended because it was stopped (``ResumableStreamContext/stop(_:)``), not because its
@@ -45,14 +46,9 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
     /// which does not say.
     public var isStopped: Bool { chunks.isStopped }
 
-    /// The same stream, known to start at `offset`.
-    func starting(at offset: Int?) -> ResumableTextStream {
-        ResumableTextStream(chunks: chunks, startOffset: offset)
-    }
-
     /// Creates the iterator.
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(chunks: chunks)
+        AsyncIterator(reader: reader)
     }
 
     /// Reads the whole stream into one string.
@@ -64,7 +60,7 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
 
     /// Iterates the chunks.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let chunks: TextQueue
+        fileprivate let reader: Reader
 
         /// The next chunk, or `nil` at the end of the stream.
         public mutating func next() async throws -> String? {
@@ -73,7 +69,21 @@ public struct ResumableTextStream: AsyncSequence, Sendable {
 
         /// The next chunk, or `nil` at the end of the stream, without leaving the caller's isolation.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> String? {
-            try await chunks.next(isolation: actor)
+            try await reader.chunks.next(isolation: actor)
+        }
+    }
+
+    /// The reader's side of the text, shared by the stream's copies and iterators: when the last of them is
+    /// gone, nobody reads any more, and the writer hears it as it hears of a cancelled reader.
+    fileprivate final class Reader: Sendable {
+        let chunks: TextQueue
+
+        init(chunks: TextQueue) {
+            self.chunks = chunks
+        }
+
+        deinit {
+            chunks.readerLeft()
         }
     }
 }

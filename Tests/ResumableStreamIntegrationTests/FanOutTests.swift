@@ -1,3 +1,4 @@
+import RedisBridge
 import RedisTestSupport
 import Testing
 
@@ -37,6 +38,58 @@ struct FanOutTests {
         #expect(!listenerChannels().isEmpty)
         for channel in listenerChannels() { #expect(backend.publishes(to: channel) <= 3, "\(channel)") }
         await context.shutdown(gracePeriod: .seconds(1))
+    }
+
+    /// A follower's stream dropped before its end, never read, ends its relay: the listener channel is
+    /// unsubscribed then, not when the producer finishes (which may be minutes later). So is one dropped after a
+    /// first read.
+    @Test func aFollowersStreamDroppedBeforeItsEndUnsubscribesItsListenerChannel() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            try await withContext(.redis) { context in
+                let writer = Writer()
+                let producer = try await context.resumableStream("dropped", makeStream: writer.source).created()
+                let pattern = "\(context.configuration.keyPrefix):rs:chunk:*"
+                let listeners = { () async throws -> Int in
+                    guard case .array(let channels) = try await commands.send(["PUBSUB", "CHANNELS", .string(pattern)]) else {
+                        throw RedisError.unexpectedReply("PUBSUB CHANNELS")
+                    }
+                    return channels.count
+                }
+                do {
+                    let unread = try await context.resumeExistingStream("dropped").resumed()
+                    var readOnce = try await context.resumeExistingStream("dropped", skipCharacters: 0).resumed().makeAsyncIterator()
+                    writer.write("first")
+                    #expect(try await readOnce.next() == "first")
+                    #expect(try await listeners() == 2)
+                    _ = unread
+                }
+                #expect(await eventually { (try? await listeners()) == 0 })
+                writer.write(" last")
+                writer.close()
+                #expect(try await producer.collect() == "first last")
+            }
+        }
+    }
+
+    /// A resume subscribes to its listener channel while it reads the sentinel: one of an unknown id or of a
+    /// finished stream unsubscribes again.
+    @Test func aResumeOfAStreamThatDoesNotRunLeavesNoListenerChannel() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, _ in
+            try await withContext(.redis, configure: { $0.finishedStreamRetention = .seconds(60) }) { context in
+                let writer = Writer()
+                let producer = try await context.resumableStream("finished", makeStream: writer.source).created()
+                writer.write("all of it")
+                writer.close()
+                #expect(try await producer.collect() == "all of it")
+                #expect(await context.drain(timeout: .seconds(5)))
+                let pattern = "\(context.configuration.keyPrefix):rs:chunk:*"
+                for _ in 0..<20 {
+                    #expect(try await context.resumeExistingStream("unknown").outcome == "not_found")
+                    #expect(try await context.resumeExistingStream("finished", skipCharacters: 3).finished().collect() == " of it")
+                }
+                #expect(await eventually { (try? await commands.send(["PUBSUB", "CHANNELS", .string(pattern)])) == .array([]) })
+            }
+        }
     }
 
     @Test func tenFollowersGetEveryChunkInOrder() async throws {

@@ -17,29 +17,62 @@ struct Consumer: Sendable {
     /// The time the ack wait and the relays' recovery run on.
     let clock: StreamClock
 
-    /// Runs the handshake. Returns ``ResumableStreamResult/resumed(_:)`` once the producer acknowledged.
-    func follow(skipCharacters: Int?) async throws -> ResumableStreamResult {
+    /// Resumes the stream as the sentinel says it is: follows a running one, gives the rest of a finished one.
+    /// The sentinel is read while the first listener channel's subscription is made, so that a running
+    /// stream's resume waits for one round trip of the two, not for both; a stream that does not run
+    /// unsubscribes again.
+    func resume(skipCharacters: Int?) async throws -> ResumableStreamResult {
+        async let firstRelay = startRelay()
+        let sentinelState: StreamSentinel.State
+        do {
+            sentinelState = try await sentinel.state()
+        } catch {
+            try? await firstRelay.get().cancel()
+            throw error
+        }
+        guard case .running = sentinelState else {
+            try? await firstRelay.get().cancel()
+            return sentinelState == .absent ? .notFound : try await finishedStream(from: skipCharacters)
+        }
+        return try await follow(skipCharacters: skipCharacters, firstRelay: await firstRelay.get())
+    }
+
+    /// A relay on a fresh listener channel (see `newListenerID()`), its subscription active, or why not.
+    private func startRelay() async -> Result<Relay, any Error> {
+        do {
+            return .success(try await Relay.start(consumer: self, listenerID: newListenerID()))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Runs the handshake, on `firstRelay` first if one was started. Returns ``ResumableStreamResult/resumed(_:)``
+    /// once the producer acknowledged.
+    func follow(skipCharacters: Int?, firstRelay: Relay? = nil) async throws -> ResumableStreamResult {
         let started = clock.now()
         let deadline = started + configuration.ackTimeout
         var wait = configuration.ackRetryInterval
+        var firstRelay = firstRelay
         while true {
-            // A fresh listener id per attempt (see `newListenerID()`).
-            let listenerID = newListenerID()
-            let relay = try await Relay.start(consumer: self, listenerID: listenerID)
-            let receivers: Int
-            do {
-                receivers = try await askForStream(on: listenerID, from: skipCharacters)
-            } catch {
-                relay.cancel()  // releases the listener channel's subscription
-                throw error
+            // A fresh listener channel per attempt.
+            let relay: Relay
+            if let first = firstRelay {
+                (relay, firstRelay) = (first, nil)
+            } else {
+                relay = try await startRelay().get()
             }
             let remaining = deadline - clock.now()
-            // On a cluster, a producer subscribed through another node is not counted: wait for it anyway.
-            let maybeHeard = receivers > 0 || !publisher.countsEveryReceiver
-            if maybeHeard, await relay.waitForAck(within: min(wait, max(remaining, .zero))) {
+            let maybeHeard: Bool
+            switch await relay.askForStream(from: skipCharacters, within: min(wait, max(remaining, .zero))) {
+            case .acknowledged:
                 metrics.resumed.increment()
                 metrics.resumeLatency.record(duration: clock.now() - started)
-                return .resumed(relay.stream.starting(at: relay.startOffset))
+                return .resumed(relay.makeReaderStream())
+            case .failed(let error):
+                relay.cancel()  // releases the listener channel's subscription
+                throw error
+            case .nobodyListening: maybeHeard = false
+            case .unanswered: maybeHeard = true
             }
             relay.cancel()
             if clock.now() >= deadline || !maybeHeard {
@@ -135,9 +168,14 @@ struct Consumer: Sendable {
     /// Publishes the resume request for `listenerID` (from `skipCharacters`, asking for frames within the
     /// configured window); returns how many producers listen for requests.
     func askForStream(on listenerID: String, from skipCharacters: Int?) async throws -> Int {
+        try await publisher.publishMessage(streamRequest(on: listenerID, from: skipCharacters), to: keys.requests)
+    }
+
+    /// The resume request for `listenerID`, from `skipCharacters`, asking for frames within the configured
+    /// window.
+    func streamRequest(on listenerID: String, from skipCharacters: Int?) -> String {
         let framing = FrameRequest(window: configuration.followerWindow)
-        let request = RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
-        return try await publisher.publishMessage(request, to: keys.requests)
+        return RequestMessage.encodeResume(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
     }
 
     /// The stream's identity, which a Swift producer's frames carry.

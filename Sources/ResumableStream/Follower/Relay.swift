@@ -21,6 +21,20 @@ final class Relay: Sendable {
         var recovery: BackgroundTask<Void>?
         /// Set by ``cancel()``: no subscription is taken or recovery started after it.
         var isCancelled = false
+        /// What the publish of the first request (``askForStream(from:within:)``) returned, once it did.
+        var requestPublished: Result<Int, any Error>?
+    }
+
+    /// How the producer answered the first request.
+    enum Answer {
+        /// It acknowledged: the relay relays.
+        case acknowledged
+        /// Nobody listens for the stream's requests.
+        case nobodyListening
+        /// The request could not be published.
+        case failed(any Error)
+        /// No acknowledgement came in time, though a producer may have heard the request.
+        case unanswered
     }
 
     /// The reading of the messages, one at a time (the subscriptions' callbacks take turns under its lock).
@@ -48,8 +62,6 @@ final class Relay: Sendable {
         case endAsTheSentinelSays
     }
 
-    /// What the reader reads: the relayed chunks.
-    let stream: ResumableTextStream
     /// The consumer side of the stream (the handshake): its keys, configuration, connections and watchdog.
     let consumer: Consumer
     /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``).
@@ -66,7 +78,6 @@ final class Relay: Sendable {
         reading = Locked(Reading(sequencer: FrameSequencer(identity: consumer.identity)))
         self.consumer = consumer
         output = TextQueue(byteLimit: consumer.configuration.followerBacklogLimit)
-        stream = ResumableTextStream(chunks: output, startOffset: nil)
         (acks, ack) = AsyncStream<Void>.makeStream()
     }
 
@@ -80,16 +91,39 @@ final class Relay: Sendable {
         return relay
     }
 
-    /// Where the relayed text starts in the stream, known once a Swift producer acknowledged with frames.
-    var startOffset: Int? { state.withLock(\.machine.startOffset) }
+    /// What the reader reads: the relayed chunks, from where a Swift producer's acknowledgement said they start.
+    /// Made once, for the reader: when it drops the stream, the relay ends.
+    func makeReaderStream() -> ResumableTextStream {
+        ResumableTextStream(chunks: output, startOffset: state.withLock(\.machine.startOffset))
+    }
 
-    /// Waits for the producer's first message (the replay, possibly empty).
-    func waitForAck(within timeout: Duration) async -> Bool {
+    /// Asks the producer for the stream from `skipCharacters` on this relay's channel, and waits up to `timeout`
+    /// for its first message (the replay, possibly empty). The wait starts with the publish, not after its
+    /// reply: the producer's answer is on its way while the reply is.
+    func askForStream(from skipCharacters: Int?, within timeout: Duration) async -> Answer {
+        let request = consumer.streamRequest(on: state.withLock(\.machine.listenerID), from: skipCharacters)
+        consumer.publisher.enqueuePublish(request, to: consumer.keys.requests) { [weak self] receivers in
+            self?.requestPublished(receivers)
+        }
         let acks = self.acks
-        return await withDeadline(timeout, on: consumer.clock) {
-            for await _ in acks { return true }
-            return false
-        } ?? false
+        let isAcknowledged =
+            await withDeadline(timeout, on: consumer.clock) {
+                for await _ in acks { return true }
+                return false
+            } ?? false
+        if isAcknowledged { return .acknowledged }
+        switch state.withLock(\.requestPublished) {
+        case .failure(let error)?: return .failed(error)
+        case .success(0)? where consumer.publisher.countsEveryReceiver: return .nobodyListening
+        default: return .unanswered
+        }
+    }
+
+    /// The first request's publish returned: a wait for the acknowledgement ends at once if nobody can answer.
+    private func requestPublished(_ receivers: Result<Int, any Error>) {
+        state.withLock { $0.requestPublished = receivers }
+        if case .success(let count) = receivers, count > 0 || !consumer.publisher.countsEveryReceiver { return }
+        ack.finish()
     }
 
     /// Stops relaying and unsubscribes; a reader still reading gets ``ResumableStreamError/interrupted``.

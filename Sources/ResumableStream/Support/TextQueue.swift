@@ -136,8 +136,9 @@ final class TextQueue: Sendable {
         }
     }
 
-    /// The reader's task was cancelled: a waiting read ends, and so does everything after it.
-    private func readerLeft() {
+    /// The reader's task was cancelled, or the reader went away: a waiting read ends, and so does everything
+    /// after it.
+    func readerLeft() {
         let (reader, handler) = state.withLock { state -> (CheckedContinuation<String?, any Error>?, (@Sendable () -> Void)?) in
             guard !state.isClosed else { return (nil, nil) }
             state.isClosed = true
