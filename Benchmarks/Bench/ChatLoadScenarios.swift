@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import ResumableStream
+import Synchronization
 
 /// A chat server's load: many streams, each a trickle of 4-byte tokens at a model's pace, each read by its own
 /// reader and by one follower, in one process. Run in a child process of its own (``runInChildProcess(_:_:)``)
