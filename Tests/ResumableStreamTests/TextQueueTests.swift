@@ -35,6 +35,19 @@ struct TextQueueTests {
         #expect(try await queue.next() == nil)
     }
 
+    /// A waiting reader woken by a piece takes everything written by the time it runs: a burst costs it one
+    /// wake-up. (The reader runs on the main actor, which the writer holds while it writes the burst.)
+    @MainActor @Test func aWokenReaderTakesTheWholeBurstWrittenBeforeItRuns() async throws {
+        let queue = TextQueue()
+        let reader = Task { @MainActor in try await queue.next() }
+        while !queue.isReaderWaiting { await Task.yield() }
+        queue.push("one ")
+        queue.push("burst")
+        queue.finish()
+        #expect(try await reader.value == "one burst")
+        #expect(try await queue.next() == nil)
+    }
+
     /// Past the byte limit a push is refused and hands nothing over; what the reader takes frees room again.
     @Test func unreadTextIsBoundedByTheByteLimit() async throws {
         let queue = TextQueue(byteLimit: 4)

@@ -2,15 +2,16 @@ import RedisBridge
 /// Text handed from one writer (a producer's source, a follower's relay) to the one reader of a
 /// ``ResumableTextStream``. The reader takes everything that accumulated since its last read as one chunk: a
 /// reader that keeps up gets each piece as it was written, one that fell behind catches up in one step instead
-/// of a task wake per piece. Readers concatenate chunks (neither the wire protocol nor the stream gives their
-/// boundaries a meaning), so merging changes no byte and no order.
+/// of a task wake per piece. A waiting reader is woken by the first piece and takes what came by the time it
+/// runs, so that pieces written in a burst cost it one wake-up. Readers concatenate chunks (neither the wire
+/// protocol nor the stream gives their boundaries a meaning), so merging changes no byte and no order.
 final class TextQueue: Sendable {
     private struct State {
         /// What the reader has not taken yet.
         var pending = ""
         var pendingBytes = 0
-        /// The reader, while it waits for text.
-        var reader: CheckedContinuation<String?, any Error>?
+        /// The reader, while it waits for text (or the end).
+        var reader: CheckedContinuation<Void, Never>?
         /// How the writer ended, once it did: `nil` error for a clean end.
         var ending: (any Error)??
         /// Whether the clean end was a stop.
@@ -71,20 +72,17 @@ final class TextQueue: Sendable {
     @discardableResult
     func push(_ text: String) -> Bool {
         guard !text.isEmpty else { return true }
-        let (accepted, reader) = state.withLock { state -> (Bool, CheckedContinuation<String?, any Error>?) in
+        let (accepted, reader) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
             guard state.ending == nil, !state.isClosed else { return (true, nil) }
-            // A waiting reader has taken everything: the text goes straight to it.
-            if let reader = state.reader {
-                state.reader = nil
-                return (true, reader)
-            }
             let bytes = state.pendingBytes + text.utf8.count
-            if let byteLimit, bytes > byteLimit { return (false, nil) }
-            state.pending += text
+            // A waiting reader has taken everything: the limit is for a reader that fell behind.
+            if state.reader == nil, let byteLimit, bytes > byteLimit { return (false, nil) }
+            if state.pending.isEmpty { state.pending = text } else { state.pending += text }
             state.pendingBytes = bytes
-            return (true, nil)
+            defer { state.reader = nil }
+            return (true, state.reader)
         }
-        reader?.resume(returning: text)
+        reader?.resume()
         return accepted
     }
 
@@ -102,51 +100,49 @@ final class TextQueue: Sendable {
 
     /// Ends the text: the reader gets what is pending, then the end (`error` thrown, or a clean end).
     func finish(throwing error: (any Error)? = nil, isStopped: Bool = false) {
-        let (reader, handler) = state.withLock { state -> (CheckedContinuation<String?, any Error>?, (@Sendable () -> Void)?) in
+        let (reader, handler) = state.withLock { state -> (CheckedContinuation<Void, Never>?, (@Sendable () -> Void)?) in
             guard state.ending == nil, !state.isClosed else { return (nil, nil) }
             state.ending = .some(error)
             state.isStopped = isStopped
             defer { (state.reader, state.onTermination) = (nil, nil) }
-            if state.reader != nil { state.isClosed = true }
             return (state.reader, state.onTermination)
         }
-        if let reader {
-            if let error { reader.resume(throwing: error) } else { reader.resume(returning: nil) }
-        }
+        reader?.resume()
         handler?()
     }
 
     /// The next text, everything that accumulated since the last call, waiting for it if none did; `nil` at a
     /// clean end or once the reader's task is cancelled (which ends the reading, not the writer).
     func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> String? {
-        let ready = state.withLock { $0.take() }
-        if case .wait = ready {} else { return try ready.value() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation(isolation: actor) { (reader: CheckedContinuation<String?, any Error>) in
-                let step = state.withLock { state in
-                    let step = state.take()
-                    if case .wait = step { state.reader = reader }
-                    return step
+        while true {
+            let ready = state.withLock { $0.take() }
+            if case .wait = ready {} else { return try ready.value() }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation(isolation: actor) { (reader: CheckedContinuation<Void, Never>) in
+                    let isReady = state.withLock { state in
+                        guard state.pending.isEmpty, state.ending == nil, !state.isClosed else { return true }
+                        state.reader = reader
+                        return false
+                    }
+                    if isReady { reader.resume() }
                 }
-                if case .wait = step { return }
-                reader.resume(with: Result { try step.value() })
+            } onCancel: {
+                readerLeft()
             }
-        } onCancel: {
-            readerLeft()
         }
     }
 
     /// The reader's task was cancelled, or the reader went away: a waiting read ends, and so does everything
     /// after it.
     func readerLeft() {
-        let (reader, handler) = state.withLock { state -> (CheckedContinuation<String?, any Error>?, (@Sendable () -> Void)?) in
+        let (reader, handler) = state.withLock { state -> (CheckedContinuation<Void, Never>?, (@Sendable () -> Void)?) in
             guard !state.isClosed else { return (nil, nil) }
             state.isClosed = true
             (state.pending, state.pendingBytes) = ("", 0)
             defer { (state.reader, state.onTermination) = (nil, nil) }
             return (state.reader, state.onTermination)
         }
-        reader?.resume(returning: nil)
+        reader?.resume()
         handler?()
     }
 }
