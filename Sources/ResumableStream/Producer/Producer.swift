@@ -16,14 +16,24 @@ import RedisBridge
 /// a producer makes (its sentinel's refresh and end, its durable log) is fenced by its generation, its frames
 /// carry it, and it obeys only stop requests aimed at it.
 final class Producer: Sendable {
-    /// The stream's state, the producer's task (set once it starts) and the reading of its source (set while
-    /// it runs), which a stop cancels.
+    /// The stream's state, the producer's task (set once it starts) and where that task is with the source.
     private struct State {
         var machine: ProducerStateMachine
         var task: BackgroundTask<Void>?
-        var source: BackgroundTask<StreamEnding>?
+        var sourceReading = SourceReading.notStarted
         /// When announcements of other generations are checked against the generation key.
         var generationChecks = GenerationCheckBudget()
+    }
+
+    /// Where the producer's task is with its source: a stop cancels the task only while it reads, so that only
+    /// the reading is cancelled.
+    private enum SourceReading {
+        case notStarted
+        case reading
+        /// A stop cancelled the reading (or will, once the task is there).
+        case cancelled
+        /// The source ended: the task writes the end.
+        case done
     }
 
     let keys: StreamKeys
@@ -103,23 +113,47 @@ final class Producer: Sendable {
             guard let self else { return }
             work.start { self.resendUndelivered() }
         }
-        let task = work.start {
-            await self.run(pumpSource, requests: requests, onFinish: onFinish)
+        requests.serve { [self] message in await serve(message) }
+        state.withLock { state in
+            state.sourceReading = state.machine.isStopRequested ? .cancelled : .reading
+        }
+        // One task reads the source and then writes the end: a live stream costs one task, not two.
+        let task = work.start { [self] in
+            let ending = await pumpSource()
+            let wasCancelled = state.withLock { state in
+                defer { state.sourceReading = .done }
+                return state.sourceReading == .cancelled
+            }
+            if wasCancelled {
+                // The stop cancelled this task to end the reading: the end is written in full by one that is not.
+                await work.start { await self.wrapUp(ending, requests: requests, onFinish: onFinish) }.value
+            } else {
+                await wrapUp(ending, requests: requests, onFinish: onFinish)
+            }
             onEnd()
         }
-        state.withLock { $0.task = task }
+        let cancelAtOnce = state.withLock { state in
+            state.task = task
+            return state.sourceReading == .cancelled
+        }
+        if cancelAtOnce { task.cancel() }
     }
 
     /// Stops the source (its reading is cancelled); readers end cleanly, the stream counts as done, and its end
     /// (sentinel, followers, durable log) is written as for any other ending. A producer that already finished
     /// stops lingering.
     func stop() {
-        let (source, lingering) = state.withLock { state in
+        let task = state.withLock { state -> BackgroundTask<Void>? in
             state.machine.requestStop()
-            return (state.source, state.machine.isFinalised ? state.task : nil)
+            switch state.sourceReading {
+            case .notStarted, .cancelled: return nil
+            case .reading:
+                state.sourceReading = .cancelled
+                return state.task
+            case .done: return state.machine.isFinalised ? state.task : nil
+            }
         }
-        source?.cancel()
-        lingering?.cancel()
+        task?.cancel()
     }
 
     /// Waits until the producer finished and stopped listening for requests.
@@ -127,13 +161,8 @@ final class Producer: Sendable {
         await state.withLock(\.task)?.value
     }
 
-    private func run(
-        _ pumpSource: @escaping @Sendable () async -> StreamEnding,
-        requests: RequestInbox,
-        onFinish: @Sendable () -> Void
-    ) async {
-        requests.serve { [self] message in await serve(message) }
-        let ending = await readSource(pumpSource)
+    /// Writes the end of the stream as the source ended, lingers (unless stopped), and stops listening.
+    private func wrapUp(_ ending: StreamEnding, requests: RequestInbox, onFinish: @Sendable () -> Void) async {
         await finish(ending)
         onFinish()
         // A stop that came before the end was finalised skips the linger; a later one cancels this task.
@@ -141,18 +170,6 @@ final class Producer: Sendable {
         // Ends the request subscription (UNSUBSCRIBE) and the serving, and the re-sends.
         await requests.closeAndWait()
         reports.onResendDue(nil)
-    }
-
-    /// Reads the source to its end, in a task of its own that ``stop()`` cancels: only the reading is
-    /// cancelled, so that the end of the stream is written in full afterwards.
-    private func readSource(_ pumpSource: @escaping @Sendable () async -> StreamEnding) async -> StreamEnding {
-        let source = work.start(pumpSource)
-        let stopAtOnce = state.withLock { state in
-            state.source = source
-            return state.machine.isStopRequested
-        }
-        if stopAtOnce { source.cancel() }
-        return await source.value
     }
 
     private var isStopRequested: Bool { state.withLock(\.machine.isStopRequested) }
