@@ -91,11 +91,14 @@ func runSoak(_ bench: Bench) async throws -> Bool {
     guard case .array(let keys) = try await bench.commands.send(["KEYS", .string("\(prefix):*")]) else { return false }
     let keyNames = keys.compactMap(\.string)
     let checks = try await bench.commands.pipeline(keyNames.flatMap { [["GET", .string($0)], ["TTL", .string($0)]] as [[RESPArgument]] })
-    var finishedSentinels = 0
+    // A finished stream leaves its sentinel (DONE) and its generation key, both expiring; nothing else stays.
+    var (finishedSentinels, expiringGenerations) = (0, 0)
     for index in stride(from: 0, to: checks.count, by: 2) {
-        let isSentinel = keyNames[index / 2].contains(":rs:sentinel:")
-        if isSentinel, (try? checks[index].get().string) == "DONE", ((try? checks[index + 1].get().int) ?? -1) > 0 {
+        let expires = ((try? checks[index + 1].get().int) ?? -1) > 0
+        if keyNames[index / 2].contains(":rs:sentinel:"), (try? checks[index].get().string) == "DONE", expires {
             finishedSentinels += 1
+        } else if keyNames[index / 2].contains(":rs:generation:"), expires {
+            expiringGenerations += 1
         }
     }
     let connectionsAfter = try await Measure.infoField(bench.commands, "clients", "connected_clients")
@@ -110,7 +113,10 @@ func runSoak(_ bench: Bench) async throws -> Bool {
             exact == readers
         ),
         ("channels with subscribers left: \(leftChannels)", leftChannels == 0),
-        ("keys left: \(keyNames.count), all finished sentinels with an expiry: \(finishedSentinels)", keyNames.count == finishedSentinels),
+        (
+            "keys left: \(keyNames.count), all finished sentinels (\(finishedSentinels)) and generation keys (\(expiringGenerations)), with an expiry",
+            keyNames.count == finishedSentinels + expiringGenerations && finishedSentinels == expiringGenerations
+        ),
         ("connections held: \(connectionsAfter - connectionsBefore + 2) (before the run: 2)", connectionsAfter == connectionsBefore),
         (
             String(
