@@ -239,7 +239,7 @@ func fanOut(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
         } else if length == 1 {
             rows.append(
                 Row(
-                    scenario: "6", figure: "1 follower, 1-char chunks", measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
+                    scenario: "6", figure: "1 follower, 1-char chunks", measured: run.rateAndCPU,
                     baseline: String(format: "scenario 3, 1 follower: %.0f k chunks/s", oneFollowerRate / 1e3),
                     ratio: run.rate / oneFollowerRate, target: ">= 0.5x", met: run.rate >= 0.5 * oneFollowerRate, correct: run.correct))
         } else {
@@ -248,7 +248,7 @@ func fanOut(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
             rows.append(
                 Row(
                     scenario: "3", figure: "1 follower, 20-char chunks",
-                    measured: String(format: "%.0f k chunks/s", run.rate / 1e3),
+                    measured: run.rateAndCPU,
                     baseline: String(
                         format: "bridge pub->sub %.0f k/s; redis-benchmark -P 16 %.2f M/s", bridge.pubSubRate / 1e3,
                         bridge.redisBenchmarkPublish / 1e6),
@@ -261,7 +261,15 @@ func fanOut(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
 /// What one relay run measured: chunks/s to each follower, the peak of Redis's output buffer for the
 /// followers' subscriber connection, PUBLISH commands per chunk and follower, and whether every byte arrived.
 struct Relay {
+    /// The rate, and the CPU a chunk beside it.
+    var rateAndCPU: String {
+        String(format: "%.0f k chunks/s (CPU %.1f µs a chunk)", rate / 1e3, Measure.microseconds(cpuPerChunk))
+    }
+
     let rate: Double
+    /// This process's CPU (all its threads) per chunk, producer and readers included: steadier than the rate on
+    /// a shared machine.
+    let cpuPerChunk: Duration
     let peak: Int
     let messages: Double
     let correct: Bool
@@ -282,7 +290,7 @@ func relay(_ bench: Bench, chunks: Int, length: Int, followers: Int, window: Boo
         return source
     }
     let streams = try await (0..<followers).asyncMap { _ in try await context.resumeExistingStream("fanout").requiredStream() }
-    let started = clock.now
+    let (started, cpuBefore) = (clock.now, Measure.processCPUSeconds())
     open.finish()
     async let own = producer.requiredStream().hash()
     let received = try await withThrowingTaskGroup(of: TextHash.self) { group in
@@ -290,12 +298,15 @@ func relay(_ bench: Bench, chunks: Int, length: Int, followers: Int, window: Boo
         return try await group.reduce(into: []) { $0.append($1) }
     }
     let rate = Double(source.count) / Measure.seconds(clock.now - started)
+    let cpuPerChunk = Duration.seconds((Measure.processCPUSeconds() - cpuBefore) / Double(source.count))
     let ownHash = try await own
     sampler.cancel()
     let peak = try await sampler.value
     let messages = Double(try await Measure.publishCalls(bench.commands) - publishesBefore) / Double(source.count * followers)
     await context.shutdown(gracePeriod: .seconds(10))
-    return Relay(rate: rate, peak: peak, messages: messages, correct: ownHash == expected && received.allSatisfy { $0 == expected })
+    return Relay(
+        rate: rate, cpuPerChunk: cpuPerChunk, peak: peak, messages: messages,
+        correct: ownHash == expected && received.allSatisfy { $0 == expected })
 }
 
 /// 9. The same relay as the Python port of the TypeScript package does it (PyPI `resumable-stream`, installed
