@@ -171,6 +171,12 @@ struct Consumer: Sendable {
         try await publisher.publishMessage(streamRequest(on: listenerID, from: skipCharacters), to: keys.requests)
     }
 
+    /// Whether a request that reached `receivers` subscribers of the request channel may have reached the
+    /// producer: on a cluster, a producer subscribed through another node is not counted.
+    func mayHaveBeenHeard(byReceivers receivers: Int) -> Bool {
+        receivers > 0 || !publisher.countsEveryReceiver
+    }
+
     /// The resume request for `listenerID`, from `skipCharacters`, asking for frames within the configured
     /// window.
     func streamRequest(on listenerID: String, from skipCharacters: Int?) -> String {

@@ -114,7 +114,7 @@ final class Relay: Sendable {
         if isAcknowledged { return .acknowledged }
         switch state.withLock(\.requestPublished) {
         case .failure(let error)?: return .failed(error)
-        case .success(0)? where consumer.publisher.countsEveryReceiver: return .nobodyListening
+        case .success(let receivers)? where !consumer.mayHaveBeenHeard(byReceivers: receivers): return .nobodyListening
         default: return .unanswered
         }
     }
@@ -122,7 +122,7 @@ final class Relay: Sendable {
     /// The first request's publish returned: a wait for the acknowledgement ends at once if nobody can answer.
     private func requestPublished(_ receivers: Result<Int, any Error>) {
         state.withLock { $0.requestPublished = receivers }
-        if case .success(let count) = receivers, count > 0 || !consumer.publisher.countsEveryReceiver { return }
+        if case .success(let count) = receivers, consumer.mayHaveBeenHeard(byReceivers: count) { return }
         ack.finish()
     }
 
@@ -312,7 +312,7 @@ final class Relay: Sendable {
                 guard !Task.isCancelled else { return subscription.cancel() }
                 state.withLock { $0.machine.recovering(on: listenerID, from: offset) }
                 if let receivers = try? await consumer.askForStream(on: listenerID, from: offset),
-                    receivers > 0 || !consumer.publisher.countsEveryReceiver, !Task.isCancelled
+                    consumer.mayHaveBeenHeard(byReceivers: receivers), !Task.isCancelled
                 {
                     state.withLock { $0.machine.recoveryRequested(at: consumer.clock.now()) }
                     consumer.metrics.recoveries.increment()
