@@ -58,6 +58,14 @@ public func subscriberCount(_ channel: String, via commands: RedisCommandConnect
     return count
 }
 
+/// `PUBSUB CHANNELS pattern`: the channels matching `pattern` that have at least one subscriber.
+public func channels(matching pattern: String, via commands: RedisCommandConnection) async throws -> [String] {
+    guard case .array(let reply) = try await commands.send(["PUBSUB", "CHANNELS", .string(pattern)]) else {
+        throw RedisError.unexpectedReply("PUBSUB CHANNELS")
+    }
+    return reply.compactMap(\.string)
+}
+
 /// The number of client connections a dedicated server has, not counting the `redis-cli` that asks.
 public func clientCount(of server: RedisServer, password: String? = nil) async throws -> Int {
     try await server.cli(["CLIENT", "LIST"], password: password).split(separator: "\n").filter { !$0.contains("cmd=client") }.count

@@ -1,4 +1,3 @@
-import RedisBridge
 import RedisTestSupport
 import Testing
 
@@ -49,12 +48,7 @@ struct FanOutTests {
                 let writer = Writer()
                 let producer = try await context.resumableStream("dropped", makeStream: writer.source).created()
                 let pattern = "\(context.configuration.keyPrefix):rs:chunk:*"
-                let listeners = { () async throws -> Int in
-                    guard case .array(let channels) = try await commands.send(["PUBSUB", "CHANNELS", .string(pattern)]) else {
-                        throw RedisError.unexpectedReply("PUBSUB CHANNELS")
-                    }
-                    return channels.count
-                }
+                let listeners = { try await channels(matching: pattern, via: commands).count }
                 do {
                     let unread = try await context.resumeExistingStream("dropped").resumed()
                     var readOnce = try await context.resumeExistingStream("dropped", skipCharacters: 0).resumed().makeAsyncIterator()
@@ -87,7 +81,7 @@ struct FanOutTests {
                     #expect(try await context.resumeExistingStream("unknown").outcome == "not_found")
                     #expect(try await context.resumeExistingStream("finished", skipCharacters: 3).finished().collect() == " of it")
                 }
-                #expect(await eventually { (try? await commands.send(["PUBSUB", "CHANNELS", .string(pattern)])) == .array([]) })
+                #expect(await eventually { (try? await channels(matching: pattern, via: commands))?.isEmpty == true })
             }
         }
     }

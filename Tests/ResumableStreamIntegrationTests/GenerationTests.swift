@@ -150,13 +150,9 @@ struct GenerationTests {
             second.write("second life, which is longer")
             // The first life's end, longer than the follower's text: text was lost, so it asks again.
             let lost = ChunkFrame.encodeEnd(length: 5_000, identity: StreamIdentity(keys), generation: firstGeneration, ending: .completed)
-            guard
-                case .array(let channels) = try await (contexts[1].publisher as! RedisCommandConnection).send([
-                    "PUBSUB", "CHANNELS", .string(keys.chunks(for: "*")),
-                ])
-            else { throw RedisError.unexpectedReply("PUBSUB CHANNELS") }
-            #expect(channels.count == 1)
-            for channel in channels.compactMap(\.string) { _ = try await contexts[1].publisher.publishMessage(lost, to: channel) }
+            let listeners = try await channels(matching: keys.chunks(for: "*"), via: contexts[1].publisher as! RedisCommandConnection)
+            #expect(listeners.count == 1)
+            for channel in listeners { _ = try await contexts[1].publisher.publishMessage(lost, to: channel) }
             var received = "first life "
             do {
                 while let chunk = try await reader.next() { received += chunk }

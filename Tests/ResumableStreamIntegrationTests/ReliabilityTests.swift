@@ -436,10 +436,7 @@ struct ReliabilityTests {
                 return context.configuration.keyPrefix
             }
             #expect(
-                await eventually {
-                    guard case .array(let channels)? = try? await commands.send(["PUBSUB", "CHANNELS", .string("\(prefix):*")]) else { return false }
-                    return channels.isEmpty
-                })
+                await eventually { (try? await channels(matching: "\(prefix):*", via: commands))?.isEmpty == true })
             let keys = try await commands.send(["KEYS", .string("\(prefix):*")])
             // The finished sentinel, and its generation's key, which fences it (both expire with the DONE).
             guard case .array(let names) = keys else { throw RedisError.unexpectedReply("KEYS") }
