@@ -37,8 +37,11 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
         /// Yields `message` to every subscriber of `channel`; returns how many there are.
         func deliver(_ message: String, to channel: String) -> Int {
             guard let subscribers = channels[channel] else { return 0 }
-            for continuation in subscribers.values { continuation.yield(.message(message)) }
-            return subscribers.count
+            // A subscription that ended and is not removed yet (see `textSubscription(to:)`) receives nothing.
+            return subscribers.values.reduce(0) { receivers, continuation in
+                if case .terminated = continuation.yield(.message(message)) { return receivers }
+                return receivers + 1
+            }
         }
 
         /// The fenced steps: runs `step` unless `fence` holds a value other than `token`, and when `step`
@@ -208,10 +211,14 @@ public final class InMemoryBackend: ResumableStreamPublisher, ResumableStreamSub
             state.channels[channel, default: [:]][id] = continuation
             return id
         }
+        // Removed off the thread that ends the subscription: a cancellation calls this while it holds the
+        // reading task's status lock, which a publish yielding under `state`'s lock waits for (a deadlock).
         continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { state in
-                state.channels[channel]?[id] = nil
-                if state.channels[channel]?.isEmpty == true { state.channels[channel] = nil }
+            DispatchQueue.global().async { [weak self] in
+                self?.state.withLock { state in
+                    state.channels[channel]?[id] = nil
+                    if state.channels[channel]?.isEmpty == true { state.channels[channel] = nil }
+                }
             }
         }
         return messages
