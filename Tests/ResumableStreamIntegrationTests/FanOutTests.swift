@@ -5,6 +5,39 @@ import Testing
 
 @Suite("Fan-out to followers", .timeLimit(.minutes(1)))
 struct FanOutTests {
+    /// Chunks appended while the producer's publishes wait (behind a connection busy with other streams') go
+    /// out joined, as one message, whole and in order; then the end.
+    @Test func chunksThatQueuedBehindABusyConnectionGoOutAsOneMessage() async throws {
+        let backend = InstrumentedBackend()
+        let context = ResumableStreamContext(
+            configuration: .init(keyPrefix: "joined", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
+        let writer = Writer()
+        let producer = try await context.resumableStream("s", makeStream: writer.source).created()
+        var own = producer.makeAsyncIterator()
+        let follower = try await context.resumableStream("s", makeStream: writer.source).resumed()
+        let channel = try #require(backend.allPublishes.keys.first { $0.contains(":rs:chunk:") })
+        // The answer to the follower's request: its acknowledgement.
+        #expect(backend.publishes(to: channel) == 1)
+        backend.holdTakes()
+        var (written, ownText) = ("", "")
+        for index in 0..<50 {
+            let chunk = "chunk \(index) é😀 "
+            writer.write(chunk)
+            written += chunk
+            while ownText.count < written.count, let text = try await own.next() { ownText += text }
+        }
+        #expect(ownText == written)
+        #expect(backend.publishes(to: channel) == 1)
+        backend.releaseTakes()
+        writer.close()
+        var followed = ""
+        for try await text in follower { followed += text }
+        #expect(followed == written)
+        // The acknowledgement, the 50 chunks in one message, the end.
+        #expect(backend.publishes(to: channel) == 3)
+        #expect(await context.drain(timeout: .seconds(5)))
+    }
+
     @Test func followerThatLeftIsDroppedAfterAPublishReachesNobody() async throws {
         let backend = InstrumentedBackend()
         let context = ResumableStreamContext(

@@ -166,6 +166,9 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
     private let rewriteIncoming: Rewrite?
     private let failsEnqueued: (@Sendable (_ message: String, _ channel: String) -> Bool)?
     private let beforeRead: (@Sendable (InMemoryBackend, [String]) async throws -> Void)?
+    /// The takes of `enqueuePublishes(taking:)` since `holdTakes()`, as a busy connection holds them; `nil`:
+    /// taken at once.
+    private let heldTakes = Locked<[@Sendable () -> [ResumableStreamPublication]]?>(nil)
 
     init(
         beforePublish: (@Sendable (_ base: InMemoryBackend, _ message: String, _ channel: String) async throws -> Void)? = nil,
@@ -222,6 +225,30 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
         counts.withLock { $0[channel, default: 0] += 1 }
         if failsEnqueued?(message, channel) == true { return onReceivers?(.failure(RedisError.connectionLost("injected"))) ?? () }
         base.enqueuePublish(message, to: channel, onReceivers: onReceivers)
+    }
+    func enqueuePublishes(taking take: @escaping @Sendable () -> [ResumableStreamPublication]) {
+        let isHeld = heldTakes.withLock { held in
+            held?.append(take)
+            return held != nil
+        }
+        if !isHeld { enqueue(take()) }
+    }
+    /// From now on, what producers publish to listeners waits until `releaseTakes()`, as it would behind a
+    /// connection busy with other streams' publishes.
+    func holdTakes() { heldTakes.withLock { $0 = $0 ?? [] } }
+    /// Takes and publishes what waited, in order; later publishes go out at once again. Call it while no
+    /// producer publishes.
+    func releaseTakes() {
+        let takes = heldTakes.withLock { held in
+            defer { held = nil }
+            return held ?? []
+        }
+        for take in takes { enqueue(take()) }
+    }
+    private func enqueue(_ publications: [ResumableStreamPublication]) {
+        for publication in publications {
+            enqueuePublish(publication.message, toEach: publication.channels, onReceivers: publication.onReceivers)
+        }
     }
     func subscriberCount(of channel: String) async throws -> Int { try await base.subscriberCount(of: channel) }
     func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String) async throws -> Bool {

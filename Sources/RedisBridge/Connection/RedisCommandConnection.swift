@@ -107,11 +107,29 @@ public actor RedisCommandConnection {
         onReceivers: (@Sendable (_ channel: String, Result<Int, RedisError>) -> Void)? = nil
     ) {
         onExecutor { connection in
-            connection.send(channels.map { Self.publishCommand(message, to: $0, isShardChannel: isShardChannel) }) { index in
-                guard let onReceivers else { return .discard }
-                let channel = channels[index]
-                return .callback { onReceivers(channel, $0.flatMap(Self.integer)) }
-            }
+            connection.publish(RedisPublication(message, toEach: channels, onReceivers: onReceivers), isShardChannel: isShardChannel)
+        }
+    }
+
+    /// Publishes what `take` returns, calling it on the connection's executor just before the publishes are
+    /// written; in order with the caller's other commands sent without waiting. A caller that goes on adding to
+    /// what `take` will return while the connection is busy with other commands sends one message where it
+    /// would have sent one per addition (a stream's chunks that queued behind other streams' publishes).
+    public nonisolated func publishWithoutWaiting(
+        isShardChannel: Bool = false,
+        taking take: @escaping @Sendable () -> [RedisPublication]
+    ) {
+        onExecutor { connection in
+            for publication in take() { connection.publish(publication, isShardChannel: isShardChannel) }
+        }
+    }
+
+    private func publish(_ publication: RedisPublication, isShardChannel: Bool) {
+        let channels = publication.channels
+        send(channels.map { Self.publishCommand(publication.message, to: $0, isShardChannel: isShardChannel) }) { index in
+            guard let onReceivers = publication.onReceivers else { return .discard }
+            let channel = channels[index]
+            return .callback { onReceivers(channel, $0.flatMap(Self.integer)) }
         }
     }
 

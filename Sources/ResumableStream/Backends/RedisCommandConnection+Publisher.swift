@@ -193,6 +193,18 @@ extension RedisCommandConnection: ResumableStreamPublisher {
         }
     }
 
+    /// Takes the messages on the connection's executor, just before they are written.
+    public nonisolated func enqueuePublishes(taking take: @escaping @Sendable () -> [ResumableStreamPublication]) {
+        publishWithoutWaiting(isShardChannel: configuration.shardedPubSub) {
+            take().map { publication in
+                guard let report = publication.onReceivers else { return RedisPublication(publication.message, toEach: publication.channels) }
+                return RedisPublication(publication.message, toEach: publication.channels) { channel, result in
+                    report(channel, result.mapError { $0 })
+                }
+            }
+        }
+    }
+
     /// KEYS: log, fence. ARGV: id, offset, field (`t` for text, `e` for the end mark), text, expiry in
     /// milliseconds, generation. 0: fenced off; 1: appended (or there already); 2: no generation key.
     private static let logAppendScript = """

@@ -44,6 +44,10 @@ public protocol ResumableStreamPublisher: Sendable {
     /// ``enqueuePublish(_:to:onReceivers:)`` to each of `channels`, in that order; a backend can do it in one
     /// step. `onReceivers` gets each channel with its number of receivers.
     func enqueuePublish(_ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Result<Int, any Error>) -> Void)?)
+    /// Publishes the messages `take` returns, without waiting, in order with the caller's other requests. A
+    /// backend may call `take` later, when it is about to write them (Redis: on the connection's executor), so
+    /// that text a producer appends meanwhile goes out in the same messages; or at once.
+    func enqueuePublishes(taking take: @escaping @Sendable () -> [ResumableStreamPublication])
     /// Checks that the backend answers (`PING`), or throws why not: a start-up check.
     func ping() async throws
     /// `PUBSUB NUMSUB channel`: how many subscribers the channel has (the producer-liveness check).
@@ -79,6 +83,13 @@ extension ResumableStreamPublisher {
     /// Nothing to check: an in-process backend always answers.
     public func ping() async throws {}
 
+    /// Takes the messages at once and enqueues each with ``enqueuePublish(_:toEach:onReceivers:)``.
+    public func enqueuePublishes(taking take: @escaping @Sendable () -> [ResumableStreamPublication]) {
+        for publication in take() {
+            enqueuePublish(publication.message, toEach: publication.channels, onReceivers: publication.onReceivers)
+        }
+    }
+
     /// One ``enqueuePublish(_:to:onReceivers:)`` per channel.
     public func enqueuePublish(
         _ message: String, toEach channels: [String], onReceivers: (@Sendable (String, Result<Int, any Error>) -> Void)?
@@ -90,6 +101,27 @@ extension ResumableStreamPublisher {
             }
             enqueuePublish(message, to: channel) { receivers in onReceivers(channel, receivers) }
         }
+    }
+}
+
+/// One message to publish to each of some channels, for
+/// ``ResumableStreamPublisher/enqueuePublishes(taking:)``.
+public struct ResumableStreamPublication: Sendable {
+    /// The message.
+    public var message: String
+    /// The channels it goes to, in this order.
+    public var channels: [String]
+    /// Gets each channel with its number of receivers, or why the publish failed; `nil` for no report.
+    public var onReceivers: (@Sendable (_ channel: String, Result<Int, any Error>) -> Void)?
+
+    /// A message to publish to each of `channels`.
+    public init(
+        _ message: String, toEach channels: [String],
+        onReceivers: (@Sendable (_ channel: String, Result<Int, any Error>) -> Void)? = nil
+    ) {
+        self.message = message
+        self.channels = channels
+        self.onReceivers = onReceivers
     }
 }
 

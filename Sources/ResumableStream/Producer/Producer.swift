@@ -5,8 +5,8 @@ import RedisBridge
 /// requests with the replay and then the live chunks, and finalises the sentinel when the source ends.
 ///
 /// Appending a chunk with its fan-out, and registering a listener with its replay, happen under one lock,
-/// and the publishes are issued there too (``ResumableStreamPublisher/enqueuePublish(_:to:onReceivers:)``
-/// only enqueues): so each listener gets its replay before any later chunk, with nothing lost or doubled.
+/// and the publishes are queued there too, in the producer's ``ProducerOutbox``, which the backend takes in
+/// order: so each listener gets its replay before any later chunk, with nothing lost or doubled.
 ///
 /// Each producer runs one life of its id, a ``StreamGeneration``, which its claim wrote to the generation key.
 /// Several producers of one id (`createNewResumableStream` called again, or a new producer after the sentinel
@@ -54,6 +54,9 @@ final class Producer: Sendable {
     private let logWriter: LogWriter?
     /// What the backend reported about earlier publishes, taken at the next append or re-sent at once.
     private let reports = DeliveryReports()
+    /// The publishes to listeners not taken by the backend yet. A lock of its own: a backend may take them at
+    /// once, while the caller holds `state`.
+    private let outbox = Locked(ProducerOutbox())
     /// The context's background work, where the producer's tasks run.
     private let work: BackgroundWork
     /// The time its linger and its checks run on.
@@ -235,7 +238,9 @@ final class Producer: Sendable {
             let fanout = try state.machine.append(
                 chunk, characters: characters, forgetting: reported.gone, undelivered: reported.undelivered)
             for catchUp in fanout.catchUps { send(catchUp, framed: true) }
-            if !fanout.audience.isEmpty { publish(chunk, characters: characters, at: fanout.offset, to: fanout.audience) }
+            if !fanout.audience.isEmpty {
+                enqueue(.text(chunk, characters: characters, offset: fanout.offset, audience: fanout.audience))
+            }
         }
         logWriter?.textAppended()
     }
@@ -440,24 +445,28 @@ final class Producer: Sendable {
     /// Publishes a delivery to its listener, framed or plain, and then the end if it ends the stream. A reply to
     /// a request is the acknowledgement, so it goes out even when its text is empty.
     private func send(_ delivery: ProducerStateMachine.Delivery, framed: Bool) {
-        let end = delivery.offset + delivery.text.utf16.count
+        let characters = delivery.text.utf16.count
+        let end = delivery.offset + characters
         if !delivery.text.isEmpty {
             let audience = framed ? ProducerStateMachine.Audience(framed: [delivery.channel]) : .init(plain: [delivery.channel])
-            publish(delivery.text, characters: end - delivery.offset, at: delivery.offset, to: audience)
+            enqueue(.text(delivery.text, characters: characters, offset: delivery.offset, audience: audience))
         } else if !(framed && delivery.endsStream) {
             let acknowledgement = framed ? ChunkFrame.encodeText("", at: delivery.offset, prefix: textFramePrefix) : ""
-            publisher.enqueuePublish(acknowledgement, to: delivery.channel, onReceivers: nil)
+            enqueue(.message(acknowledgement, channels: [delivery.channel], resendsFrom: nil))
         }
         guard let ending = delivery.ending else { return }
-        guard framed else { return publisher.enqueuePublish(WireProtocol.doneMessage, to: delivery.channel, onReceivers: nil) }
+        guard framed else { return enqueue(.message(WireProtocol.doneMessage, channels: [delivery.channel], resendsFrom: nil)) }
         // The end frame's failure is reported like any other: the end reaches the follower while the producer
         // lingers and Redis is there.
         let endFrame = ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation, ending: ending)
-        publisher.enqueuePublish(endFrame, to: delivery.channel) { [reports, logger] receivers in
-            if case .failure(let error) = receivers {
-                Self.publishFailed(to: delivery.channel, from: end, error, reports: reports, logger: logger)
-            }
-        }
+        enqueue(.message(endFrame, channels: [delivery.channel], resendsFrom: end))
+    }
+
+    /// Adds `entry` to the publishes to listeners; the first of a batch asks the backend to take them when it
+    /// is about to write. Called under `state`, so in order with the state machine's transitions.
+    private func enqueue(_ entry: ProducerOutbox.Entry) {
+        guard outbox.withLock({ $0.add(entry) }) else { return }
+        publisher.enqueuePublishes { [self] in outbox.withLock { $0.take() }.flatMap(publications) }
     }
 
     /// A publish to the framed listener on `channel`, of what starts at `offset`, failed: it is sent again.
@@ -477,37 +486,51 @@ final class Producer: Sendable {
         stop()
     }
 
-    /// Publishes text that starts at `offset` in the stream to `audience`, in bounded pieces: plain to the plain
-    /// listeners, framed to the framed ones. A listener whose channel has no subscriber left is forgotten at the
-    /// next append, so a follower that went away costs nothing more; a framed one that a publish failed to
-    /// reach gets the text again from there.
-    private func publish(_ text: String, characters: Int?, at offset: Int, to audience: ProducerStateMachine.Audience) {
-        let pieces = text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters)
-        // On a cluster, 0 receivers on the node that ran the publish says nothing of the others.
-        let forgetsUnheardListeners = publisher.countsEveryReceiver
+    /// The messages of an outbox entry. Text goes in bounded pieces: plain to the plain listeners, framed to the
+    /// framed ones. A listener whose channel has no subscriber left is forgotten at the next append, so a
+    /// follower that went away costs nothing more; a framed one that a publish failed to reach gets the text
+    /// again from there.
+    private func publications(of entry: ProducerOutbox.Entry) -> [ResumableStreamPublication] {
         // The reports capture what they use, not the producer: no weak reference to form per publish.
         let (reports, logger) = (self.reports, self.logger)
-        if !audience.plain.isEmpty {
-            let report: @Sendable (String, Result<Int, any Error>) -> Void = { channel, receivers in
-                if case .success(0) = receivers, forgetsUnheardListeners { reports.listenerGone(channel) }
-            }
-            for piece in pieces { publisher.enqueuePublish(piece, toEach: audience.plain, onReceivers: report) }
-        }
-        if !audience.framed.isEmpty {
-            var pieceOffset = offset
-            for piece in pieces {
-                let start = pieceOffset
-                pieceOffset += pieces.count == 1 ? characters ?? piece.utf16.count : piece.utf16.count
-                let report: @Sendable (String, Result<Int, any Error>) -> Void = { channel, receivers in
-                    switch receivers {
-                    case .success(0) where forgetsUnheardListeners: reports.listenerGone(channel)
-                    case .success: break
-                    case .failure(let error): Self.publishFailed(to: channel, from: start, error, reports: reports, logger: logger)
+        switch entry {
+        case .message(let message, let channels, let resendsFrom):
+            guard let resendsFrom else { return [ResumableStreamPublication(message, toEach: channels)] }
+            return [
+                ResumableStreamPublication(message, toEach: channels) { channel, receivers in
+                    if case .failure(let error) = receivers {
+                        Self.publishFailed(to: channel, from: resendsFrom, error, reports: reports, logger: logger)
                     }
                 }
-                let frame = ChunkFrame.encodeText(piece, at: start, prefix: textFramePrefix)
-                publisher.enqueuePublish(frame, toEach: audience.framed, onReceivers: report)
+            ]
+        case .text(let text, let characters, let offset, let audience):
+            let pieces = text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters)
+            // On a cluster, 0 receivers on the node that ran the publish says nothing of the others.
+            let forgetsUnheardListeners = publisher.countsEveryReceiver
+            var publications: [ResumableStreamPublication] = []
+            if !audience.plain.isEmpty {
+                let report: @Sendable (String, Result<Int, any Error>) -> Void = { channel, receivers in
+                    if case .success(0) = receivers, forgetsUnheardListeners { reports.listenerGone(channel) }
+                }
+                publications += pieces.map { ResumableStreamPublication($0, toEach: audience.plain, onReceivers: report) }
             }
+            if !audience.framed.isEmpty {
+                var pieceOffset = offset
+                for piece in pieces {
+                    let start = pieceOffset
+                    pieceOffset += pieces.count == 1 ? characters : piece.utf16.count
+                    let frame = ChunkFrame.encodeText(piece, at: start, prefix: textFramePrefix)
+                    publications.append(
+                        ResumableStreamPublication(frame, toEach: audience.framed) { channel, receivers in
+                            switch receivers {
+                            case .success(0) where forgetsUnheardListeners: reports.listenerGone(channel)
+                            case .success: break
+                            case .failure(let error): Self.publishFailed(to: channel, from: start, error, reports: reports, logger: logger)
+                            }
+                        })
+                }
+            }
+            return publications
         }
     }
 
@@ -555,7 +578,7 @@ final class Producer: Sendable {
         }
         state.withLock { state in
             let (plain, framed) = state.machine.finalised(as: ending)
-            publisher.enqueuePublish(WireProtocol.doneMessage, toEach: plain, onReceivers: nil)
+            if !plain.isEmpty { enqueue(.message(WireProtocol.doneMessage, channels: plain, resendsFrom: nil)) }
             for delivery in framed { send(delivery, framed: true) }
         }
         logger.debug("stream finished", metadata: ["stream.id": "\(keys.id)", "stream.ending": "\(ending)"])
