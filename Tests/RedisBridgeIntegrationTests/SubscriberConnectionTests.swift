@@ -43,6 +43,36 @@ struct SubscriberConnectionTests {
         #expect(await subscriber.channelCount == 0)
     }
 
+    /// Publishes taken on the executor keep their place among the caller's other publishes, and each channel's
+    /// report comes.
+    @Test func takenPublishesKeepTheirPlaceAndReportTheirReceivers() async throws {
+        try await withConnections(try sharedConfiguration()) { commands, subscriber in
+            let (channel, nobody) = (uniqueName(), uniqueName())
+            let subscription = try await subscriber.subscribe(to: channel)
+            let (reports, reported) = AsyncStream<String>.makeStream()
+            commands.publishWithoutWaiting("1", to: channel)
+            commands.publishWithoutWaiting {
+                [
+                    RedisPublication("2", toEach: [channel]),
+                    RedisPublication("3", toEach: [channel, nobody]) { channel, receivers in
+                        reported.yield("\(channel)=\((try? receivers.get()) ?? -1)")
+                    },
+                ]
+            }
+            commands.publishWithoutWaiting("4", to: channel)
+            var received: [String] = []
+            for await event in subscription {
+                guard case .message(let payload) = event else { break }
+                received.append(String(decoding: payload, as: UTF8.self))
+                if received.count == 4 { break }
+            }
+            #expect(received == ["1", "2", "3", "4"])
+            var iterator = reports.makeAsyncIterator()
+            let (first, second) = (await iterator.next(), await iterator.next())
+            #expect([first, second] == ["\(channel)=1", "\(nobody)=0"])
+        }
+    }
+
     @Test func hundredThousandMessagesArriveInOrder() async throws {
         try await withConnections(try sharedConfiguration()) { commands, subscriber in
             let channel = uniqueName()
