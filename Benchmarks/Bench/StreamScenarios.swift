@@ -232,8 +232,8 @@ func fanOut(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
             }
             rows.append(
                 Row(
-                    scenario: "3", figure: "10 followers, coalescing on (default window)", measured: figures(windowed),
-                    baseline: "coalescing off (no window): " + figures(run),
+                    scenario: "3", figure: "10 followers, flow control (default window)", measured: figures(windowed),
+                    baseline: "no window: " + figures(run),
                     ratio: Double(windowed.peak) / Double(max(run.peak, 1)), target: "peak <= 10 windows (1.3 MB)",
                     met: windowed.peak <= 10 * 2 * 64 * 1024, correct: windowed.correct && run.correct))
         } else if length == 1 {
@@ -261,9 +261,9 @@ func fanOut(_ bench: Bench, _ bridge: BridgeFigures) async throws -> [Row] {
 /// What one relay run measured: chunks/s to each follower, the peak of Redis's output buffer for the
 /// followers' subscriber connection, PUBLISH commands per chunk and follower, and whether every byte arrived.
 struct Relay {
-    /// The rate, and the CPU a chunk beside it.
+    /// The rate, with the CPU a chunk and the PUBLISH commands a chunk beside it.
     var rateAndCPU: String {
-        String(format: "%.0f k chunks/s (CPU %.1f µs a chunk)", rate / 1e3, Measure.microseconds(cpuPerChunk))
+        String(format: "%.0f k chunks/s (CPU %.1f µs a chunk, %.2f PUBLISH/chunk)", rate / 1e3, Measure.microseconds(cpuPerChunk), messages)
     }
 
     let rate: Double
