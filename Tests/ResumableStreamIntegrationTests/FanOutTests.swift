@@ -1,3 +1,6 @@
+import Clocks
+import Logging
+import Metrics
 import RedisTestSupport
 import Testing
 
@@ -5,12 +8,15 @@ import Testing
 
 @Suite("Fan-out to followers", .timeLimit(.minutes(1)))
 struct FanOutTests {
-    /// Chunks appended while the producer's publishes wait (behind a connection busy with other streams') go
-    /// out joined, as one message, whole and in order; then the end.
-    @Test func chunksThatQueuedBehindABusyConnectionGoOutAsOneMessage() async throws {
-        let backend = InstrumentedBackend()
+    /// A burst of chunks appended while the producer's publishes wait (behind a connection busy with other
+    /// streams') goes out joined, as one message, whole and in order; then the end. On a clock that stands
+    /// still, every chunk comes within the burst interval of the one before it.
+    @Test func aBurstThatQueuedBehindABusyConnectionGoesOutAsOneMessage() async throws {
+        let (backend, clock) = (InstrumentedBackend(), TestClock())
         let context = ResumableStreamContext(
-            configuration: .init(keyPrefix: "joined", ackTimeout: handshakePatience), publisher: backend, subscriber: backend)
+            configuration: .init(keyPrefix: "joined", ackTimeout: handshakePatience), publisher: backend, subscriber: backend,
+            logger: Logger(label: "joined"), ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: nil,
+            clock: StreamClock(clock))
         let writer = Writer()
         let producer = try await context.resumableStream("s", makeStream: writer.source).created()
         var own = producer.makeAsyncIterator()
@@ -35,7 +41,38 @@ struct FanOutTests {
         #expect(followed == written)
         // The acknowledgement, the 50 chunks in one message, the end.
         #expect(backend.publishes(to: channel) == 3)
-        #expect(await context.drain(timeout: .seconds(5)))
+        // Past the producer's linger.
+        try await advanceStepwise(clock) { true }
+        await context.shutdown(gracePeriod: .seconds(5))
+    }
+
+    /// Chunks that come further apart than the burst interval go out one by one, at once.
+    @Test func chunksFurtherApartThanABurstGoOutAtOnce() async throws {
+        let (backend, clock) = (InstrumentedBackend(), TestClock())
+        let context = ResumableStreamContext(
+            configuration: .init(keyPrefix: "apart", ackTimeout: handshakePatience), publisher: backend, subscriber: backend,
+            logger: Logger(label: "apart"), ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: nil,
+            clock: StreamClock(clock))
+        let writer = Writer()
+        let producer = try await context.resumableStream("s", makeStream: writer.source).created()
+        var own = producer.makeAsyncIterator()
+        let follower = try await context.resumableStream("s", makeStream: writer.source).resumed()
+        let channel = try #require(backend.allPublishes.keys.first { $0.contains(":rs:chunk:") })
+        // Held takes would hold back any chunk that waited for one.
+        backend.holdTakes()
+        for index in 1...3 {
+            await clock.advance(by: ProducerOutbox<Int>.burstInterval)
+            writer.write("chunk \(index)")
+            _ = try await own.next()
+            #expect(backend.publishes(to: channel) == 1 + index)
+        }
+        backend.releaseTakes()
+        writer.close()
+        var followed = ""
+        for try await text in follower { followed += text }
+        #expect(followed == "chunk 1chunk 2chunk 3")
+        try await advanceStepwise(clock) { true }
+        await context.shutdown(gracePeriod: .seconds(5))
     }
 
     @Test func followerThatLeftIsDroppedAfterAPublishReachesNobody() async throws {

@@ -233,8 +233,8 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
         }
         if !isHeld { enqueue(take()) }
     }
-    /// From now on, what producers publish to listeners waits until `releaseTakes()`, as it would behind a
-    /// connection busy with other streams' publishes.
+    /// From now on, what producers publish to listeners in bursts waits until `releaseTakes()`, as it would
+    /// behind a connection busy with other streams' publishes.
     func holdTakes() { heldTakes.withLock { $0 = $0 ?? [] } }
     /// Takes and publishes what waited, in order; later publishes go out at once again. Call it while no
     /// producer publishes.

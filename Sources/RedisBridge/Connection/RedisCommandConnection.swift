@@ -115,9 +115,9 @@ public actor RedisCommandConnection {
     /// written; in order with the caller's other commands sent without waiting. A caller that goes on adding to
     /// what `take` will return while the connection is busy with other commands sends one message where it
     /// would have sent one per addition (a stream's chunks that queued behind other streams' publishes).
-    public nonisolated func publishWithoutWaiting(
+    public nonisolated func publishWithoutWaiting<Publications: Sequence<RedisPublication> & SendableMetatype>(
         isShardChannel: Bool = false,
-        taking take: @escaping @Sendable () -> [RedisPublication]
+        taking take: @escaping @Sendable () -> Publications
     ) {
         onExecutor { connection in
             for publication in take() { connection.publish(publication, isShardChannel: isShardChannel) }

@@ -196,7 +196,8 @@ extension RedisCommandConnection: ResumableStreamPublisher {
     /// Takes the messages on the connection's executor, just before they are written.
     public nonisolated func enqueuePublishes(taking take: @escaping @Sendable () -> [ResumableStreamPublication]) {
         publishWithoutWaiting(isShardChannel: configuration.shardedPubSub) {
-            take().map { publication in
+            // Lazily: each message goes from the taken array to its command, with no array between.
+            take().lazy.map { publication in
                 guard let report = publication.onReceivers else { return RedisPublication(publication.message, toEach: publication.channels) }
                 return RedisPublication(publication.message, toEach: publication.channels) { channel, result in
                     report(channel, result.mapError { $0 })

@@ -54,9 +54,8 @@ final class Producer: Sendable {
     private let logWriter: LogWriter?
     /// What the backend reported about earlier publishes, taken at the next append or re-sent at once.
     private let reports = DeliveryReports()
-    /// The publishes to listeners not taken by the backend yet. A lock of its own: a backend may take them at
-    /// once, while the caller holds `state`.
-    private let outbox = Locked(ProducerOutbox())
+    /// Publishes to the listeners, in the order the producer enqueues under its lock.
+    private let listeners: ListenerPublisher
     /// The context's background work, where the producer's tasks run.
     private let work: BackgroundWork
     /// The time its linger and its checks run on.
@@ -86,6 +85,9 @@ final class Producer: Sendable {
         sentinel = StreamSentinel(keys: keys, publisher: publisher, configuration: configuration)
         identity = StreamIdentity(keys)
         textFramePrefix = ChunkFrame.textPrefix(identity, generation)
+        listeners = ListenerPublisher(
+            publisher: publisher, reports: reports, textFramePrefix: textFramePrefix, pieceSize: configuration.replayPieceSize, clock: clock,
+            logger: logger)
         logWriter = configuration.durableLog.map { settings in
             LogWriter(
                 keys: keys, generation: generation, configuration: configuration, settings: settings, publisher: publisher, work: work,
@@ -239,7 +241,7 @@ final class Producer: Sendable {
                 chunk, characters: characters, forgetting: reported.gone, undelivered: reported.undelivered)
             for catchUp in fanout.catchUps { send(catchUp, framed: true) }
             if !fanout.audience.isEmpty {
-                enqueue(.text(chunk, characters: characters, offset: fanout.offset, audience: fanout.audience))
+                listeners.enqueue(.text(chunk, characters: characters, offset: fanout.offset, audience: fanout.audience))
             }
         }
         logWriter?.textAppended()
@@ -449,34 +451,17 @@ final class Producer: Sendable {
         let end = delivery.offset + characters
         if !delivery.text.isEmpty {
             let audience = framed ? ProducerStateMachine.Audience(framed: [delivery.channel]) : .init(plain: [delivery.channel])
-            enqueue(.text(delivery.text, characters: characters, offset: delivery.offset, audience: audience))
+            listeners.enqueue(.text(delivery.text, characters: characters, offset: delivery.offset, audience: audience))
         } else if !(framed && delivery.endsStream) {
             let acknowledgement = framed ? ChunkFrame.encodeText("", at: delivery.offset, prefix: textFramePrefix) : ""
-            enqueue(.message(acknowledgement, channels: [delivery.channel], resendsFrom: nil))
+            listeners.enqueue(.message(acknowledgement, channels: [delivery.channel], resendsFrom: nil))
         }
         guard let ending = delivery.ending else { return }
-        guard framed else { return enqueue(.message(WireProtocol.doneMessage, channels: [delivery.channel], resendsFrom: nil)) }
+        guard framed else { return listeners.enqueue(.message(WireProtocol.doneMessage, channels: [delivery.channel], resendsFrom: nil)) }
         // The end frame's failure is reported like any other: the end reaches the follower while the producer
         // lingers and Redis is there.
         let endFrame = ChunkFrame.encodeEnd(length: end, identity: identity, generation: generation, ending: ending)
-        enqueue(.message(endFrame, channels: [delivery.channel], resendsFrom: end))
-    }
-
-    /// Adds `entry` to the publishes to listeners; the first of a batch asks the backend to take them when it
-    /// is about to write. Called under `state`, so in order with the state machine's transitions.
-    private func enqueue(_ entry: ProducerOutbox.Entry) {
-        guard outbox.withLock({ $0.add(entry) }) else { return }
-        publisher.enqueuePublishes { [self] in outbox.withLock { $0.take() }.flatMap(publications) }
-    }
-
-    /// A publish to the framed listener on `channel`, of what starts at `offset`, failed: it is sent again.
-    private static func publishFailed(
-        to channel: String, from offset: Int, _ error: any Error, reports: DeliveryReports, logger: Logger
-    ) {
-        logger.debug(
-            "a publish to a follower failed: its text is sent again",
-            metadata: ["stream.listener": "\(channel)", "stream.offset": "\(offset)", "error": "\(error)"])
-        reports.undelivered(channel, from: offset)
+        listeners.enqueue(.message(endFrame, channels: [delivery.channel], resendsFrom: end))
     }
 
     /// Stops for a stop request aimed at this generation. Its stored copy needs no clean-up: it names this
@@ -484,54 +469,6 @@ final class Producer: Sendable {
     private func obeyStopRequest() {
         logger.debug("a stop request stops the stream", metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)"])
         stop()
-    }
-
-    /// The messages of an outbox entry. Text goes in bounded pieces: plain to the plain listeners, framed to the
-    /// framed ones. A listener whose channel has no subscriber left is forgotten at the next append, so a
-    /// follower that went away costs nothing more; a framed one that a publish failed to reach gets the text
-    /// again from there.
-    private func publications(of entry: ProducerOutbox.Entry) -> [ResumableStreamPublication] {
-        // The reports capture what they use, not the producer: no weak reference to form per publish.
-        let (reports, logger) = (self.reports, self.logger)
-        switch entry {
-        case .message(let message, let channels, let resendsFrom):
-            guard let resendsFrom else { return [ResumableStreamPublication(message, toEach: channels)] }
-            return [
-                ResumableStreamPublication(message, toEach: channels) { channel, receivers in
-                    if case .failure(let error) = receivers {
-                        Self.publishFailed(to: channel, from: resendsFrom, error, reports: reports, logger: logger)
-                    }
-                }
-            ]
-        case .text(let text, let characters, let offset, let audience):
-            let pieces = text.chunkMessages(maximum: configuration.replayPieceSize, utf16Count: characters)
-            // On a cluster, 0 receivers on the node that ran the publish says nothing of the others.
-            let forgetsUnheardListeners = publisher.countsEveryReceiver
-            var publications: [ResumableStreamPublication] = []
-            if !audience.plain.isEmpty {
-                let report: @Sendable (String, Result<Int, any Error>) -> Void = { channel, receivers in
-                    if case .success(0) = receivers, forgetsUnheardListeners { reports.listenerGone(channel) }
-                }
-                publications += pieces.map { ResumableStreamPublication($0, toEach: audience.plain, onReceivers: report) }
-            }
-            if !audience.framed.isEmpty {
-                var pieceOffset = offset
-                for piece in pieces {
-                    let start = pieceOffset
-                    pieceOffset += pieces.count == 1 ? characters : piece.utf16.count
-                    let frame = ChunkFrame.encodeText(piece, at: start, prefix: textFramePrefix)
-                    publications.append(
-                        ResumableStreamPublication(frame, toEach: audience.framed) { channel, receivers in
-                            switch receivers {
-                            case .success(0) where forgetsUnheardListeners: reports.listenerGone(channel)
-                            case .success: break
-                            case .failure(let error): Self.publishFailed(to: channel, from: start, error, reports: reports, logger: logger)
-                            }
-                        })
-                }
-            }
-            return publications
-        }
     }
 
     /// Re-sends what failed publishes may have lost, under the state lock, so in order with the chunks (and
@@ -578,7 +515,7 @@ final class Producer: Sendable {
         }
         state.withLock { state in
             let (plain, framed) = state.machine.finalised(as: ending)
-            if !plain.isEmpty { enqueue(.message(WireProtocol.doneMessage, channels: plain, resendsFrom: nil)) }
+            if !plain.isEmpty { listeners.enqueue(.message(WireProtocol.doneMessage, channels: plain, resendsFrom: nil)) }
             for delivery in framed { send(delivery, framed: true) }
         }
         logger.debug("stream finished", metadata: ["stream.id": "\(keys.id)", "stream.ending": "\(ending)"])

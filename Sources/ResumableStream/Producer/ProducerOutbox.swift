@@ -1,9 +1,15 @@
-/// What a ``Producer`` has still to publish to its listeners, in order, until its backend takes it to write
-/// (``ResumableStreamPublisher/enqueuePublishes(taking:)``). Text for the same listeners that continues the
-/// text before it joins that text: a connection backlogged behind other streams' publishes then carries one
+/// What a ``Producer`` sends its listeners while they come in a burst, in order, until its backend takes it to
+/// write (``ResumableStreamPublisher/enqueuePublishes(taking:)``). Text for the same listeners that continues
+/// the text before it joins that text: a connection backlogged behind other streams' publishes then carries one
 /// message where it would have carried one per chunk, and holds the text once instead of a command per chunk.
-/// When the connection keeps up, each chunk is taken before the next comes, and goes out alone as at once.
-struct ProducerOutbox {
+///
+/// Only a burst waits here: an entry that comes more than ``burstInterval`` after the one before it, with
+/// nothing waiting, is sent at once, which costs the shared connection's executor less than a take (a model's
+/// tokens, tens of milliseconds apart, never wait).
+///
+/// Each entry comes with its messages made (`Messages`), so that the connection's executor, which every stream
+/// shares, only takes them; an entry that others joined has none, and is made into messages when taken.
+struct ProducerOutbox<Messages: Sendable>: Sendable {
     /// One thing to publish.
     enum Entry: Equatable {
         /// The stream's text from `offset` on (`characters` UTF-16 code units) for `audience`: plain to the
@@ -14,32 +20,49 @@ struct ProducerOutbox {
         case message(String, channels: [String], resendsFrom: Int?)
     }
 
-    /// What waits, in order.
-    private(set) var entries: [Entry] = []
+    /// What the caller does with an entry it added.
+    enum Route {
+        /// Send these messages at once: nothing waits, and no burst is on.
+        case sendNow(Messages)
+        /// It waits, the first of a batch: ask the backend to take the outbox.
+        case askForTake
+        /// It waits (or joined the text before it) behind the first of its batch, whose take was asked for.
+        case waits
+    }
 
-    /// Adds `entry`; returns whether the caller must ask the backend to take the outbox (nothing waited, so
-    /// no take was asked for yet).
-    mutating func add(_ entry: Entry) -> Bool {
+    /// How close an entry must follow the one before it to wait for the connection's take rather than go out at
+    /// once.
+    static var burstInterval: Duration { .milliseconds(1) }
+
+    /// What waits, in order, each with its messages unless others joined it.
+    private(set) var entries: [(entry: Entry, messages: Messages?)] = []
+    /// When the last entry came.
+    private var lastAdded: ContinuousClock.Instant?
+
+    /// Adds `entry`, which came at `now`, and its messages.
+    mutating func add(_ entry: Entry, messages: Messages, at now: ContinuousClock.Instant) -> Route {
+        defer { lastAdded = now }
         guard !entries.isEmpty else {
-            entries.append(entry)
-            return true
+            guard let lastAdded, now - lastAdded < Self.burstInterval else { return .sendNow(messages) }
+            entries.append((entry, messages))
+            return .askForTake
         }
         guard case .text(let text, let characters, let offset, let audience) = entry,
-            case .text(var joined, let joinedCharacters, let joinedOffset, let joinedAudience) = entries.last,
+            case .text(var joined, let joinedCharacters, let joinedOffset, let joinedAudience) = entries.last?.entry,
             joinedAudience == audience, joinedOffset + joinedCharacters == offset
         else {
-            entries.append(entry)
-            return false
+            entries.append((entry, messages))
+            return .waits
         }
         // Taken out first, so that the text it holds is appended to in place.
         entries.removeLast()
         joined.append(text)
-        entries.append(.text(joined, characters: joinedCharacters + characters, offset: joinedOffset, audience: audience))
-        return false
+        entries.append((.text(joined, characters: joinedCharacters + characters, offset: joinedOffset, audience: audience), nil))
+        return .waits
     }
 
-    /// Takes everything that waits; the next ``add(_:)`` asks for a take again.
-    mutating func take() -> [Entry] {
+    /// Takes everything that waits; the next entry of a burst asks for a take again.
+    mutating func take() -> [(entry: Entry, messages: Messages?)] {
         defer { entries = [] }
         return entries
     }
