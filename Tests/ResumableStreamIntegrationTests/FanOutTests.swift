@@ -61,7 +61,7 @@ struct FanOutTests {
         // Held takes would hold back any chunk that waited for one.
         backend.holdTakes()
         for index in 1...3 {
-            await clock.advance(by: ProducerOutbox<Int>.burstInterval)
+            await clock.advance(by: ProducerOutbox.burstInterval)
             writer.write("chunk \(index)")
             _ = try await own.next()
             #expect(backend.publishes(to: channel) == 1 + index)

@@ -4,26 +4,24 @@ import Testing
 
 /// The producer's queue of publishes in a burst: an entry that comes alone goes out at once; in a burst, the
 /// first asks for a take and the rest wait behind it, in order; text that continues the text before it for the
-/// same listeners joins it (its messages are then made anew when taken); anything else stays apart with the
-/// messages it came with.
+/// same listeners joins it; anything else stays apart.
 @Suite("Producer outbox", .timeLimit(.minutes(1)))
 struct ProducerOutboxTests {
     private typealias Audience = ProducerStateMachine.Audience
-    /// Messages here are a label per entry.
-    private typealias Outbox = ProducerOutbox<String>
+    private typealias Entry = ProducerOutbox.Entry
 
     private static let follower = Audience(framed: ["F"])
     private static let start = ContinuousClock.now
 
-    private func text(_ text: String, at offset: Int, to audience: Audience = follower) -> Outbox.Entry {
+    private func text(_ text: String, at offset: Int, to audience: Audience = follower) -> Entry {
         .text(text, characters: text.utf16.count, offset: offset, audience: audience)
     }
 
-    /// Adds each entry with its index as its messages, all at `instant`; returns the routes, as labels.
-    private func add(_ entries: [Outbox.Entry], to outbox: inout Outbox, at instant: ContinuousClock.Instant = start) -> [String] {
-        entries.enumerated().map { index, entry in
-            switch outbox.add(entry, messages: String(index), at: instant) {
-            case .sendNow(let messages): "now \(messages)"
+    /// Adds each entry at `instant`; returns the routes, as labels.
+    private func add(_ entries: [Entry], to outbox: inout ProducerOutbox, at instant: ContinuousClock.Instant = start) -> [String] {
+        entries.map { entry in
+            switch outbox.add(entry, at: instant) {
+            case .sendNow: "now"
             case .askForTake: "take"
             case .waits: "wait"
             }
@@ -31,36 +29,34 @@ struct ProducerOutboxTests {
     }
 
     @Test func anEntryThatComesAloneGoesOutAtOnce() {
-        var outbox = Outbox()
-        #expect(add([text("ab", at: 0)], to: &outbox) == ["now 0"])
-        #expect(add([text("cd", at: 2)], to: &outbox, at: Self.start + Outbox.burstInterval) == ["now 0"])
+        var outbox = ProducerOutbox()
+        #expect(add([text("ab", at: 0)], to: &outbox) == ["now"])
+        #expect(add([text("cd", at: 2)], to: &outbox, at: Self.start + ProducerOutbox.burstInterval) == ["now"])
         #expect(outbox.take().isEmpty)
     }
 
     @Test func inABurstTheFirstAsksForATakeAndTheRestWait() {
-        var outbox = Outbox()
+        var outbox = ProducerOutbox()
         let routes = add(
             [text("ab", at: 0), text("cd", at: 2), .message("ack", channels: ["G"], resendsFrom: nil), text("é", at: 4)], to: &outbox)
-        #expect(routes == ["now 0", "take", "wait", "wait"])
+        #expect(routes == ["now", "take", "wait", "wait"])
         let (first, second) = (outbox.take(), outbox.take())
-        #expect(first.count == 3 && second.isEmpty)
+        #expect(first == [text("cd", at: 2), .message("ack", channels: ["G"], resendsFrom: nil), text("é", at: 4)] && second.isEmpty)
         // Still in the burst: the next waits for a take of its own.
         #expect(add([text("f", at: 5)], to: &outbox) == ["take"])
     }
 
     @Test func textThatContinuesTheTextBeforeItForTheSameListenersJoinsIt() {
-        var outbox = Outbox()
+        var outbox = ProducerOutbox()
         _ = add([text("a", at: 0), text("b", at: 1), text("😀", at: 2), text("c", at: 4)], to: &outbox)
         let taken = outbox.take()
-        #expect(taken.map(\.entry) == [text("b😀c", at: 1)])
-        // Its messages are made when it is taken.
-        #expect(taken.map(\.messages) == [nil])
+        #expect(taken == [text("b😀c", at: 1)])
     }
 
-    @Test func textForOtherListenersOrNotContinuingOrAfterAMessageStaysApartWithItsMessages() {
-        var outbox = Outbox()
+    @Test func textForOtherListenersOrNotContinuingOrAfterAMessageStaysApart() {
+        var outbox = ProducerOutbox()
         let both = Audience(plain: ["P"], framed: ["F"])
-        let entries: [Outbox.Entry] = [
+        let entries: [Entry] = [
             text("ab", at: 0),
             text("cd", at: 2, to: both),
             // A catch-up for a follower that is behind: not where the text before it ends.
@@ -70,16 +66,15 @@ struct ProducerOutboxTests {
         ]
         _ = add([.message("first", channels: ["F"], resendsFrom: nil)] + entries, to: &outbox)
         let taken = outbox.take()
-        #expect(taken.map(\.entry) == entries)
-        #expect(taken.map(\.messages) == ["1", "2", "3", "4", "5"])
+        #expect(taken == entries)
     }
 
     @Test func aTakeEndsTheJoining() {
-        var outbox = Outbox()
+        var outbox = ProducerOutbox()
         _ = add([text("a", at: 0), text("b", at: 1)], to: &outbox)
         let first = outbox.take()
         _ = add([text("c", at: 2)], to: &outbox)
         let second = outbox.take()
-        #expect(first.map(\.entry) == [text("b", at: 1)] && second.map(\.entry) == [text("c", at: 2)])
+        #expect(first == [text("b", at: 1)] && second == [text("c", at: 2)])
     }
 }

@@ -2,17 +2,15 @@ import Logging
 import RedisBridge
 
 /// Publishes what a ``Producer`` sends its listeners: at once, or in a burst through a ``ProducerOutbox`` that
-/// the backend takes when it is about to write. Each entry's messages are made as it comes, on the producer's
-/// side: bounded pieces, frames for the framed listeners, and the reports that act on the backend's answers;
-/// the shared connection's executor only takes them (and makes those of text that others joined).
+/// the backend takes when it is about to write. The messages of an entry: bounded pieces, frames for the framed
+/// listeners, and the reports that act on the backend's answers; made on the producer's side for an entry sent
+/// at once, on the connection's executor for what waited (once for all the text that joined).
 ///
 /// An object of its own, which nothing references weakly: a take retains it on the connection's executor,
 /// and a weakly referenced object (as the producer is) pays for a side table on every retain.
 final class ListenerPublisher: Sendable {
-    private typealias Outbox = ProducerOutbox<[ResumableStreamPublication]>
-
     private let publisher: any ResumableStreamPublisher
-    private let outbox = Locked(Outbox())
+    private let outbox = Locked(ProducerOutbox())
     private let reports: DeliveryReports
     private let logger: Logger
     /// The header of this stream's text frames (``ChunkFrame``), made once.
@@ -42,18 +40,14 @@ final class ListenerPublisher: Sendable {
     /// Publishes `entry`: at once, or in a burst through the outbox, whose first entry asks the backend to take
     /// it when it is about to write. The producer calls it under its lock, so in order with its state machine's
     /// transitions.
-    func enqueue(_ entry: ProducerOutbox<[ResumableStreamPublication]>.Entry) {
-        let messages = publications(of: entry)
-        switch outbox.withLock({ $0.add(entry, messages: messages, at: clock.now()) }) {
-        case .sendNow(let messages):
-            for message in messages { publisher.enqueuePublish(message.message, toEach: message.channels, onReceivers: message.onReceivers) }
-        case .askForTake:
-            publisher.enqueuePublishes { [self] in
-                let taken = outbox.withLock { $0.take() }
-                // Often one entry that nothing joined: its messages as they are.
-                if taken.count == 1, let messages = taken[0].messages { return messages }
-                return taken.flatMap { entry, messages in messages ?? publications(of: entry) }
+    func enqueue(_ entry: ProducerOutbox.Entry) {
+        switch outbox.withLock({ $0.add(entry, at: clock.now()) }) {
+        case .sendNow:
+            for message in publications(of: entry) {
+                publisher.enqueuePublish(message.message, toEach: message.channels, onReceivers: message.onReceivers)
             }
+        case .askForTake:
+            publisher.enqueuePublishes { [self] in outbox.withLock { $0.take() }.flatMap(publications) }
         case .waits:
             break
         }
@@ -63,7 +57,7 @@ final class ListenerPublisher: Sendable {
     /// framed ones. A listener whose channel has no subscriber left is forgotten at the next append, so a
     /// follower that went away costs nothing more; a framed one that a publish failed to reach gets the text
     /// again from there.
-    private func publications(of entry: Outbox.Entry) -> [ResumableStreamPublication] {
+    private func publications(of entry: ProducerOutbox.Entry) -> [ResumableStreamPublication] {
         // The reports capture what they use, not this object.
         let (reports, logger, forgetsUnheardListeners) = (self.reports, self.logger, self.forgetsUnheardListeners)
         switch entry {

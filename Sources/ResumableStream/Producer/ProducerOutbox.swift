@@ -4,12 +4,10 @@
 /// message where it would have carried one per chunk, and holds the text once instead of a command per chunk.
 ///
 /// Only a burst waits here: an entry that comes more than ``burstInterval`` after the one before it, with
-/// nothing waiting, is sent at once, which costs the shared connection's executor less than a take (a model's
-/// tokens, tens of milliseconds apart, never wait).
-///
-/// Each entry comes with its messages made (`Messages`), so that the connection's executor, which every stream
-/// shares, only takes them; an entry that others joined has none, and is made into messages when taken.
-struct ProducerOutbox<Messages: Sendable>: Sendable {
+/// nothing waiting, is sent at once, its messages made on the producer's side, which costs the shared
+/// connection's executor less than a take (a model's tokens, tens of milliseconds apart, never wait). What waits
+/// is made into messages when taken, once for all the text that joined.
+struct ProducerOutbox: Sendable {
     /// One thing to publish.
     enum Entry: Equatable {
         /// The stream's text from `offset` on (`characters` UTF-16 code units) for `audience`: plain to the
@@ -22,8 +20,8 @@ struct ProducerOutbox<Messages: Sendable>: Sendable {
 
     /// What the caller does with an entry it added.
     enum Route {
-        /// Send these messages at once: nothing waits, and no burst is on.
-        case sendNow(Messages)
+        /// Send it at once: nothing waits, and no burst is on.
+        case sendNow
         /// It waits, the first of a batch: ask the backend to take the outbox.
         case askForTake
         /// It waits (or joined the text before it) behind the first of its batch, whose take was asked for.
@@ -34,35 +32,35 @@ struct ProducerOutbox<Messages: Sendable>: Sendable {
     /// once.
     static var burstInterval: Duration { .milliseconds(1) }
 
-    /// What waits, in order, each with its messages unless others joined it.
-    private(set) var entries: [(entry: Entry, messages: Messages?)] = []
+    /// What waits, in order.
+    private(set) var entries: [Entry] = []
     /// When the last entry came.
     private var lastAdded: ContinuousClock.Instant?
 
-    /// Adds `entry`, which came at `now`, and its messages.
-    mutating func add(_ entry: Entry, messages: Messages, at now: ContinuousClock.Instant) -> Route {
+    /// Adds `entry`, which came at `now`, unless it is to be sent at once.
+    mutating func add(_ entry: Entry, at now: ContinuousClock.Instant) -> Route {
         defer { lastAdded = now }
         guard !entries.isEmpty else {
-            guard let lastAdded, now - lastAdded < Self.burstInterval else { return .sendNow(messages) }
-            entries.append((entry, messages))
+            guard let lastAdded, now - lastAdded < Self.burstInterval else { return .sendNow }
+            entries.append(entry)
             return .askForTake
         }
         guard case .text(let text, let characters, let offset, let audience) = entry,
-            case .text(var joined, let joinedCharacters, let joinedOffset, let joinedAudience) = entries.last?.entry,
+            case .text(var joined, let joinedCharacters, let joinedOffset, let joinedAudience) = entries.last,
             joinedAudience == audience, joinedOffset + joinedCharacters == offset
         else {
-            entries.append((entry, messages))
+            entries.append(entry)
             return .waits
         }
         // Taken out first, so that the text it holds is appended to in place.
         entries.removeLast()
         joined.append(text)
-        entries.append((.text(joined, characters: joinedCharacters + characters, offset: joinedOffset, audience: audience), nil))
+        entries.append(.text(joined, characters: joinedCharacters + characters, offset: joinedOffset, audience: audience))
         return .waits
     }
 
     /// Takes everything that waits; the next entry of a burst asks for a take again.
-    mutating func take() -> [(entry: Entry, messages: Messages?)] {
+    mutating func take() -> [Entry] {
         defer { entries = [] }
         return entries
     }
