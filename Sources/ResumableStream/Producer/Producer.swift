@@ -5,8 +5,9 @@ import RedisBridge
 /// requests with the replay and then the live chunks, and finalises the sentinel when the source ends.
 ///
 /// Appending a chunk with its fan-out, and registering a listener with its replay, happen under one lock,
-/// and the publishes are queued there too, in the producer's ``ProducerOutbox``, which the backend takes in
-/// order: so each listener gets its replay before any later chunk, with nothing lost or doubled.
+/// and the publishes are issued there too, through its ``ListenerPublisher`` (at once, or in a burst through
+/// an outbox the backend takes in order): so each listener gets its replay before any later chunk, with nothing
+/// lost or doubled.
 ///
 /// Each producer runs one life of its id, a ``StreamGeneration``, which its claim wrote to the generation key.
 /// Several producers of one id (`createNewResumableStream` called again, or a new producer after the sentinel
