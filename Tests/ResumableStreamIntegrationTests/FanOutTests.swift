@@ -8,71 +8,80 @@ import Testing
 
 @Suite("Fan-out to followers", .timeLimit(.minutes(1)))
 struct FanOutTests {
-    /// A burst of chunks appended while the producer's publishes wait (behind a connection busy with other
-    /// streams') goes out joined, as one message, whole and in order; then the end. On a clock that stands
-    /// still, every chunk comes within the burst interval of the one before it.
-    @Test func aBurstThatQueuedBehindABusyConnectionGoesOutAsOneMessage() async throws {
+    /// A producer of stream "s" with one follower, on an `InstrumentedBackend` and a clock that stands still
+    /// unless the test moves it.
+    private struct FollowedStream {
+        let backend: InstrumentedBackend
+        let clock: TestClock<Duration>
+        let writer: Writer
+        let own: ResumableTextStream
+        let follower: ResumableTextStream
+        /// The follower's chunk channel.
+        let channel: String
+    }
+
+    /// Runs `body` with a followed stream; then moves the clock past the producer's linger and shuts down.
+    private func withFollowedStream(_ body: (FollowedStream) async throws -> Void) async throws {
         let (backend, clock) = (InstrumentedBackend(), TestClock())
         let context = ResumableStreamContext(
-            configuration: .init(keyPrefix: "joined", ackTimeout: handshakePatience), publisher: backend, subscriber: backend,
-            logger: Logger(label: "joined"), ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: nil,
+            configuration: .init(keyPrefix: "burst", ackTimeout: handshakePatience), publisher: backend, subscriber: backend,
+            logger: Logger(label: "burst"), ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: nil,
             clock: StreamClock(clock))
         let writer = Writer()
-        let producer = try await context.resumableStream("s", makeStream: writer.source).created()
-        var own = producer.makeAsyncIterator()
+        let own = try await context.resumableStream("s", makeStream: writer.source).created()
         let follower = try await context.resumableStream("s", makeStream: writer.source).resumed()
         let channel = try #require(backend.allPublishes.keys.first { $0.contains(":rs:chunk:") })
-        // The answer to the follower's request: its acknowledgement.
-        #expect(backend.publishes(to: channel) == 1)
-        backend.holdTakes()
-        var (written, ownText) = ("", "")
-        for index in 0..<50 {
-            let chunk = "chunk \(index) é😀 "
-            writer.write(chunk)
-            written += chunk
-            while ownText.count < written.count, let text = try await own.next() { ownText += text }
-        }
-        #expect(ownText == written)
-        #expect(backend.publishes(to: channel) == 1)
-        backend.releaseTakes()
-        writer.close()
-        var followed = ""
-        for try await text in follower { followed += text }
-        #expect(followed == written)
-        // The acknowledgement, the 50 chunks in one message, the end.
-        #expect(backend.publishes(to: channel) == 3)
-        // Past the producer's linger.
+        try await body(FollowedStream(backend: backend, clock: clock, writer: writer, own: own, follower: follower, channel: channel))
         try await advanceStepwise(clock) { true }
         await context.shutdown(gracePeriod: .seconds(5))
     }
 
+    /// A burst of chunks appended while the producer's publishes wait (behind a connection busy with other
+    /// streams') goes out joined, as one message, whole and in order; then the end. On a clock that stands
+    /// still, every chunk comes within the burst interval of the one before it.
+    @Test func aBurstThatQueuedBehindABusyConnectionGoesOutAsOneMessage() async throws {
+        try await withFollowedStream { stream in
+            // The answer to the follower's request: its acknowledgement.
+            #expect(stream.backend.publishes(to: stream.channel) == 1)
+            stream.backend.holdTakes()
+            var own = stream.own.makeAsyncIterator()
+            var (written, ownText) = ("", "")
+            for index in 0..<50 {
+                let chunk = "chunk \(index) é😀 "
+                stream.writer.write(chunk)
+                written += chunk
+                while ownText.count < written.count, let text = try await own.next() { ownText += text }
+            }
+            #expect(ownText == written)
+            #expect(stream.backend.publishes(to: stream.channel) == 1)
+            stream.backend.releaseTakes()
+            stream.writer.close()
+            var followed = ""
+            for try await text in stream.follower { followed += text }
+            #expect(followed == written)
+            // The acknowledgement, the 50 chunks in one message, the end.
+            #expect(stream.backend.publishes(to: stream.channel) == 3)
+        }
+    }
+
     /// Chunks that come further apart than the burst interval go out one by one, at once.
     @Test func chunksFurtherApartThanABurstGoOutAtOnce() async throws {
-        let (backend, clock) = (InstrumentedBackend(), TestClock())
-        let context = ResumableStreamContext(
-            configuration: .init(keyPrefix: "apart", ackTimeout: handshakePatience), publisher: backend, subscriber: backend,
-            logger: Logger(label: "apart"), ownedConnections: nil, metricsFactory: MetricsSystem.factory, tracer: nil,
-            clock: StreamClock(clock))
-        let writer = Writer()
-        let producer = try await context.resumableStream("s", makeStream: writer.source).created()
-        var own = producer.makeAsyncIterator()
-        let follower = try await context.resumableStream("s", makeStream: writer.source).resumed()
-        let channel = try #require(backend.allPublishes.keys.first { $0.contains(":rs:chunk:") })
-        // Held takes would hold back any chunk that waited for one.
-        backend.holdTakes()
-        for index in 1...3 {
-            await clock.advance(by: ProducerOutbox.burstInterval)
-            writer.write("chunk \(index)")
-            _ = try await own.next()
-            #expect(backend.publishes(to: channel) == 1 + index)
+        try await withFollowedStream { stream in
+            // Held takes would hold back any chunk that waited for one.
+            stream.backend.holdTakes()
+            var own = stream.own.makeAsyncIterator()
+            for index in 1...3 {
+                await stream.clock.advance(by: ProducerOutbox.burstInterval)
+                stream.writer.write("chunk \(index)")
+                _ = try await own.next()
+                #expect(stream.backend.publishes(to: stream.channel) == 1 + index)
+            }
+            stream.backend.releaseTakes()
+            stream.writer.close()
+            var followed = ""
+            for try await text in stream.follower { followed += text }
+            #expect(followed == "chunk 1chunk 2chunk 3")
         }
-        backend.releaseTakes()
-        writer.close()
-        var followed = ""
-        for try await text in follower { followed += text }
-        #expect(followed == "chunk 1chunk 2chunk 3")
-        try await advanceStepwise(clock) { true }
-        await context.shutdown(gracePeriod: .seconds(5))
     }
 
     @Test func followerThatLeftIsDroppedAfterAPublishReachesNobody() async throws {

@@ -231,7 +231,7 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
             held?.append(take)
             return held != nil
         }
-        if !isHeld { enqueue(take()) }
+        if !isHeld { enqueuePublishes(take()) }
     }
     /// From now on, what producers publish to listeners in bursts waits until `releaseTakes()`, as it would
     /// behind a connection busy with other streams' publishes.
@@ -243,12 +243,7 @@ final class InstrumentedBackend: ResumableStreamPublisher, ResumableStreamSubscr
             defer { held = nil }
             return held ?? []
         }
-        for take in takes { enqueue(take()) }
-    }
-    private func enqueue(_ publications: [ResumableStreamPublication]) {
-        for publication in publications {
-            enqueuePublish(publication.message, toEach: publication.channels, onReceivers: publication.onReceivers)
-        }
+        for take in takes { enqueuePublishes(take()) }
     }
     func subscriberCount(of channel: String) async throws -> Int { try await base.subscriberCount(of: channel) }
     func appendToLog(_ entry: StreamLogEntry, at key: String, expiresIn: Duration, fencedBy fence: String, generation: String) async throws -> Bool {

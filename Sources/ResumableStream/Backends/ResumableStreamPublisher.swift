@@ -83,9 +83,14 @@ extension ResumableStreamPublisher {
     /// Nothing to check: an in-process backend always answers.
     public func ping() async throws {}
 
-    /// Takes the messages at once and enqueues each with ``enqueuePublish(_:toEach:onReceivers:)``.
+    /// Takes the messages at once and enqueues them.
     public func enqueuePublishes(taking take: @escaping @Sendable () -> [ResumableStreamPublication]) {
-        for publication in take() {
+        enqueuePublishes(take())
+    }
+
+    /// Enqueues each of `publications` at once, in order, with ``enqueuePublish(_:toEach:onReceivers:)``.
+    func enqueuePublishes(_ publications: [ResumableStreamPublication]) {
+        for publication in publications {
             enqueuePublish(publication.message, toEach: publication.channels, onReceivers: publication.onReceivers)
         }
     }

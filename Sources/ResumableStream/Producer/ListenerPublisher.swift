@@ -43,9 +43,7 @@ final class ListenerPublisher: Sendable {
     func enqueue(_ entry: ProducerOutbox.Entry) {
         switch outbox.withLock({ $0.add(entry, at: clock.now()) }) {
         case .sendNow:
-            for message in publications(of: entry) {
-                publisher.enqueuePublish(message.message, toEach: message.channels, onReceivers: message.onReceivers)
-            }
+            publisher.enqueuePublishes(publications(of: entry))
         case .askForTake:
             publisher.enqueuePublishes { [self] in outbox.withLock { $0.take() }.flatMap(publications) }
         case .waits:
