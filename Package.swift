@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ResumableStreamTests",
-            dependencies: ["ResumableStream"]
+            dependencies: ["ResumableStream", .product(name: "Clocks", package: "swift-clocks")]
         ),
         // The AI SDK target's tests: the encoder and the framing without a server, and the chat routes against
         // Redis and in memory (both kinds share the UI message stream parser of the AI SDK's rules).

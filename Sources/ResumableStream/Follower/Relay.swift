@@ -68,8 +68,8 @@ final class Relay: Sendable {
     private let probe = "\u{0}resumable-stream-probe:\(UUID().uuidString)"
     /// The reader's text; unread text is bounded by ``ResumableStreamConfiguration/followerBacklogLimit``.
     private let output: TextQueue
-    private let ack: AsyncStream<Void>.Continuation
-    private let acks: AsyncStream<Void>
+    /// The wait of ``askForStream(from:within:)`` for the producer's acknowledgement.
+    private let acknowledgement = AcknowledgementWait()
     private let state: Locked<State>
     private let reading: Locked<Reading>
 
@@ -78,7 +78,6 @@ final class Relay: Sendable {
         reading = Locked(Reading(sequencer: FrameSequencer(identity: consumer.identity)))
         self.consumer = consumer
         output = TextQueue(byteLimit: consumer.configuration.followerBacklogLimit)
-        (acks, ack) = AsyncStream<Void>.makeStream()
     }
 
     /// Subscribes to the channel of `listenerID` (returning once the subscription is active) and starts
@@ -105,13 +104,7 @@ final class Relay: Sendable {
         consumer.publisher.enqueuePublish(request, to: consumer.keys.requests) { [weak self] receivers in
             self?.requestPublished(receivers)
         }
-        let acks = self.acks
-        let isAcknowledged =
-            await withDeadline(timeout, on: consumer.clock) {
-                for await _ in acks { return true }
-                return false
-            } ?? false
-        if isAcknowledged { return .acknowledged }
+        if await acknowledgement.wait(within: timeout, on: consumer.clock, work: consumer.work) { return .acknowledged }
         switch state.withLock(\.requestPublished) {
         case .failure(let error)?: return .failed(error)
         case .success(let receivers)? where !consumer.mayHaveBeenHeard(byReceivers: receivers): return .nobodyListening
@@ -123,7 +116,7 @@ final class Relay: Sendable {
     private func requestPublished(_ receivers: Result<Int, any Error>) {
         state.withLock { $0.requestPublished = receivers }
         if case .success(let count) = receivers, consumer.mayHaveBeenHeard(byReceivers: count) { return }
-        ack.finish()
+        acknowledgement.settle(isAcknowledged: false)
     }
 
     /// Stops relaying and unsubscribes; a reader still reading gets ``ResumableStreamError/interrupted``.
@@ -137,7 +130,7 @@ final class Relay: Sendable {
         subscription?.1.cancel()
         recovery?.cancel()
         consumer.watchdog.remove(self)
-        ack.finish()
+        acknowledgement.settle(isAcknowledged: false)
     }
 
     // MARK: reading
@@ -239,8 +232,7 @@ final class Relay: Sendable {
             if !batch.heardFromProducer {
                 batch.heardFromProducer = true
                 if state.withLock({ $0.machine.messageReceived(at: consumer.clock.now()) }) == .acknowledgeAndJoinWatchdog {
-                    ack.yield()
-                    ack.finish()
+                    acknowledgement.settle(isAcknowledged: true)
                     consumer.watchdog.insert(self)
                 }
             }
