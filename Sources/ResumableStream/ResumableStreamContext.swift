@@ -41,6 +41,8 @@ public final class ResumableStreamContext: Sendable {
     private let refresher: PeriodicSweep<Producer>
     /// Checks every follower each watchdog interval.
     private let watchdog: PeriodicSweep<Relay>
+    /// What the consumers of every stream share.
+    private let consumers: Consumer.Environment
     /// A span for each call that makes or follows a stream.
     private let tracing: StreamTracing
     /// Every task of the context's own (producers, log writers, relays' recoveries, sweeps), counted, so that
@@ -122,6 +124,8 @@ public final class ResumableStreamContext: Sendable {
         watchdog = PeriodicSweep(period: configuration.watchdogInterval, clock: clock, work: work) { relays in
             await FollowerWatchdog.checkSilentFollowers(relays)
         }
+        consumers = Consumer.Environment(
+            configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics, watchdog: watchdog, work: work, clock: clock)
     }
 
     // MARK: the TypeScript API
@@ -332,9 +336,7 @@ public final class ResumableStreamContext: Sendable {
     }
 
     private func consumer(_ keys: StreamKeys) -> Consumer {
-        Consumer(
-            keys: keys, configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics,
-            watchdog: watchdog, work: work, clock: clock)
+        Consumer(keys: keys, environment: consumers)
     }
 
     /// Starts the producer of `generation`, which claimed the id (and `announced` it).

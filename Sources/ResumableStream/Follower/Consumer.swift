@@ -5,17 +5,45 @@ import RedisBridge
 /// a new listener id until the ack timeout, and hands the channel to a ``Relay``, which relays it to the
 /// follower, once the producer acknowledged; or serves a finished (or orphaned) stream from what Redis keeps of it.
 struct Consumer: Sendable {
+    /// What every consumer of a context shares, made once by the context: each relay keeps the consumer of its
+    /// stream for its whole life, and a reference to this instead of copies of it (half a kilobyte) makes a
+    /// followed stream that much smaller.
+    final class Environment: Sendable {
+        let configuration: ResumableStreamConfiguration
+        let publisher: any ResumableStreamPublisher
+        let subscriber: any ResumableStreamSubscriber
+        let metrics: StreamMetrics
+        /// The context's watchdog, which every relay joins once acknowledged.
+        let watchdog: PeriodicSweep<Relay>
+        /// The context's background work, where relays recover.
+        let work: BackgroundWork
+        /// The time the ack wait and the relays' recovery run on.
+        let clock: StreamClock
+
+        init(
+            configuration: ResumableStreamConfiguration, publisher: any ResumableStreamPublisher, subscriber: any ResumableStreamSubscriber,
+            metrics: StreamMetrics, watchdog: PeriodicSweep<Relay>, work: BackgroundWork, clock: StreamClock
+        ) {
+            self.configuration = configuration
+            self.publisher = publisher
+            self.subscriber = subscriber
+            self.metrics = metrics
+            self.watchdog = watchdog
+            self.work = work
+            self.clock = clock
+        }
+    }
+
     let keys: StreamKeys
-    let configuration: ResumableStreamConfiguration
-    let publisher: any ResumableStreamPublisher
-    let subscriber: any ResumableStreamSubscriber
-    let metrics: StreamMetrics
-    /// The context's watchdog, which every relay joins once acknowledged.
-    let watchdog: PeriodicSweep<Relay>
-    /// The context's background work, where relays recover.
-    let work: BackgroundWork
-    /// The time the ack wait and the relays' recovery run on.
-    let clock: StreamClock
+    let environment: Environment
+
+    var configuration: ResumableStreamConfiguration { environment.configuration }
+    var publisher: any ResumableStreamPublisher { environment.publisher }
+    var subscriber: any ResumableStreamSubscriber { environment.subscriber }
+    var metrics: StreamMetrics { environment.metrics }
+    var watchdog: PeriodicSweep<Relay> { environment.watchdog }
+    var work: BackgroundWork { environment.work }
+    var clock: StreamClock { environment.clock }
 
     /// Resumes the stream as the sentinel says it is: follows a running one, gives the rest of a finished one.
     /// The sentinel is read while the first listener channel's subscription is made, so that a running

@@ -48,6 +48,9 @@ final class Relay: Sendable {
         var gapSince: ContinuousClock.Instant?
         /// The offset of the last recovery, and how many in a row were made from it.
         var lastRecovery: (offset: Int, count: Int)?
+        /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``), made
+        /// when first needed: most relays never send one.
+        var probe: String?
     }
 
     /// What a message leads to.
@@ -64,8 +67,6 @@ final class Relay: Sendable {
 
     /// The consumer side of the stream (the handshake): its keys, configuration, connections and watchdog.
     let consumer: Consumer
-    /// A message only this relay sends to its own channel (see ``confirmsNothingWasLost(within:)``).
-    private let probe = "\u{0}resumable-stream-probe:\(UUID().uuidString)"
     /// The reader's text; unread text is bounded by ``ResumableStreamConfiguration/followerBacklogLimit``.
     private let output: TextQueue
     /// The wait of ``askForStream(from:within:)`` for the producer's acknowledgement.
@@ -218,7 +219,7 @@ final class Relay: Sendable {
             if let offset = reading.sequencer.nextOffset { return .recover(from: offset) }
             end(throwing: ResumableStreamError.interrupted)
             return .ended
-        case .message(let text)? where text == probe:
+        case .message(let text)? where text == reading.probe:
             state.withLock { $0.machine.probeReceived() }
             return .next
         case .message(let text)?:
@@ -396,6 +397,11 @@ final class Relay: Sendable {
     /// means the subscription was intact since the last chunk.
     private func confirmsNothingWasLost(within patience: Duration) async -> Bool {
         let channel = consumer.keys.chunks(for: state.withLock(\.machine.listenerID))
+        let probe = reading.withLock { reading in
+            let probe = reading.probe ?? "\u{0}resumable-stream-probe:\(UUID().uuidString)"
+            reading.probe = probe
+            return probe
+        }
         guard (try? await consumer.publisher.publishMessage(probe, to: channel)) != nil else { return false }
         let deadline = consumer.clock.now() + patience
         while consumer.clock.now() < deadline {

@@ -40,7 +40,9 @@ final class Producer: Sendable {
     let keys: StreamKeys
     /// The life of the id this producer runs.
     let generation: StreamGeneration
-    private let configuration: ResumableStreamConfiguration
+    /// How long it answers requests after the end (``ResumableStreamConfiguration/lingerAfterFinish``): all it
+    /// keeps of the configuration, which a live stream would otherwise hold a copy of.
+    private let lingerAfterFinish: Duration
     private let publisher: any ResumableStreamPublisher
     private let sentinel: StreamSentinel
     private let logger: Logger
@@ -81,7 +83,7 @@ final class Producer: Sendable {
         self.clock = clock
         self.generation = generation
         state = Locked(State(machine: ProducerStateMachine(isAnnounced: announced, bufferLimit: configuration.maxBufferedCharacters)))
-        self.configuration = configuration
+        lingerAfterFinish = configuration.lingerAfterFinish
         self.publisher = publisher
         sentinel = StreamSentinel(keys: keys, publisher: publisher, configuration: configuration)
         identity = StreamIdentity(keys)
@@ -186,7 +188,7 @@ final class Producer: Sendable {
     /// rest only as they confirm). A stop (or the context's shutdown) cuts it short.
     private func linger() async {
         var confirmations = state.withLock(\.machine.confirmations)
-        while (try? await clock.sleep(configuration.lingerAfterFinish)) != nil {
+        while (try? await clock.sleep(lingerAfterFinish)) != nil {
             let (progressed, serving) = state.withLock { state in
                 (state.machine.confirmations, state.machine.isServingFramedListeners)
             }
@@ -207,7 +209,7 @@ final class Producer: Sendable {
             guard serving else { return }
             if progressed != confirmations {
                 (confirmations, since) = (progressed, clock.now())
-            } else if clock.now() - since >= configuration.lingerAfterFinish {
+            } else if clock.now() - since >= lingerAfterFinish {
                 return
             }
             try? await clock.sleep(.milliseconds(10))
@@ -222,15 +224,29 @@ final class Producer: Sendable {
         do {
             for try await chunk in try await makeSource() {
                 if Task.isCancelled { break }
-                try append(chunk)
-                output.push(chunk)
+                try deliver(chunk)
             }
             return isStopRequested || Task.isCancelled ? .stopped : .completed
         } catch {
-            if isStopRequested || (Task.isCancelled && error is CancellationError) { return .stopped }
-            output.finish(throwing: error)
-            return .failed(error is ResumableStreamError ? "\(error)" : String(describing: error))
+            return ending(failedWith: error)
         }
+    }
+
+    /// How the stream ends when reading its source threw `error`: stopped, if a stop or a cancellation caused it,
+    /// else failed (the reader gets the error). Apart from ``pump(_:)``, whose async frame every live stream holds.
+    @inline(never)
+    private func ending(failedWith error: any Error) -> StreamEnding {
+        if isStopRequested || (Task.isCancelled && error is CancellationError) { return .stopped }
+        output.finish(throwing: error)
+        return .failed(error is ResumableStreamError ? "\(error)" : String(describing: error))
+    }
+
+    /// Appends a chunk of the source and hands it to the producer's own reader. Not inlined into ``pump(_:)``,
+    /// whose async frame every live stream holds.
+    @inline(never)
+    private func deliver(_ chunk: String) throws {
+        try append(chunk)
+        output.push(chunk)
     }
 
     private func append(_ chunk: String) throws {

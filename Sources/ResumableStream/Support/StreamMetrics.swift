@@ -1,8 +1,9 @@
 import Metrics
 
 /// The metrics of a context (swift-metrics, OpenTelemetry-style dotted names). They go to whatever backend
-/// the application bootstrapped `MetricsSystem` with before creating the context.
-struct StreamMetrics: Sendable {
+/// the application bootstrapped `MetricsSystem` with before creating the context. One object per context, which
+/// every producer refers to.
+final class StreamMetrics: Sendable {
     /// `resumable_stream.streams`, one counter per event: created, resumed, completed, failed, stopped.
     let created: Counter
     let resumed: Counter
