@@ -125,7 +125,8 @@ public final class ResumableStreamContext: Sendable {
             await FollowerWatchdog.checkSilentFollowers(relays)
         }
         consumers = Consumer.Environment(
-            configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics, watchdog: watchdog, work: work, clock: clock)
+            configuration: configuration, publisher: publisher, subscriber: subscriber, metrics: metrics, watchdog: watchdog, work: work, clock: clock
+        )
     }
 
     // MARK: the TypeScript API

@@ -1,5 +1,6 @@
 import Foundation
 import RedisBridge
+
 /// A publisher and subscriber in one, inside the process, without Redis: for single-instance applications
 /// and fast tests. Keys expire like Redis keys; messages go to the subscribers of a channel at once, in order.
 ///

@@ -1,4 +1,5 @@
 import RedisBridge
+
 /// What the backend reported about a producer's publishes, kept until the producer acts on it: listeners whose
 /// channel had no subscriber left (forgotten at the next append), and framed listeners a publish failed to
 /// reach (their text is sent again from the first offset they may have missed).

@@ -1,4 +1,5 @@
 import RedisBridge
+
 /// Calls `tick` with every member, once per `period`, from one task that exists only while there are members:
 /// the first `insert` starts it (in the context's ``BackgroundWork``) and a tick that finds none ends it. The
 /// context keeps its producers' sentinels alive and watches its followers this way, with one sleeping task each

@@ -1,4 +1,5 @@
 import RedisBridge
+
 /// Text handed from one writer (a producer's source, a follower's relay) to the one reader of a
 /// ``ResumableTextStream``. The reader takes everything that accumulated since its last read as one chunk: a
 /// reader that keeps up gets each piece as it was written, one that fell behind catches up in one step instead

@@ -5,7 +5,6 @@
 // before its first call, and a router, and returns.
 import HTTPTypes
 import Hummingbird
-
 // snippet: begin
 import ResumableStream
 import ResumableStreamAISDK
