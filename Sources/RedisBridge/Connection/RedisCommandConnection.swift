@@ -205,7 +205,9 @@ public actor RedisCommandConnection {
 
     /// Sends `commands` in order on the ready connection (waiting for the next connection attempt if there is
     /// none), each with the reply handler `reply(index)` makes. If no connection can be had, `failing` gets the
-    /// attempt's error, or, without it, every handler does.
+    /// attempt's error, or, without it, every handler does. Not inlined, so that the async functions that await
+    /// a reply (which their tasks hold until it comes) keep small frames.
+    @inline(never)
     private func send(
         _ commands: [[RESPArgument]],
         failing: ((RedisError) -> Void)? = nil,

@@ -271,9 +271,7 @@ final class Producer: Sendable {
     private func serve(_ message: ResumableStreamMessage) async -> Bool {
         switch message {
         case .gap:
-            logger.debug(
-                "resume requests may have been lost in a Redis reconnect; consumers ask again",
-                metadata: ["stream.id": "\(keys.id)"])
+            debug("resume requests may have been lost in a Redis reconnect; consumers ask again")
             // So may confirmations of framed followers: none may wait for one that will never come.
             state.withLock { state in
                 for catchUp in state.machine.confirmationsMayHaveBeenLost() { send(catchUp, framed: true) }
@@ -298,17 +296,11 @@ final class Producer: Sendable {
         case .message(let text):
             switch RequestMessage.parse(text) {
             case nil:
-                logger.debug(
-                    "ignoring a malformed resume request",
-                    metadata: [
-                        "stream.id": "\(keys.id)", "request.bytes": "\(text.utf8.count)",
-                    ])
+                ignoreMalformedRequest(text)
             case .stop(let target) where target == nil || target == generation:
                 obeyStopRequest()
             case .stop(let target):
-                logger.debug(
-                    "ignoring a stop request for another life of this id",
-                    metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
+                ignoreStopRequest(for: target)
             case .generation(let announced) where announced == generation:
                 state.withLock { $0.machine.ownAnnouncementReceived() }
             case .generation(let announced):
@@ -330,13 +322,33 @@ final class Producer: Sendable {
                 }
                 answer(listenerID: listenerID, skipCharacters: skipCharacters, framing: framing)
             case .received(let listenerID, let offset):
-                let channel = keys.chunks(for: listenerID)
-                state.withLock { state in
-                    if let delivery = state.machine.received(on: channel, upTo: offset) { send(delivery, framed: true) }
-                }
+                confirmationReceived(from: listenerID, upTo: offset)
             }
         }
         return true
+    }
+
+    // The synchronous steps of `serve(_:)`, not inlined, so that its async frame stays small.
+
+    @inline(never)
+    private func ignoreMalformedRequest(_ text: String) {
+        logger.debug("ignoring a malformed resume request", metadata: ["stream.id": "\(keys.id)", "request.bytes": "\(text.utf8.count)"])
+    }
+
+    @inline(never)
+    private func ignoreStopRequest(for target: StreamGeneration?) {
+        logger.debug(
+            "ignoring a stop request for another life of this id",
+            metadata: ["stream.id": "\(keys.id)", "stream.generation": "\(generation)", "stop.target": "\(target.map(\.hex) ?? "")"])
+    }
+
+    /// A framed follower confirmed what it received: what its window held back may go.
+    @inline(never)
+    private func confirmationReceived(from listenerID: String, upTo offset: Int) {
+        let channel = keys.chunks(for: listenerID)
+        state.withLock { state in
+            if let delivery = state.machine.received(on: channel, upTo: offset) { send(delivery, framed: true) }
+        }
     }
 
     /// How often a generation check after a gap that got no answer is made again, the first time after
@@ -394,7 +406,7 @@ final class Producer: Sendable {
         case (true, nil): restored = nil  // its end is being written
         }
         guard let restored else { return nil }
-        if restored { logger.debug("wrote the stream's keys again after Redis lost them", metadata: ["stream.id": "\(keys.id)"]) }
+        if restored { debug("wrote the stream's keys again after Redis lost them") }
         return !restored
     }
 
@@ -406,10 +418,15 @@ final class Producer: Sendable {
             state.withLock { $0.machine.endWritten(true) }
             return written
         } catch {
-            state.withLock { $0.machine.endWritten(false) }
-            logger.debug("could not write the stream's end", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
+            endNotWritten(error)
             return nil
         }
+    }
+
+    @inline(never)
+    private func endNotWritten(_ error: any Error) {
+        state.withLock { $0.machine.endWritten(false) }
+        logger.debug("could not write the stream's end", metadata: ["stream.id": "\(keys.id)", "error": "\(error)"])
     }
 
     /// When an announcement of another generation is checked against the generation key.
@@ -512,29 +529,50 @@ final class Producer: Sendable {
     /// How long the end of the stream waits for its durable log to be complete.
     private static let logCompletionPatience = Duration.seconds(10)
 
+    /// Its synchronous steps are functions of their own, not inlined: a producer's task holds this function's
+    /// async frame while the end is written, and many streams may end at once.
     private func finish(_ ending: StreamEnding) async {
-        state.withLock { $0.machine.finish() }
-        // A failed source finished the output with its error already.
-        if case .failed = ending {} else { output.finish(ending) }
-        metrics.record(ending)
+        endOutput(as: ending)
         // The whole text and the end mark (with the ending) go to the log before the sentinel says DONE, so that
         // a reader that sees DONE finds the log complete. Bounded: Redis may be gone.
         if let logWriter, !(await logWriter.finish(as: ending, within: Self.logCompletionPatience)) {
-            logger.debug("the durable log could not be completed", metadata: ["stream.id": "\(keys.id)"])
+            debug("the durable log could not be completed")
         }
         // A producer that a newer generation replaced writes no end: the newer one's keys may be gone by now
         // (expired after its instance died, or lost in a restart), and this end would bring the older life back.
         if !state.withLock(\.machine.mayWriteItsKeys) {
-            logger.debug("a newer producer claimed this id: no end is written", metadata: ["stream.id": "\(keys.id)"])
+            debug("a newer producer claimed this id: no end is written")
         } else if await writeEnd(as: ending, text: state.withLock(\.machine.buffer)) == false {
             // Written before the end messages, on the same connection: a consumer that got DONE reads DONE here.
-            logger.debug("a newer producer runs this id: its sentinel stays", metadata: ["stream.id": "\(keys.id)"])
+            debug("a newer producer runs this id: its sentinel stays")
         }
+        sendEndMessages(as: ending)
+    }
+
+    /// The source's end: the producer's own reader gets it (a failed source finished the output with its error
+    /// already), and so do the metrics.
+    @inline(never)
+    private func endOutput(as ending: StreamEnding) {
+        state.withLock { $0.machine.finish() }
+        if case .failed = ending {} else { output.finish(ending) }
+        metrics.record(ending)
+    }
+
+    /// The end messages to the listeners, once the end is written.
+    @inline(never)
+    private func sendEndMessages(as ending: StreamEnding) {
         state.withLock { state in
             let (plain, framed) = state.machine.finalised(as: ending)
             if !plain.isEmpty { listeners.enqueue(.message(WireProtocol.doneMessage, channels: plain, resendsFrom: nil)) }
             for delivery in framed { send(delivery, framed: true) }
         }
         logger.debug("stream finished", metadata: ["stream.id": "\(keys.id)", "stream.ending": "\(ending)"])
+    }
+
+    /// Logs `message` at debug level with the stream's id. Not inlined, so that the async functions that log
+    /// keep small frames.
+    @inline(never)
+    private func debug(_ message: Logger.Message) {
+        logger.debug(message, metadata: ["stream.id": "\(keys.id)"])
     }
 }
