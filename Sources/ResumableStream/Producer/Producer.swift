@@ -111,8 +111,6 @@ final class Producer: Sendable {
         onFinish: @escaping @Sendable () -> Void,
         onEnd: @escaping @Sendable () -> Void
     ) where Source.Element == String {
-        // Type-erased here, so the task does not capture the generic source type.
-        let pumpSource: @Sendable () async -> StreamEnding = { [self] in await pump(makeSource) }
         logWriter?.start { [state] in
             state.withLock { ($0.machine.buffer, $0.machine.bufferedCharacters) }
         }
@@ -127,7 +125,7 @@ final class Producer: Sendable {
         }
         // One task reads the source and then writes the end: a live stream costs one task, not two.
         let task = work.start { [self] in
-            let ending = await pumpSource()
+            let ending = await pump(makeSource)
             let wasCancelled = state.withLock { state in
                 defer { state.sourceReading = .done }
                 return state.sourceReading == .cancelled
