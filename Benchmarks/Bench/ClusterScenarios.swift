@@ -156,7 +156,7 @@ private func streamsWithFollowers(on redis: RedisConfiguration, _ bench: Bench) 
     let producing = ResumableStreamContext(redis: redis, configuration: configuration)
     let following = ResumableStreamContext(redis: redis, configuration: configuration)
     let source = ChunkSource(count: bench.scaled(200), length: 20)
-    let streams = try await (0..<bench.scaled(90)).asyncMap { index in
+    let streams = try await (0..<bench.scaled(300)).asyncMap { index in
         let (chunks, feed) = AsyncStream<String>.makeStream()
         let own = try await producing.resumableStream("share-\(index)") { chunks }.requiredStream()
         let followers = try await (0..<2).asyncMap { _ in try await following.resumeExistingStream("share-\(index)").requiredStream() }
