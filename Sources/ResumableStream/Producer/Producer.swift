@@ -231,7 +231,8 @@ final class Producer: Sendable {
     }
 
     /// How the stream ends when reading its source threw `error`: stopped, if a stop or a cancellation caused it,
-    /// else failed (the reader gets the error). Apart from ``pump(_:)``, whose async frame every live stream holds.
+    /// else failed (the reader gets the error). Not inlined into ``pump(_:)``, whose async frame every live stream
+    /// holds.
     @inline(never)
     private func ending(failedWith error: any Error) -> StreamEnding {
         if isStopRequested || (Task.isCancelled && error is CancellationError) { return .stopped }
@@ -421,6 +422,7 @@ final class Producer: Sendable {
         }
     }
 
+    /// Writing the end failed (Redis gave no answer): the next check of the generation key writes it.
     @inline(never)
     private func endNotWritten(_ error: any Error) {
         state.withLock { $0.machine.endWritten(false) }
