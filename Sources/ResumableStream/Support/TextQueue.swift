@@ -11,10 +11,8 @@ final class TextQueue: Sendable {
         /// What the reader has not taken yet.
         var pending = ""
         var pendingBytes = 0
-        /// The reader, while it waits for text (or the end). Unchecked: whoever takes it out of the state, under
-        /// the lock, resumes it, so it is resumed exactly once; a checked one would cost an allocation a wait, and
-        /// its larger frames a slab of the reader's task (1 KB a reader).
-        var reader: UnsafeContinuation<Void, Never>?
+        /// The reader, while it waits for text (or the end).
+        var reader: CheckedContinuation<Void, Never>?
         /// How the writer ended, once it did: `nil` error for a clean end.
         var ending: (any Error)??
         /// Whether the clean end was a stop.
@@ -75,7 +73,7 @@ final class TextQueue: Sendable {
     @discardableResult
     func push(_ text: String) -> Bool {
         guard !text.isEmpty else { return true }
-        let (accepted, reader) = state.withLock { state -> (Bool, UnsafeContinuation<Void, Never>?) in
+        let (accepted, reader) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
             guard state.ending == nil, !state.isClosed else { return (true, nil) }
             let bytes = state.pendingBytes + text.utf8.count
             // A waiting reader has taken everything: the limit is for a reader that fell behind.
@@ -103,7 +101,7 @@ final class TextQueue: Sendable {
 
     /// Ends the text: the reader gets what is pending, then the end (`error` thrown, or a clean end).
     func finish(throwing error: (any Error)? = nil, isStopped: Bool = false) {
-        let (reader, handler) = state.withLock { state -> (UnsafeContinuation<Void, Never>?, (@Sendable () -> Void)?) in
+        let (reader, handler) = state.withLock { state -> (CheckedContinuation<Void, Never>?, (@Sendable () -> Void)?) in
             guard state.ending == nil, !state.isClosed else { return (nil, nil) }
             state.ending = .some(error)
             state.isStopped = isStopped
@@ -121,7 +119,7 @@ final class TextQueue: Sendable {
             let ready = state.withLock { $0.take() }
             if case .wait = ready {} else { return try ready.value() }
             await withTaskCancellationHandler {
-                await withUnsafeContinuation(isolation: actor) { (reader: UnsafeContinuation<Void, Never>) in
+                await withCheckedContinuation(isolation: actor) { (reader: CheckedContinuation<Void, Never>) in
                     let isReady = state.withLock { state in
                         guard state.pending.isEmpty, state.ending == nil, !state.isClosed else { return true }
                         state.reader = reader
@@ -138,7 +136,7 @@ final class TextQueue: Sendable {
     /// The reader's task was cancelled, or the reader went away: a waiting read ends, and so does everything
     /// after it.
     func readerLeft() {
-        let (reader, handler) = state.withLock { state -> (UnsafeContinuation<Void, Never>?, (@Sendable () -> Void)?) in
+        let (reader, handler) = state.withLock { state -> (CheckedContinuation<Void, Never>?, (@Sendable () -> Void)?) in
             guard !state.isClosed else { return (nil, nil) }
             state.isClosed = true
             (state.pending, state.pendingBytes) = ("", 0)
