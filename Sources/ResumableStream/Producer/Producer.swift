@@ -459,7 +459,7 @@ final class Producer: Sendable {
     @discardableResult
     private func replaced() -> Bool {
         state.withLock { $0.machine.replaced() }
-        logger.debug("a newer producer of this id answers its requests from now on", metadata: ["stream.id": "\(keys.id)"])
+        debug("a newer producer of this id answers its requests from now on")
         return false
     }
 
